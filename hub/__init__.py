@@ -1,0 +1,1 @@
+"""The Roshni hub: ingest, time series, state, rules, API. Never imports `node`."""

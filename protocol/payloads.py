@@ -1,0 +1,135 @@
+"""Payload models, version 1 (DESIGN.md §4).
+
+Strict types: a string where a number belongs is a bad message, not something to guess
+at. Unknown fields are ignored so newer nodes can add sensors without breaking the hub.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from protocol.topics import NODE_ID_RE
+
+NodeId = Annotated[str, Field(pattern=NODE_ID_RE.pattern)]
+# Reading timestamps are UTC epoch seconds; anything outside these bounds is not a clock
+# reading at all (the hub dead-letters it), as opposed to a plausible-but-wrong clock.
+TS_MIN = 0.0
+TS_MAX = 7_258_118_400.0  # 2200-01-01
+
+
+def _finite_ts(value: float) -> float:
+    if not math.isfinite(value) or not (TS_MIN < value < TS_MAX):
+        raise ValueError("ts must be UTC epoch seconds between 1970 and 2200")
+    return value
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class Reading(_Message):
+    """One sampling interval of one node. Optional fields are omitted, never null."""
+
+    v: Literal[1]
+    node: NodeId
+    seq: int = Field(ge=0)
+    ts: float
+    interval_s: int | None = Field(default=None, gt=0)
+    lamp_on: bool | None = None
+    lux: float | None = Field(default=None, ge=0)
+    lamp_w: float | None = Field(default=None, ge=0)
+    lamp_a: float | None = Field(default=None, ge=0)
+    mains_v: float | None = Field(default=None, ge=0)
+    energy_wh: float | None = Field(default=None, ge=0)
+    footfall: int | None = Field(default=None, ge=0)
+    presence_s: int | None = Field(default=None, ge=0)
+    tamper: bool | None = None
+    cpu_c: float | None = None
+    uptime_s: int | None = Field(default=None, ge=0)
+    rssi_dbm: int | None = None
+    spool: int | None = Field(default=None, ge=0)
+
+    _ts = field_validator("ts")(_finite_ts)
+
+
+# Field types as InfluxDB stores them; the hub's line-protocol encoder uses these so that
+# a field never changes type between points (InfluxDB rejects that).
+READING_FIELD_TYPES: dict[str, type] = {
+    name: _t
+    for name, _t in {
+        "seq": int, "interval_s": int, "lamp_on": bool, "lux": float, "lamp_w": float,
+        "lamp_a": float, "mains_v": float, "energy_wh": float, "footfall": int,
+        "presence_s": int, "tamper": bool, "cpu_c": float, "uptime_s": int,
+        "rssi_dbm": int, "spool": int,
+    }.items()
+}
+
+
+class Event(_Message):
+    """Something that happened between readings: lamp_on, lamp_off, tamper, selftest, …
+
+    Extra keys are allowed and kept as event detail."""
+
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    v: Literal[1]
+    node: NodeId
+    seq: int = Field(ge=0)
+    ts: float
+    type: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+
+    _ts = field_validator("ts")(_finite_ts)
+
+    def detail(self) -> dict[str, Any]:
+        return dict(self.__pydantic_extra__ or {})
+
+
+class Status(_Message):
+    """Birth (retained, on connect), last will and clean-stop messages."""
+
+    v: Literal[1]
+    state: Literal["online", "offline"]
+    session: int = Field(ge=0)
+    ts: float | None = None
+    reason: Literal["lost", "shutdown"] | None = None
+    fw: str | None = Field(default=None, max_length=64)
+    profile: str | None = Field(default=None, max_length=128)
+    config_sha: str | None = Field(default=None, max_length=128)
+
+    _ts = field_validator("ts")(lambda v: v if v is None else _finite_ts(v))
+
+
+class Command(_Message):
+    model_config = ConfigDict(strict=True, extra="allow", frozen=True)
+
+    v: Literal[1]
+    id: str = Field(min_length=1, max_length=64)
+    cmd: Literal["selftest", "identify", "set_interval"]
+
+
+class CommandResult(_Message):
+    v: Literal[1]
+    id: str = Field(min_length=1, max_length=64)
+    ok: bool
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+MODELS: dict[str, type[BaseModel]] = {
+    "reading": Reading,
+    "event": Event,
+    "status": Status,
+    "cmd": Command,
+    "cmd_result": CommandResult,
+}
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of every v1 payload, for validating other firmware against the contract."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "Roshni MQTT payloads, version 1",
+        "$defs": {name: model.model_json_schema() for name, model in MODELS.items()},
+    }

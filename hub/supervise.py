@@ -1,0 +1,214 @@
+"""Run Mosquitto, InfluxDB 1.x and VictoriaMetrics as child processes on free ports.
+
+The demo supervises these when no URL is configured (DESIGN.md §8), and the test suite and
+benchmarks start their own the same way, so nothing depends on a system service.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+# The hub's persistent session must never lose a reading while the hub is down or InfluxDB
+# is slow: Mosquitto's default of 1000 queued messages per client drops silently even at
+# QoS 1. 0 means no limit; production sizes it in deploy/mosquitto/roshni.conf.
+BROKER_QUEUE_SETTINGS = """\
+max_queued_messages 0
+max_queued_bytes 0
+max_inflight_messages 1000
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _binary(name: str, *candidates: str) -> str:
+    for c in (*candidates, name):
+        found = shutil.which(c) or (c if os.path.isfile(c) else None)
+        if found:
+            return found
+    raise FileNotFoundError(f"{name} is not installed (apt-get install {name})")
+
+
+def _wait_port(host: str, port: int, deadline: float, proc: subprocess.Popen[bytes]) -> None:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode} while starting")
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{proc.args[0]} did not open {host}:{port}")
+
+
+class Service:
+    """A child process with a data directory that outlives restarts of the process."""
+
+    name = "service"
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.host = "127.0.0.1"
+        self.port = port or free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def ready(self, deadline: float) -> None:
+        assert self.proc is not None
+        _wait_port(self.host, self.port, deadline, self.proc)
+
+    def start(self, timeout: float = 30.0) -> None:
+        if self.running:
+            return
+        self.proc = subprocess.Popen(
+            self.command(), stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        self.ready(time.monotonic() + timeout)
+        log.info("%s listening on %s:%d", self.name, self.host, self.port)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL: the crash the system has to survive."""
+        if self.proc and self.running:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc and self.running:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def close(self) -> None:
+        self.stop()
+        self._log.close()
+
+    def __enter__(self) -> Service:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Mosquitto(Service):
+    name = "mosquitto"
+
+    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
+        super().__init__(workdir, port)
+        self.extra_conf = extra_conf
+        self.conf = self.workdir / "mosquitto.conf"
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        (self.workdir / "db").mkdir(exist_ok=True)
+        self.conf.write_text(
+            f"listener {self.port} {self.host}\n"
+            "allow_anonymous true\n"
+            "persistence true\n"
+            f"persistence_location {self.workdir / 'db'}/\n"
+            "autosave_interval 1\n"
+            "log_dest stdout\n"
+            "log_type error\nlog_type warning\nlog_type notice\n"
+            f"{BROKER_QUEUE_SETTINGS}{self.extra_conf}"
+        )
+        return [_binary("mosquitto", "/usr/sbin/mosquitto"), "-c", str(self.conf)]
+
+
+class Influxd(Service):
+    """InfluxDB 1.x (Debian's `influxdb`), HTTP API with /write and /query."""
+
+    name = "influxd"
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        super().__init__(workdir, port)
+        self.rpc_port = free_port()
+        self.conf = self.workdir / "influxdb.conf"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        d = self.workdir
+        self.conf.write_text(
+            "reporting-enabled = false\n"
+            f'bind-address = "127.0.0.1:{self.rpc_port}"\n'
+            f'[meta]\n  dir = "{d / "meta"}"\n  logging-enabled = false\n'
+            f'[data]\n  dir = "{d / "data"}"\n  wal-dir = "{d / "wal"}"\n'
+            "  query-log-enabled = false\n  index-version = \"tsi1\"\n"
+            "[monitor]\n  store-enabled = false\n"
+            f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
+            "  max-body-size = 0\n"
+            "[continuous_queries]\n  enabled = false\n"
+        )
+        return [_binary("influxd", "/usr/bin/influxd"), "-config", str(self.conf)]
+
+    def ready(self, deadline: float) -> None:
+        super().ready(deadline)
+        _wait_http(f"{self.url}/ping", deadline, self)
+
+
+class VictoriaMetrics(Service):
+    """Accepts InfluxDB line protocol on /write and /api/v2/write; read back via export."""
+
+    name = "victoria-metrics"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def command(self) -> list[str]:
+        return [
+            _binary("victoria-metrics", "/usr/bin/victoria-metrics"),
+            f"-httpListenAddr=127.0.0.1:{self.port}",
+            f"-storageDataPath={self.workdir / 'vmdata'}",
+            "-retentionPeriod=100y",
+            "-search.latencyOffset=0s",
+            "-selfScrapeInterval=0",
+        ]
+
+    def ready(self, deadline: float) -> None:
+        super().ready(deadline)
+        _wait_http(f"{self.url}/health", deadline, self)
+
+
+def _wait_http(url: str, deadline: float, svc: Service) -> None:
+    while time.monotonic() < deadline:
+        if not svc.running:
+            raise RuntimeError(f"{svc.name} exited while starting; see {svc.workdir}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status < 300:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{svc.name} did not answer {url}")

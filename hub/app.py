@@ -1,0 +1,52 @@
+"""The hub's FastAPI application: wiring only; routes live in hub/api/."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from hub.api import health
+from hub.config import HubSettings
+from hub.db import make_engine, migrate
+from hub.ingest import Ingest
+from hub.metrics import Metrics
+from hub.registry import Registry
+
+
+class Hub:
+    """Everything one hub process runs, in start order."""
+
+    def __init__(self, settings: HubSettings) -> None:
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        migrate(settings.db_url)
+        self.engine = make_engine(settings.db_url)
+        self.metrics = Metrics()
+        self.registry = Registry(self.engine)
+        self.ingest = Ingest(settings, self.engine, self.metrics, self.registry)
+
+    def start(self) -> None:
+        self.ingest.start()
+
+    def stop(self) -> None:
+        self.ingest.stop()
+        self.engine.dispose()
+
+
+def create_app(settings: HubSettings) -> FastAPI:
+    hub = Hub(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub.start()
+        try:
+            yield
+        finally:
+            hub.stop()
+
+    app = FastAPI(title="Roshni hub", version="1", lifespan=lifespan)
+    app.state.hub = hub
+    app.include_router(health.router)
+    return app

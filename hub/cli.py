@@ -1,0 +1,98 @@
+"""`roshni hub run`, `roshni provision`, `roshni demo` (DESIGN.md §10)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from protocol.settings import ConfigError
+from protocol.topics import TopicError, check_node_id
+
+log = logging.getLogger(__name__)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    hub = sub.add_parser("hub", help="the hub: ingest, rules, API, dashboard")
+    hsub = hub.add_subparsers(dest="hub_cmd", required=True)
+    run = hsub.add_parser("run", help="run ingest + API in one process")
+    run.add_argument("--config", type=Path, help="hub.toml (default: environment only)")
+    run.set_defaults(func=_run)
+
+    prov = sub.add_parser("provision", help="register a node in the hub's database")
+    prov.add_argument("node_id")
+    prov.add_argument("--district", required=True, help="district id, e.g. korangi")
+    prov.add_argument("--area", required=True, help="neighbourhood name; created on first use")
+    prov.add_argument("--lat", type=float, required=True)
+    prov.add_argument("--lon", type=float, required=True)
+    prov.add_argument("--rated-w", type=float, help="the lamp's rated power in watts")
+    prov.add_argument("--profile", help="hardware profile name (firmware-config/profiles)")
+    prov.add_argument("--pole", help="pole number painted on the lamp post")
+    prov.add_argument("--config", type=Path)
+    prov.set_defaults(func=_provision)
+
+    demo = sub.add_parser("demo", help="Mosquitto, InfluxDB, the hub and simulated nodes")
+    demo.add_argument("--nodes", type=int, default=6, help="simulated nodes (default 6)")
+    demo.add_argument("--port", type=int, default=8080, help="dashboard port (default 8080)")
+    demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
+    demo.add_argument("--duration", type=float, default=0,
+                      help="stop after this many seconds (default: until Ctrl-C)")
+    demo.set_defaults(func=_demo)
+
+
+def _settings(path: Path | None):  # type: ignore[no-untyped-def]
+    from hub.config import HubSettings
+
+    try:
+        return HubSettings.load(path)
+    except ConfigError as err:
+        print(err, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from hub.app import create_app
+
+    settings = _settings(args.config)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.http.host, port=settings.http.port, log_level="info",
+                access_log=False)
+    return 0
+
+
+def _provision(args: argparse.Namespace) -> int:
+    from hub.db import make_engine, migrate
+    from hub.registry import provision
+
+    try:
+        check_node_id(args.node_id)
+    except TopicError as err:
+        print(f"roshni provision: {err}", file=sys.stderr)
+        return 2
+    if not (-90 <= args.lat <= 90 and -180 <= args.lon <= 180):
+        print("roshni provision: --lat/--lon are not a place on Earth", file=sys.stderr)
+        return 2
+    settings = _settings(args.config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    try:
+        provision(engine, args.node_id, district=args.district, area=args.area, lat=args.lat,
+                  lon=args.lon, rated_w=args.rated_w, profile=args.profile, pole=args.pole)
+    except ValueError as err:
+        print(f"roshni provision: {err}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(f"provisioned {args.node_id} in {args.district} / {args.area}")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from hub.demo import run_demo
+
+    return run_demo(nodes=args.nodes, port=args.port, data_dir=args.data_dir,
+                    duration=args.duration)

@@ -1,0 +1,77 @@
+"""The hub's one settings object (DESIGN.md §10): TOML file + ROSHNI_* environment."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from protocol.settings import MqttSettings, RoshniSettings
+
+
+class HubMqttSettings(MqttSettings):
+    client_id: str = "roshni-hub"
+    # MQTT v5 shared subscription group; set it when several hub workers share the load.
+    shared_group: str | None = None
+    # Unacknowledged messages the broker may have in flight to the hub. Acks are sent once a
+    # message is on disk, so this bounds what a crash can make the broker redeliver.
+    receive_maximum: int = Field(default=1000, ge=1, le=65535)
+    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+
+
+class InfluxSettings(BaseModel):
+    api: Literal["v1", "v2"] = "v1"
+    url: str = "http://127.0.0.1:8086"
+    # v1: database + user/password
+    database: str = "roshni"
+    username: str | None = None
+    password: str | None = None
+    create_database: bool = True
+    # v2: bucket + org + token
+    bucket: str = "roshni"
+    org: str = "roshni"
+    token: str | None = None
+    timeout_s: float = 10.0
+
+
+class IngestSettings(BaseModel):
+    max_payload_bytes: int = Field(default=64 * 1024, ge=256)
+    batch_size: int = Field(default=5000, ge=1)
+    # How long a partial batch may wait for more readings before it is written.
+    batch_wait_s: float = Field(default=0.2, gt=0)
+    # A reading more than this far in the node's future is a clock fault (DESIGN.md §4).
+    future_tolerance_s: float = 300.0
+    # fsync the spool before acknowledging to the broker: survives power loss, not only crashes.
+    fsync: bool = True
+    segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
+
+
+class DbSettings(BaseModel):
+    url: str | None = None  # SQLAlchemy URL; default: SQLite file in data_dir
+
+
+class HttpSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class HubSettings(RoshniSettings):
+    mqtt: HubMqttSettings = HubMqttSettings()
+    influx: InfluxSettings = InfluxSettings()
+    ingest: IngestSettings = IngestSettings()
+    db: DbSettings = DbSettings()
+    http: HttpSettings = HttpSettings()
+
+    @model_validator(mode="after")
+    def _v2_needs_token(self) -> HubSettings:
+        if self.influx.api == "v2" and not self.influx.token:
+            raise ValueError("influx.token is required when influx.api = 'v2'")
+        return self
+
+    @property
+    def db_url(self) -> str:
+        return self.db.url or f"sqlite:///{(self.data_dir / 'hub.db').resolve()}"
+
+    @property
+    def spool_dir(self):  # noqa: ANN201 - Path
+        return self.data_dir / "spool"

@@ -1,0 +1,64 @@
+"""Ingest wired together: broker → receiver → spool → pipeline → InfluxDB + state."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from sqlalchemy import Engine
+
+from hub.config import HubSettings
+from hub.influx import Influx, InfluxError, connect
+from hub.metrics import Metrics
+from hub.pipeline import Pipeline
+from hub.receiver import Receiver
+from hub.registry import Registry
+from hub.spool import SpoolReader, SpoolWriter
+
+log = logging.getLogger(__name__)
+
+
+class Ingest:
+    def __init__(self, settings: HubSettings, engine: Engine, metrics: Metrics,
+                 registry: Registry) -> None:
+        self.settings = settings
+        self.metrics = metrics
+        self.registry = registry
+        self.influx: Influx = connect(settings.influx)
+        spool_dir = settings.spool_dir / settings.mqtt.client_id
+        self.writer = SpoolWriter(spool_dir, segment_bytes=settings.ingest.segment_bytes,
+                                  fsync=settings.ingest.fsync)
+        wakeup = threading.Event()
+        self.receiver = Receiver(settings.mqtt, self.writer,
+                                 max_payload=settings.ingest.max_payload_bytes,
+                                 on_spooled=wakeup)
+        self.pipeline = Pipeline(engine=engine, registry=registry, influx=self.influx,
+                                 reader=SpoolReader(spool_dir), settings=settings.ingest,
+                                 metrics=metrics, worker=settings.mqtt.client_id, wakeup=wakeup)
+        metrics.spool_depth.set_function(self.spool_depth)
+
+    def spool_depth(self) -> int:
+        p = self.pipeline
+        return max(0, p.backlog_at_start + self.writer.appended - p.consumed)
+
+    def start(self) -> None:
+        try:
+            self.influx.ensure_database()
+        except InfluxError as err:
+            log.warning("could not create the InfluxDB database yet (%s); will keep trying", err)
+        self.pipeline.start()
+        self.receiver.start()
+
+    def stop(self) -> None:
+        self.receiver.stop()
+        self.pipeline.stop()
+        self.writer.close()
+        self.influx.close()
+
+    def health(self) -> dict[str, object]:
+        return {
+            "mqtt": "connected" if self.receiver.connected.is_set() else "disconnected",
+            "influx": "ok" if self.pipeline.influx_ok
+            else f"unavailable: {self.pipeline.last_error}",
+            "spool_depth": self.spool_depth(),
+        }

@@ -1,0 +1,381 @@
+"""Spool → validate → deduplicate → InfluxDB → commit (DESIGN.md §2, §4, §5).
+
+One batch at a time: read records after the committed cursor, turn them into line protocol
+and dead letters, write the lines until InfluxDB acknowledges, then commit the cursor, the
+deduplication high-water marks, the dead letters and node bookkeeping in one transaction.
+A crash before the commit re-reads the same records and writes the same points (same
+timestamps, because the receive time is in the spool), which InfluxDB stores once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+from sqlalchemy import Engine, bindparam, insert, select, update
+
+from hub import deadletter
+from hub.config import IngestSettings
+from hub.influx import Influx, Rejected, RetryLater
+from hub.lineproto import line, reading_line
+from hub.metrics import Metrics
+from hub.models import DeadLetter, IngestCursor, Node, NodeSeq
+from hub.registry import NodeInfo, Registry
+from hub.spool import Cursor, Record, SpoolReader
+from hub.upsert import upsert
+from protocol import topics
+from protocol.payloads import Event, Reading, Status
+
+log = logging.getLogger(__name__)
+
+# Before this no Roshni node existed; an earlier clock is unset, not history.
+EPOCH_FLOOR = 1_704_067_200.0  # 2024-01-01
+
+
+def _us(ts: float, index: int) -> int:
+    """Timestamp in microseconds. Readings that fall back to the receive time share it with
+    the rest of their message; `index` keeps them apart so none overwrites another."""
+    return int(ts * 1_000_000) + index
+
+
+@dataclass(slots=True)
+class Stored:
+    """A reading as stored, handed to listeners (the rules engine) after the commit."""
+
+    node: NodeInfo
+    reading: Reading
+    ts: float
+    received_at: float
+
+
+@dataclass
+class Batch:
+    lines: list[str] = field(default_factory=list)
+    dead: list[dict] = field(default_factory=list)
+    seq: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
+    seen: dict[str, float] = field(default_factory=dict)
+    new_nodes: dict[str, NodeInfo] = field(default_factory=dict)
+    clock_faults: Counter[str] = field(default_factory=Counter)
+    status: dict[str, dict] = field(default_factory=dict)
+    stored: list[Stored] = field(default_factory=list)
+    received: int = 0
+    duplicates: int = 0
+    stale_status: int = 0
+
+
+class Pipeline:
+    def __init__(self, *, engine: Engine, registry: Registry, influx: Influx,
+                 reader: SpoolReader, settings: IngestSettings, metrics: Metrics,
+                 worker: str, wakeup: threading.Event) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.influx = influx
+        self.reader = reader
+        self.settings = settings
+        self.metrics = metrics
+        self.worker = worker
+        self.wakeup = wakeup
+        self.listeners: list[Callable[[list[Stored]], None]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.influx_ok = True
+        self.last_error: str | None = None
+        self._seq: dict[tuple[str, str], tuple[int, float]] = {}
+        self.cursor = self._load_state()
+        # Spool depth = what was waiting at start + what the receiver added - what we stored.
+        self.backlog_at_start = self.reader.pending(self.cursor)
+        self.consumed = 0
+
+    def _load_state(self) -> Cursor:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(IngestCursor.cursor)
+                               .where(IngestCursor.worker == self.worker)).first()
+            for node_id, kind, max_seq, last_ts in conn.execute(
+                    select(NodeSeq.node_id, NodeSeq.kind, NodeSeq.max_seq, NodeSeq.last_ts)):
+                self._seq[(node_id, kind)] = (max_seq, last_ts)
+        return Cursor.parse(row[0] if row else None)
+
+    # --- thread ---
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="ingest-pipeline", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.wakeup.set()
+        if self._thread:
+            self._thread.join(30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if not self.step():
+                    self.wakeup.wait(self.settings.batch_wait_s)
+                    self.wakeup.clear()
+            except Exception:  # noqa: BLE001 - ingest must go on; the batch is retried
+                log.exception("ingest batch failed; retrying")
+                self._stop.wait(1.0)
+
+    def step(self) -> int:
+        """Process one batch; return how many spool records it consumed."""
+        records, nxt = self.reader.read(self.cursor, self.settings.batch_size)
+        if not records:
+            if nxt != self.cursor:  # skipped an empty or torn segment
+                self._commit(Batch(), nxt)
+            return 0
+        batch = self.process(records)
+        self._write(batch)
+        if self._stop.is_set() and not self.influx_ok:
+            return 0
+        self._commit(batch, nxt)
+        self.consumed += len(records)
+        self._publish_metrics(batch)
+        for listener in self.listeners:
+            try:
+                listener(batch.stored)
+            except Exception:  # noqa: BLE001 - a rule bug must not stop storage
+                log.exception("listener %r failed", listener)
+        return len(records)
+
+    # --- validation ---
+
+    def process(self, records: list[Record]) -> Batch:
+        b = Batch()
+        max_payload = self.settings.max_payload_bytes
+        for rec in records:
+            try:
+                t = topics.parse(rec.topic)
+            except topics.TopicError as err:
+                self._dead(b, rec, None, deadletter.BAD_TOPIC, str(err))
+                continue
+            if len(rec.payload) > max_payload:
+                self._dead(b, rec, t.node_id, deadletter.OVERSIZED,
+                           f"payload over {max_payload} bytes")
+                continue
+            if t.kind is topics.Kind.READING:
+                self._readings(b, rec, t.node_id)
+            elif t.kind is topics.Kind.EVENT:
+                self._event(b, rec, t.node_id)
+            elif t.kind is topics.Kind.STATUS:
+                self._status(b, rec, t.node_id)
+        return b
+
+    def _readings(self, b: Batch, rec: Record, node_id: str) -> None:
+        payload = rec.payload
+        if payload.lstrip()[:1] == b"[":
+            try:
+                items = json.loads(payload)
+            except ValueError as err:
+                self._dead(b, rec, node_id, deadletter.NOT_JSON, str(err))
+                return
+            if not items:
+                self._dead(b, rec, node_id, deadletter.EMPTY_BATCH, "empty array of readings")
+                return
+            for index, item in enumerate(items):
+                b.received += 1
+                try:
+                    reading = Reading.model_validate(item)
+                except ValidationError as err:
+                    self._dead(b, rec, node_id, *deadletter.classify(err),
+                               payload=json.dumps(item).encode())
+                    continue
+                self._reading(b, rec, node_id, reading, index)
+            return
+        b.received += 1
+        try:
+            reading = Reading.model_validate_json(payload)
+        except ValidationError as err:
+            self._dead(b, rec, node_id, *deadletter.classify(err))
+            return
+        self._reading(b, rec, node_id, reading, 0)
+
+    # Nothing in memory changes until the batch is committed: a batch that fails is
+    # processed again from scratch and must find the state as it was.
+
+    def _node(self, b: Batch, node_id: str, now: float) -> NodeInfo:
+        info = self.registry.get(node_id) or b.new_nodes.get(node_id)
+        if info is None:
+            info = b.new_nodes[node_id] = self.registry.new_pending(node_id, now)
+        b.seen[node_id] = now
+        return info
+
+    def _is_duplicate(self, b: Batch, node_id: str, kind: str, seq: int, ts: float) -> bool:
+        """Nodes send in seq order, so anything at or below the high-water mark was stored.
+        Exception: a node whose seq restarted (a replaced SD card) sends newer times with
+        lower numbers; those are new, and the mark follows them."""
+        key = (node_id, kind)
+        mark = b.seq.get(key) or self._seq.get(key)
+        if mark is not None and seq <= mark[0] and ts <= mark[1]:
+            b.duplicates += 1
+            return True
+        if mark is not None and seq <= mark[0]:
+            log.warning("node %s: %s seq went back from %d to %d with a newer time; "
+                        "accepting it as a restarted sequence", node_id, kind, mark[0], seq)
+        b.seq[key] = (seq, ts)
+        return False
+
+    def _timestamp(self, b: Batch, info: NodeInfo, ts: float, received_at: float,
+                   index: int) -> int:
+        """The node's time unless implausible (DESIGN.md §4); then the receive time."""
+        if ts > received_at + self.settings.future_tolerance_s or ts < info.plausible_from(
+                EPOCH_FLOOR):
+            b.clock_faults[info.id] += 1
+            return _us(received_at, index)
+        return _us(ts, 0)
+
+    def _reading(self, b: Batch, rec: Record, node_id: str, reading: Reading,
+                 index: int) -> None:
+        if reading.node != node_id:
+            self._dead(b, rec, node_id, deadletter.NODE_MISMATCH,
+                       f"payload says node {reading.node!r} on {node_id!r}'s topic",
+                       payload=reading.model_dump_json(exclude_none=True).encode())
+            return
+        info = self._node(b, node_id, rec.received_at)
+        if self._is_duplicate(b, node_id, "reading", reading.seq, reading.ts):
+            return
+        ts_us = self._timestamp(b, info, reading.ts, rec.received_at, index)
+        b.lines.append(reading_line(info.key("reading"), reading, ts_us))
+        b.stored.append(Stored(info, reading, ts_us / 1e6, rec.received_at))
+
+    def _event(self, b: Batch, rec: Record, node_id: str) -> None:
+        try:
+            ev = Event.model_validate_json(rec.payload)
+        except ValidationError as err:
+            self._dead(b, rec, node_id, *deadletter.classify(err))
+            return
+        if ev.node != node_id:
+            self._dead(b, rec, node_id, deadletter.NODE_MISMATCH,
+                       f"payload says node {ev.node!r} on {node_id!r}'s topic")
+            return
+        info = self._node(b, node_id, rec.received_at)
+        if self._is_duplicate(b, node_id, "event", ev.seq, ev.ts):
+            return
+        ts_us = self._timestamp(b, info, ev.ts, rec.received_at, 0)
+        key = f"{info.key('event')},type={ev.type}"
+        ln = line(key, {"seq": ev.seq, **ev.detail()}, ts_us)
+        if ln:
+            b.lines.append(ln)
+
+    def _status(self, b: Batch, rec: Record, node_id: str) -> None:
+        try:
+            st = Status.model_validate_json(rec.payload)
+        except ValidationError as err:
+            self._dead(b, rec, node_id, *deadletter.classify(err))
+            return
+        info = self._node(b, node_id, rec.received_at)
+        current = b.status.get(node_id)
+        session, state = ((current["session"], current["status"]) if current
+                          else (info.session, info.status))
+        if st.session < session:
+            # A will or birth from a connection older than the node's current one
+            # (DESIGN.md §4): it must not mark a live node offline.
+            b.stale_status += 1
+            return
+        if st.session == session and st.state == state:
+            return  # the retained copy, again
+        b.status[node_id] = dict(status=st.state, session=st.session, status_reason=st.reason,
+                                 status_at=rec.received_at, **{
+                                     k: v for k, v in (("fw", st.fw),
+                                                       ("reported_profile", st.profile),
+                                                       ("config_sha", st.config_sha)) if v})
+        ln = line(info.key("status"), {"state": st.state, "session": st.session,
+                                       "reason": st.reason, "fw": st.fw},
+                  _us(rec.received_at, 0))
+        if ln:
+            b.lines.append(ln)
+
+    def _dead(self, b: Batch, rec: Record, node_id: str | None, reason: str, detail: str,
+              payload: bytes | None = None) -> None:
+        b.dead.append(dict(received_at=rec.received_at, topic=rec.topic[:256],
+                           node_id=node_id, reason=reason, detail=detail[:2000],
+                           payload=payload if payload is not None else rec.payload))
+
+    # --- InfluxDB ---
+
+    def _write(self, b: Batch) -> None:
+        if not b.lines:
+            return
+        delay = 0.5
+        while True:
+            try:
+                self._write_lines(b, b.lines)
+                if not self.influx_ok:
+                    log.info("InfluxDB is back; writing the spool")
+                self.influx_ok, self.last_error = True, None
+                return
+            except RetryLater as err:
+                if self.influx_ok:
+                    log.warning("InfluxDB unavailable (%s); spooling until it is back", err)
+                self.influx_ok, self.last_error = False, str(err)
+                self.metrics.influx_retries.inc()
+                if self._stop.wait(delay):
+                    return
+                delay = min(delay * 2, 15.0)
+
+    def _write_lines(self, b: Batch, lines: list[str]) -> None:
+        """Write; on a refusal, split to find the lines InfluxDB will not take and dead-letter
+        only those (a write is idempotent, so rewriting the good half is harmless)."""
+        t0 = time.perf_counter()
+        try:
+            self.influx.write("\n".join(lines).encode())
+            self.metrics.influx_write_seconds.observe(time.perf_counter() - t0)
+        except Rejected as err:
+            if len(lines) == 1:
+                b.dead.append(dict(received_at=time.time(), topic="", node_id=None,
+                                   reason=deadletter.INFLUX_REJECTED, detail=str(err)[:2000],
+                                   payload=lines[0].encode()))
+                return
+            mid = len(lines) // 2
+            self._write_lines(b, lines[:mid])
+            self._write_lines(b, lines[mid:])
+
+    # --- commit ---
+
+    def _commit(self, b: Batch, cursor: Cursor) -> None:
+        with self.engine.begin() as conn:
+            if b.new_nodes:
+                conn.execute(insert(Node), [
+                    dict(id=n.id, state="pending", district_id=n.district, area_id=n.area,
+                         first_seen=n.first_seen, status="unknown", session=-1,
+                         clock_faults=0) for n in b.new_nodes.values()])
+            if b.seq:
+                upsert(conn, NodeSeq.__table__, [
+                    dict(node_id=n, kind=k, max_seq=s, last_ts=t)
+                    for (n, k), (s, t) in b.seq.items()], keys=("node_id", "kind"))
+            if b.seen:
+                nodes = Node.__table__
+                conn.execute(
+                    nodes.update().where(nodes.c.id == bindparam("b_id"))
+                    .values(last_seen=bindparam("b_seen")),
+                    [{"b_id": n, "b_seen": t} for n, t in b.seen.items()])
+            for node_id, n in b.clock_faults.items():
+                conn.execute(update(Node).where(Node.id == node_id)
+                             .values(clock_faults=Node.clock_faults + n))
+            for node_id, values in b.status.items():
+                conn.execute(update(Node).where(Node.id == node_id).values(**values))
+            if b.dead:
+                conn.execute(insert(DeadLetter), b.dead)
+            upsert(conn, IngestCursor.__table__, [dict(worker=self.worker, cursor=str(cursor))],
+                   keys=("worker",))
+        self.cursor = cursor
+        self._seq.update(b.seq)
+        self.registry.apply(b.new_nodes.values(), b.status)
+        self.reader.release(cursor)
+
+    def _publish_metrics(self, b: Batch) -> None:
+        m = self.metrics
+        m.received.inc(b.received)
+        m.stored.inc(len(b.stored))
+        m.duplicates.inc(b.duplicates)
+        m.stale_status.inc(b.stale_status)
+        for d in b.dead:
+            m.rejected.labels(d["reason"]).inc()
+        if b.clock_faults:
+            m.clock_faults.inc(sum(b.clock_faults.values()))

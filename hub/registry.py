@@ -1,0 +1,142 @@
+"""The node registry as ingest sees it: tags for InfluxDB, status and clock bookkeeping.
+
+Tags come from here, never from the payload, so a node cannot move itself to another
+district (DESIGN.md §5). A node that is heard from but not registered is created *pending*
+in district `unassigned` (DESIGN.md §10).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, insert, select
+
+from hub.lineproto import series_key
+from hub.models import Area, District, Node
+
+UNASSIGNED = "unassigned"
+_SLUG_RE = re.compile(r"[^a-z0-9]+")
+
+
+def slug(name: str) -> str:
+    return _SLUG_RE.sub("-", name.strip().lower()).strip("-")
+
+
+@dataclass(slots=True)
+class NodeInfo:
+    id: str
+    state: str
+    district: str
+    area: str
+    provisioned_at: float | None
+    first_seen: float | None
+    session: int = -1
+    status: str = "unknown"
+    keys: dict[str, str] = field(default_factory=dict)
+
+    def key(self, measurement: str) -> str:
+        """Cached `measurement,area=…,district=…,node=…` series key."""
+        k = self.keys.get(measurement)
+        if k is None:
+            k = self.keys[measurement] = series_key(
+                measurement, {"node": self.id, "district": self.district, "area": self.area})
+        return k
+
+    def plausible_from(self, floor: float) -> float:
+        """Earliest believable reading time: not before the node was provisioned. A pending
+        node may be replaying history from before we heard of it, so only `floor` applies."""
+        return max(floor, self.provisioned_at) if self.provisioned_at else floor
+
+
+class Registry:
+    """In-memory view of `nodes`, loaded once and kept current by ingest and the API."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._nodes: dict[str, NodeInfo] = {}
+        self.reload()
+
+    def reload(self) -> None:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(
+                Node.id, Node.state, Node.district_id, Node.area_id, Node.provisioned_at,
+                Node.first_seen, Node.session, Node.status)).all()
+        self._nodes = {r[0]: NodeInfo(*r) for r in rows}
+
+    def get(self, node_id: str) -> NodeInfo | None:
+        return self._nodes.get(node_id)
+
+    def refresh(self, node_id: str) -> None:
+        """Re-read one node after someone else (API, CLI) changed it."""
+        with self.engine.connect() as conn:
+            r = conn.execute(select(
+                Node.id, Node.state, Node.district_id, Node.area_id, Node.provisioned_at,
+                Node.first_seen, Node.session, Node.status).where(Node.id == node_id)).first()
+        if r is None:
+            self._nodes.pop(node_id, None)
+        else:
+            self._nodes[node_id] = NodeInfo(*r)
+
+    @staticmethod
+    def new_pending(node_id: str, now: float) -> NodeInfo:
+        """A node heard from but not registered; `apply` it once it is in the database."""
+        return NodeInfo(node_id, "pending", UNASSIGNED, UNASSIGNED, None, now)
+
+    def apply(self, new_nodes: Iterable[NodeInfo], status: Mapping[str, Mapping[str, Any]]
+              ) -> None:
+        """Take in what a committed ingest batch wrote."""
+        for info in new_nodes:
+            self._nodes[info.id] = info
+        for node_id, values in status.items():
+            info = self._nodes.get(node_id)
+            if info is not None:
+                info.session, info.status = values["session"], values["status"]
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for n in self._nodes.values():
+            state = n.state if n.state != "active" else (
+                "online" if n.status == "online" else "offline" if n.status == "offline"
+                else "unknown")
+            out[state] = out.get(state, 0) + 1
+        return out
+
+
+def ensure_area(conn, district: str, area_name: str) -> str:  # type: ignore[no-untyped-def]
+    """Area id for a name in a district, created on first use (DESIGN.md §10)."""
+    if conn.execute(select(District.id).where(District.id == district)).first() is None:
+        raise ValueError(f"unknown district {district!r}")
+    area_id = slug(area_name)
+    if not area_id:
+        raise ValueError(f"area name {area_name!r} has no letters or digits")
+    row = conn.execute(select(Area.district_id).where(Area.id == area_id)).first()
+    if row is None:
+        conn.execute(insert(Area).values(id=area_id, district_id=district, name=area_name))
+    elif row[0] != district:
+        raise ValueError(f"area {area_id!r} belongs to district {row[0]!r}, not {district!r}")
+    return area_id
+
+
+def provision(engine: Engine, node_id: str, *, district: str, area: str, lat: float, lon: float,
+              rated_w: float | None = None, profile: str | None = None,
+              pole: str | None = None) -> None:
+    """Register (or re-register) a node; a pending node keeps its history and becomes active."""
+    now = time.time()
+    with engine.begin() as conn:
+        area_id = ensure_area(conn, district, area)
+        values = dict(state="active", district_id=district, area_id=area_id, lat=lat, lon=lon,
+                      rated_w=rated_w, profile=profile, pole=pole)
+        existing = conn.execute(select(Node.provisioned_at, Node.first_seen)
+                                .where(Node.id == node_id)).first()
+        if existing:
+            # A pending node's history from before it was assigned is still its history.
+            since = existing[0] or min(t for t in (existing[1], now) if t)
+            conn.execute(Node.__table__.update().where(Node.id == node_id)
+                         .values(provisioned_at=since, **values))
+        else:
+            conn.execute(insert(Node).values(id=node_id, provisioned_at=now, status="unknown",
+                                             session=-1, clock_faults=0, **values))

@@ -13,10 +13,6 @@ class HubMqttSettings(MqttSettings):
     client_id: str = "roshni-hub"
     # MQTT v5 shared subscription group; set it when several hub workers share the load.
     shared_group: str | None = None
-    # Unacknowledged messages the broker may have in flight to the hub. Acks are sent once a
-    # message is on disk, so this bounds what a crash can make the broker redeliver.
-    receive_maximum: int = Field(default=1000, ge=1, le=65535)
-    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
 
 
 class InfluxSettings(BaseModel):
@@ -36,7 +32,7 @@ class InfluxSettings(BaseModel):
 
 class IngestSettings(BaseModel):
     max_payload_bytes: int = Field(default=64 * 1024, ge=256)
-    batch_size: int = Field(default=5000, ge=1)
+    batch_size: int = Field(default=20000, ge=1)
     # How long a partial batch may wait for more readings before it is written.
     batch_wait_s: float = Field(default=0.2, gt=0)
     # A reading more than this far in the node's future is a clock fault (DESIGN.md §4).

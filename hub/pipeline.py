@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 EPOCH_FLOOR = 1_704_067_200.0  # 2024-01-01
 
 
+# `nodes.last_seen` is for people ("heard from 20 s ago"); writing it for every reading
+# would double the database work of ingest.
+LAST_SEEN_RESOLUTION_S = 10.0
+
+
 def _us(ts: float, index: int) -> int:
     """Timestamp in microseconds. Readings that fall back to the receive time share it with
     the rest of their message; `index` keeps them apart so none overwrites another."""
@@ -87,6 +92,8 @@ class Pipeline:
         self.influx_ok = True
         self.last_error: str | None = None
         self._seq: dict[tuple[str, str], tuple[int, float]] = {}
+        self._seen_saved: dict[str, float] = {}
+        self._topics: dict[str, topics.ParsedTopic] = {}
         self.cursor = self._load_state()
         # Spool depth = what was waiting at start + what the receiver added - what we stored.
         self.backlog_at_start = self.reader.pending(self.cursor)
@@ -149,12 +156,18 @@ class Pipeline:
     def process(self, records: list[Record]) -> Batch:
         b = Batch()
         max_payload = self.settings.max_payload_bytes
+        parsed = self._topics
         for rec in records:
-            try:
-                t = topics.parse(rec.topic)
-            except topics.TopicError as err:
-                self._dead(b, rec, None, deadletter.BAD_TOPIC, str(err))
-                continue
+            t = parsed.get(rec.topic)
+            if t is None:
+                try:
+                    t = topics.parse(rec.topic)
+                except topics.TopicError as err:
+                    self._dead(b, rec, None, deadletter.BAD_TOPIC, str(err))
+                    continue
+                if len(parsed) > 500_000:
+                    parsed.clear()
+                parsed[rec.topic] = t
             if len(rec.payload) > max_payload:
                 self._dead(b, rec, t.node_id, deadletter.OVERSIZED,
                            f"payload over {max_payload} bytes")
@@ -203,7 +216,8 @@ class Pipeline:
         info = self.registry.get(node_id) or b.new_nodes.get(node_id)
         if info is None:
             info = b.new_nodes[node_id] = self.registry.new_pending(node_id, now)
-        b.seen[node_id] = now
+        if now - self._seen_saved.get(node_id, 0.0) >= LAST_SEEN_RESOLUTION_S:
+            b.seen[node_id] = now
         return info
 
     def _is_duplicate(self, b: Batch, node_id: str, kind: str, seq: int, ts: float) -> bool:
@@ -366,6 +380,7 @@ class Pipeline:
                    keys=("worker",))
         self.cursor = cursor
         self._seq.update(b.seq)
+        self._seen_saved.update(b.seen)
         self.registry.apply(b.new_nodes.values(), b.status)
         self.reader.release(cursor)
 

@@ -1,0 +1,181 @@
+"""The node agent: sample the hardware every interval, spool the reading, let the
+publisher send it. Sampling never waits for the broker, so an outage only makes the
+spool grow (DESIGN.md §2).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import signal
+import sqlite3
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Protocol
+
+from pydantic import ValidationError
+
+from node.clock import Clock
+from node.config import NodeSettings
+from node.publisher import Publisher
+from node.spool import Reading, Spool
+from protocol.payloads import Reading as ReadingModel
+
+log = logging.getLogger(__name__)
+
+
+class Hardware(Protocol):
+    def sample(self, now: float) -> dict[str, Any]:
+        """Reading fields for the interval ending at `now`; resets the interval's counters."""
+
+    def close(self) -> None: ...
+
+
+class InvalidReading(RuntimeError):
+    """The hardware layer produced a reading that breaks the v1 contract: a bug to fix,
+    not something to send to the hub."""
+
+
+def _check_contract(reading: Reading) -> None:
+    try:
+        ReadingModel.model_validate(reading)
+    except ValidationError as err:
+        raise InvalidReading(f"reading breaks the v1 contract: {err}; reading: {reading}") from err
+
+
+class SamplingLoop:
+    def __init__(
+        self,
+        *,
+        node_id: str,
+        interval_s: float,
+        hardware: Hardware,
+        spool: Spool,
+        clock: Clock,
+        on_spooled: Callable[[], None] = lambda: None,
+    ) -> None:
+        if interval_s <= 0:
+            raise ValueError("interval_s must be positive")
+        self.node_id = node_id
+        self.interval_s = interval_s
+        self.hardware = hardware
+        self.spool = spool
+        self.clock = clock
+        self.on_spooled = on_spooled
+        self.started_at = clock.now()
+
+    def run(self, stop: threading.Event) -> None:
+        """Sample until `stop` is set. Raises InvalidReading (and whatever the hardware
+        raises) rather than skip a reading silently."""
+        due = self.clock.now() + self.interval_s
+        while True:
+            while (remaining := due - self.clock.now()) > 0:
+                if self.clock.wait(remaining, stop):
+                    return
+            if stop.is_set():
+                return
+            now = self.clock.now()
+            self.sample_once(now)
+            due += self.interval_s
+            if due <= now:
+                # Far behind (a suspended process, a stalled SD card): start afresh
+                # rather than take a burst of back-to-back samples.
+                log.warning("sampling fell behind by %.1f s", now - due)
+                due = now + self.interval_s
+
+    def sample_once(self, now: float) -> Reading:
+        fields = self.hardware.sample(now)
+        reading = {
+            **fields,
+            "v": 1,
+            "node": self.node_id,
+            "ts": now,
+            "interval_s": max(1, math.ceil(self.interval_s)),
+            "uptime_s": max(0, int(now - self.started_at)),
+            "spool": self.spool.depth(),
+        }
+        stored = self.spool.append(reading, validate=_check_contract)
+        log.debug("spooled seq %d", stored["seq"])
+        self.on_spooled()
+        return stored
+
+
+def install_stop_signals(stop: threading.Event) -> None:
+    """SIGTERM (systemd) and SIGINT (Ctrl-C) ask for a clean stop."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handle)
+    signal.signal(signal.SIGINT, handle)
+
+
+class SpoolUnavailable(RuntimeError):
+    """The spool cannot be opened (data directory missing rights, disk full, …)."""
+
+
+def open_spool(settings: NodeSettings) -> Spool:
+    path = settings.spool_path()
+    try:
+        return Spool(path, capacity=settings.spool.capacity(settings.node.interval_s))
+    except (OSError, sqlite3.Error) as err:
+        raise SpoolUnavailable(f"cannot open the spool {path}: {err}") from err
+
+
+def run_node(
+    settings: NodeSettings,
+    hardware: Hardware,
+    *,
+    clock: Clock,
+    profile: str,
+    config_sha: str,
+    stop: threading.Event,
+) -> None:
+    """Run the agent until `stop` is set; closes the hardware. On a clean stop the hub is
+    told `shutdown`; when the agent fails, the broker publishes the last will."""
+    try:
+        spool = open_spool(settings)
+        try:
+            _run_with(settings, hardware, spool, clock, profile, config_sha, stop)
+        finally:
+            spool.close()
+    finally:
+        hardware.close()
+
+
+def _run_with(
+    settings: NodeSettings, hardware: Hardware, spool: Spool, clock: Clock, profile: str,
+    config_sha: str, stop: threading.Event,
+) -> None:
+    publisher = Publisher(
+        node_id=settings.node.id,
+        endpoint=settings.mqtt_endpoint(),
+        ca_file=settings.mqtt.ca_file,
+        keepalive_s=settings.mqtt.keepalive_s,
+        spool=spool,
+        clock=clock,
+        profile=profile,
+        config_sha=config_sha,
+    )
+    sampler = SamplingLoop(
+        node_id=settings.node.id,
+        interval_s=settings.node.interval_s,
+        hardware=hardware,
+        spool=spool,
+        clock=clock,
+        on_spooled=publisher.wake,
+    )
+    log.info(
+        "node %s: profile %s, every %g s, spool %s (%d waiting, %d dropped so far)",
+        settings.node.id, profile, settings.node.interval_s, spool.path, spool.depth(),
+        spool.dropped_total(),
+    )
+    clean = False
+    publisher.start()
+    try:
+        sampler.run(stop)
+        clean = True
+    finally:
+        publisher.stop(clean=clean)

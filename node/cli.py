@@ -1,0 +1,99 @@
+"""`roshni node …` (DESIGN.md §10).
+
+Hardware and simulation modules are imported inside the command, so `roshni --help`
+works on a machine without gpiozero or pyserial.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import threading
+from pathlib import Path
+
+from node.clock import Clock, RealClock, SimClock
+from node.config import NodeSettings
+from protocol.settings import ConfigError
+
+log = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+# Karachi (Saddar): where a simulated node stands when the settings give no position.
+SIM_DEFAULT_LAT, SIM_DEFAULT_LON = 24.8607, 67.0011
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("node", help="the lamp-post node agent")
+    nsub = p.add_subparsers(dest="node_cmd", required=True, metavar="NODE_COMMAND")
+    run = nsub.add_parser(
+        "run", help="sample the sensors and publish to the hub",
+        description="Run the node agent until SIGTERM or Ctrl-C. Settings come from "
+                    "--config and ROSHNI_* environment variables (the environment wins).",
+    )
+    run.add_argument("--config", type=Path, metavar="node.toml", help="settings file")
+    run.add_argument(
+        "--simulate", metavar="SCENARIO",
+        help="drive simulated sensors instead of GPIO and serial ports (e.g. 'default')",
+    )
+    run.set_defaults(func=_run)
+
+
+def _fail(message: str, code: int = EXIT_CONFIG) -> int:
+    print(f"roshni node run: {message}", file=sys.stderr)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
+    try:
+        settings = NodeSettings.load(args.config)
+    except ConfigError as err:
+        return _fail(str(err))
+    from node.profile import ProfileError, load_profile, profile_sha
+
+    try:
+        profile = load_profile(settings.node.profile)
+    except ProfileError as err:
+        return _fail(str(err))
+
+    clock: Clock = RealClock()
+    if args.simulate:
+        if not settings.sim.is_real_time:
+            clock = SimClock(settings.sim.start_epoch(), settings.sim.speed)
+        lat, lon = settings.node.lat, settings.node.lon
+        if lat is None or lon is None:
+            lat, lon = SIM_DEFAULT_LAT, SIM_DEFAULT_LON
+            log.info("node.lat/node.lon not set: simulating a node at %s, %s", lat, lon)
+        from node.sim import open_simulated_hardware
+
+        try:
+            hardware = open_simulated_hardware(
+                profile, args.simulate, clock=clock, lat=lat, lon=lon
+            )
+        except (ValueError, LookupError) as err:
+            return _fail(f"cannot simulate {args.simulate!r}: {err}")
+    else:
+        from node.hardware import open_hardware
+
+        try:
+            hardware = open_hardware(profile, clock=clock)
+        except Exception as err:  # noqa: BLE001 - the CLI boundary: report, don't trace
+            log.debug("opening the hardware failed", exc_info=True)
+            return _fail(f"cannot open the hardware of profile {profile.name!r}: {err}", 1)
+
+    from node.agent import InvalidReading, SpoolUnavailable, install_stop_signals, run_node
+
+    stop = threading.Event()
+    install_stop_signals(stop)
+    try:
+        run_node(
+            settings, hardware, clock=clock, profile=profile.name,
+            config_sha=profile_sha(profile), stop=stop,
+        )
+    except SpoolUnavailable as err:
+        return _fail(str(err), 1)
+    except InvalidReading as err:
+        log.error("%s", err)
+        return 1
+    log.info("stopped")
+    return 0

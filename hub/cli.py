@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from pathlib import Path
 
 from protocol.settings import ConfigError
@@ -19,6 +20,14 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     run = hsub.add_parser("run", help="run ingest + API in one process")
     run.add_argument("--config", type=Path, help="hub.toml (default: environment only)")
     run.set_defaults(func=_run)
+
+    dl = hsub.add_parser("dead-letters", help="show messages the hub refused, newest first")
+    dl.add_argument("--config", type=Path)
+    dl.add_argument("--reason", help="only this reason, e.g. not_json")
+    dl.add_argument("--node", help="only this node id")
+    dl.add_argument("--limit", type=int, default=50)
+    dl.add_argument("--json", action="store_true", help="one JSON object per line")
+    dl.set_defaults(func=_dead_letters)
 
     prov = sub.add_parser("provision", help="register a node in the hub's database")
     prov.add_argument("node_id")
@@ -88,6 +97,39 @@ def _provision(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"provisioned {args.node_id} in {args.district} / {args.area}")
+    return 0
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    import json
+
+    from sqlalchemy import select
+
+    from hub.db import make_engine, migrate
+    from hub.models import DeadLetter
+
+    settings = _settings(args.config)
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+    q = select(DeadLetter).order_by(DeadLetter.id.desc()).limit(args.limit)
+    if args.reason:
+        q = q.where(DeadLetter.reason == args.reason)
+    if args.node:
+        q = q.where(DeadLetter.node_id == args.node)
+    with engine.connect() as conn:
+        rows = conn.execute(q).mappings().all()
+    engine.dispose()
+    for r in rows:
+        payload = r["payload"].decode("utf-8", errors="replace")
+        if args.json:
+            print(json.dumps({k: r[k] for k in ("id", "received_at", "topic", "node_id",
+                                                "reason", "detail")} | {"payload": payload}))
+        else:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["received_at"]))
+            print(f"{when}Z  {r['reason']:<20} {r['topic']}\n    {r['detail']}\n"
+                  f"    payload: {payload[:200]!r}")
+    if not rows and not args.json:
+        print("no dead letters")
     return 0
 
 

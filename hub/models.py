@@ -48,6 +48,9 @@ class Node(Base):
     reported_profile: Mapped[str | None] = mapped_column(String(128))
     config_sha: Mapped[str | None] = mapped_column(String(128))
     clock_faults: Mapped[int] = mapped_column(Integer, default=0)
+    # Set whenever a person or tool changes the registration, so every hub worker's
+    # in-memory registry can pick up just the changed rows.
+    updated_at: Mapped[float] = mapped_column(Float, default=0.0, index=True)
 
 
 class NodeSeq(Base):

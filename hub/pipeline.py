@@ -30,7 +30,7 @@ from hub.registry import NodeInfo, Registry
 from hub.spool import Cursor, Record, SpoolReader
 from hub.upsert import upsert
 from protocol import topics
-from protocol.payloads import Event, Reading, Status
+from protocol.payloads import CommandResult, Event, Reading, Status
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,8 @@ EPOCH_FLOOR = 1_704_067_200.0  # 2024-01-01
 # `nodes.last_seen` is for people ("heard from 20 s ago"); writing it for every reading
 # would double the database work of ingest.
 LAST_SEEN_RESOLUTION_S = 10.0
+# How soon a node (re)assigned elsewhere gets its new tags in a running hub.
+REGISTRY_REFRESH_S = 2.0
 
 
 def _us(ts: float, index: int) -> int:
@@ -94,6 +96,7 @@ class Pipeline:
         self._seq: dict[tuple[str, str], tuple[int, float]] = {}
         self._seen_saved: dict[str, float] = {}
         self._topics: dict[str, topics.ParsedTopic] = {}
+        self._registry_checked = time.monotonic()
         self.cursor = self._load_state()
         # Spool depth = what was waiting at start + what the receiver added - what we stored.
         self.backlog_at_start = self.reader.pending(self.cursor)
@@ -132,6 +135,10 @@ class Pipeline:
 
     def step(self) -> int:
         """Process one batch; return how many spool records it consumed."""
+        now = time.monotonic()
+        if now - self._registry_checked >= REGISTRY_REFRESH_S:
+            self._registry_checked = now
+            self.registry.refresh()
         records, nxt = self.reader.read(self.cursor, self.settings.batch_size)
         if not records:
             if nxt != self.cursor:  # skipped an empty or torn segment
@@ -178,6 +185,9 @@ class Pipeline:
                 self._event(b, rec, t.node_id)
             elif t.kind is topics.Kind.STATUS:
                 self._status(b, rec, t.node_id)
+            elif t.kind is topics.Kind.CMD_RESULT:
+                self._command_result(b, rec, t.node_id)
+            # Kind.CMD: the hub's own commands to nodes, echoed by the wildcard subscription
         return b
 
     def _readings(self, b: Batch, rec: Record, node_id: str) -> None:
@@ -213,7 +223,7 @@ class Pipeline:
     # processed again from scratch and must find the state as it was.
 
     def _node(self, b: Batch, node_id: str, now: float) -> NodeInfo:
-        info = self.registry.get(node_id) or b.new_nodes.get(node_id)
+        info = b.new_nodes.get(node_id) or self.registry.lookup(node_id)
         if info is None:
             info = b.new_nodes[node_id] = self.registry.new_pending(node_id, now)
         if now - self._seen_saved.get(node_id, 0.0) >= LAST_SEEN_RESOLUTION_S:
@@ -304,6 +314,16 @@ class Pipeline:
                   _us(rec.received_at, 0))
         if ln:
             b.lines.append(ln)
+
+    def _command_result(self, b: Batch, rec: Record, node_id: str) -> None:
+        try:
+            result = CommandResult.model_validate_json(rec.payload)
+        except ValidationError as err:
+            self._dead(b, rec, node_id, *deadletter.classify(err))
+            return
+        self._node(b, node_id, rec.received_at)
+        log.info("node %s answered command %s: %s %s", node_id, result.id,
+                 "ok" if result.ok else "FAILED", result.detail)
 
     def _dead(self, b: Batch, rec: Record, node_id: str | None, reason: str, detail: str,
               payload: bytes | None = None) -> None:

@@ -22,7 +22,6 @@ from protocol import topics
 
 log = logging.getLogger(__name__)
 
-SUBSCRIBED_KINDS = (topics.Kind.READING, topics.Kind.EVENT, topics.Kind.STATUS)
 # Packets read per readable socket before acks are flushed; bounds ack latency under load.
 READ_BURST = 512
 
@@ -67,7 +66,7 @@ class Receiver:
             return
         group = self.settings.shared_group
         # Subscribing again on a resumed session is harmless and covers a broker that lost it.
-        client.subscribe([(topics.subscription(k, group), 1) for k in SUBSCRIBED_KINDS])
+        client.subscribe(topics.subscription_all(group), 1)
         self.connected.set()
         log.info("hub connected to %s:%s", client.host, client.port)
 

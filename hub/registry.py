@@ -52,34 +52,42 @@ class NodeInfo:
         return max(floor, self.provisioned_at) if self.provisioned_at else floor
 
 
+_COLUMNS = (Node.id, Node.state, Node.district_id, Node.area_id, Node.provisioned_at,
+            Node.first_seen, Node.session, Node.status)
+
+
 class Registry:
     """In-memory view of `nodes`, loaded once and kept current by ingest and the API."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._nodes: dict[str, NodeInfo] = {}
-        self.reload()
+        self._since = -1.0
+        self.refresh()
 
-    def reload(self) -> None:
+    def refresh(self) -> int:
+        """Take in nodes registered or changed (by the API, `roshni provision`, another
+        worker) since the last call; return how many."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(
-                Node.id, Node.state, Node.district_id, Node.area_id, Node.provisioned_at,
-                Node.first_seen, Node.session, Node.status)).all()
-        self._nodes = {r[0]: NodeInfo(*r) for r in rows}
+            rows = conn.execute(select(*_COLUMNS, Node.updated_at)
+                                .where(Node.updated_at > self._since)).all()
+        for r in rows:
+            self._nodes[r[0]] = NodeInfo(*r[:-1])
+            self._since = max(self._since, r[-1])
+        return len(rows)
 
     def get(self, node_id: str) -> NodeInfo | None:
         return self._nodes.get(node_id)
 
-    def refresh(self, node_id: str) -> None:
-        """Re-read one node after someone else (API, CLI) changed it."""
-        with self.engine.connect() as conn:
-            r = conn.execute(select(
-                Node.id, Node.state, Node.district_id, Node.area_id, Node.provisioned_at,
-                Node.first_seen, Node.session, Node.status).where(Node.id == node_id)).first()
-        if r is None:
-            self._nodes.pop(node_id, None)
-        else:
-            self._nodes[node_id] = NodeInfo(*r)
+    def lookup(self, node_id: str) -> NodeInfo | None:
+        """`get`, falling back to the database for a node registered since the last refresh."""
+        info = self._nodes.get(node_id)
+        if info is None:
+            with self.engine.connect() as conn:
+                r = conn.execute(select(*_COLUMNS).where(Node.id == node_id)).first()
+            if r is not None:
+                info = self._nodes[node_id] = NodeInfo(*r)
+        return info
 
     @staticmethod
     def new_pending(node_id: str, now: float) -> NodeInfo:
@@ -129,7 +137,7 @@ def provision(engine: Engine, node_id: str, *, district: str, area: str, lat: fl
     with engine.begin() as conn:
         area_id = ensure_area(conn, district, area)
         values = dict(state="active", district_id=district, area_id=area_id, lat=lat, lon=lon,
-                      rated_w=rated_w, profile=profile, pole=pole)
+                      rated_w=rated_w, profile=profile, pole=pole, updated_at=now)
         existing = conn.execute(select(Node.provisioned_at, Node.first_seen)
                                 .where(Node.id == node_id)).first()
         if existing:

@@ -6,12 +6,14 @@ benchmarks start their own the same way, so nothing depends on a system service.
 
 from __future__ import annotations
 
+import getpass
 import logging
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -64,7 +66,7 @@ class Service:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
-        self.port = port or free_port()
+        self.port = free_port() if port is None else port
         self.proc: subprocess.Popen[bytes] | None = None
         self._log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115
 
@@ -131,6 +133,9 @@ class Mosquitto(Service):
         (self.workdir / "db").mkdir(exist_ok=True)
         self.conf.write_text(
             f"listener {self.port} {self.host}\n"
+            # Started as root, mosquitto would switch to user `mosquitto` and then be unable
+            # to write its persistence file into our (private) work directory.
+            f"user {getpass.getuser()}\n"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {self.workdir / 'db'}/\n"
@@ -212,3 +217,67 @@ def _wait_http(url: str, deadline: float, svc: Service) -> None:
             pass
         time.sleep(0.1)
     raise TimeoutError(f"{svc.name} did not answer {url}")
+
+
+def _roshni() -> list[str]:
+    """The `roshni` console script of this interpreter's environment."""
+    exe = Path(sys.executable).with_name("roshni")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "roshni_cli"]
+
+
+class RoshniProcess(Service):
+    """A `roshni …` child process configured through ROSHNI_* environment variables."""
+
+    args: tuple[str, ...] = ()
+
+    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None) -> None:
+        super().__init__(workdir, port)
+        self.env = {**os.environ, "ROSHNI_DATA_DIR": str(self.workdir / "data"), **env}
+
+    def command(self) -> list[str]:
+        return [*_roshni(), *self.args]
+
+    def start(self, timeout: float = 60.0) -> None:
+        if self.running:
+            return
+        self.proc = subprocess.Popen(
+            self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        self.ready(time.monotonic() + timeout)
+
+
+class HubProcess(RoshniProcess):
+    name = "hub"
+    args = ("hub", "run")
+
+    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None) -> None:
+        super().__init__(workdir, env, port)
+        self.env["ROSHNI_HTTP__PORT"] = str(self.port)
+        self.env.setdefault("ROSHNI_HTTP__HOST", self.host)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def ready(self, deadline: float) -> None:
+        _wait_http(f"{self.url}/healthz", deadline, self)
+
+
+class NodeProcess(RoshniProcess):
+    """`roshni node run --simulate SCENARIO`: ready as soon as it runs (it spools offline)."""
+
+    name = "node"
+
+    def __init__(self, workdir: Path, env: dict[str, str], scenario: str = "default") -> None:
+        super().__init__(workdir, env, port=0)
+        self.scenario = scenario
+
+    def command(self) -> list[str]:
+        return [*_roshni(), "node", "run", "--simulate", self.scenario]
+
+    def ready(self, deadline: float) -> None:
+        time.sleep(0.2)
+        if not self.running:
+            assert self.proc is not None
+            raise RuntimeError(f"node exited with {self.proc.returncode}; see {self.workdir}")

@@ -46,9 +46,16 @@ def topic(node_id: str, kind: Kind) -> str:
 
 
 def subscription(kind: Kind, shared_group: str | None = None) -> str:
-    """Subscription for `kind` from every node, optionally as an MQTT v5 shared subscription
-    so several hub workers split the load (DESIGN.md §9)."""
+    """Subscription for `kind` from every node, optionally as a shared subscription so
+    several hub workers split the load (DESIGN.md §9)."""
     pattern = f"{ROOT}/+/{kind.value}"
+    return f"$share/{shared_group}/{pattern}" if shared_group else pattern
+
+
+def subscription_all(shared_group: str | None = None) -> str:
+    """Everything under the root, so a message on a topic outside the contract is seen
+    (and dead-lettered) rather than silently never delivered."""
+    pattern = f"{ROOT}/#"
     return f"$share/{shared_group}/{pattern}" if shared_group else pattern
 
 

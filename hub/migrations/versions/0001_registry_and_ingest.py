@@ -46,9 +46,11 @@ def upgrade() -> None:
         sa.Column("fw", sa.String(64)), sa.Column("reported_profile", sa.String(128)),
         sa.Column("config_sha", sa.String(128)),
         sa.Column("clock_faults", sa.Integer, nullable=False),
+        sa.Column("updated_at", sa.Float, nullable=False, server_default="0"),
     )
     op.create_index("ix_nodes_district_id", "nodes", ["district_id"])
     op.create_index("ix_nodes_area_id", "nodes", ["area_id"])
+    op.create_index("ix_nodes_updated_at", "nodes", ["updated_at"])
     op.create_table(
         "node_seq",
         sa.Column("node_id", sa.String(63), primary_key=True),

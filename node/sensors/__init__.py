@@ -1,0 +1,20 @@
+"""The node's sensors, gpiozero style: one small class each, pins and ports injected.
+
+Every sensor has `read()`, `close()`, works as a context manager, and raises
+`SensorReadError` (also an `OSError`) when one reading fails.
+"""
+
+from node.sensors.ambient import AdcAmbientLight, LdrAmbientLight
+from node.sensors.base import Sensor, SensorError, SensorReadError
+from node.sensors.footfall import FootfallCount, FootfallCounter
+from node.sensors.lamp import AdcLampSensor, LdrLampSensor, RelayFeedback, lamp_on_from_power
+from node.sensors.pzem import EnergyReading, Pzem004t, decode_registers
+from node.sensors.system import CpuTemperature, Uptime
+from node.sensors.tamper import TamperSwitch
+
+__all__ = [
+    "AdcAmbientLight", "AdcLampSensor", "CpuTemperature", "EnergyReading", "FootfallCount",
+    "FootfallCounter", "LdrAmbientLight", "LdrLampSensor", "Pzem004t", "RelayFeedback",
+    "Sensor", "SensorError", "SensorReadError", "TamperSwitch", "Uptime",
+    "decode_registers", "lamp_on_from_power",
+]

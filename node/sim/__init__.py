@@ -1,0 +1,85 @@
+"""Simulated hardware: the node's real sensor classes on mock pins and emulated ports.
+
+`open_simulated_hardware` returns the same `Hardware` the agent gets on a Pi; only the
+other ends of the wires are simulated: gpiozero mock pins, an MCP3008 emulator on the
+mock SPI pins, a PZEM-004T on a pseudo-terminal, and files standing in for /sys and /proc.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+from node.clock import Clock
+from node.hardware import Hardware, build_sensors
+from node.profile import AmbientLdr, LampLdr, LampRelay, Profile
+from node.sim.driver import SimDriver
+from node.sim.mcp3008 import Mcp3008Emulator
+from node.sim.pins import SimChargingPin, SimPinFactory
+from node.sim.pzem import PzemEmulator
+from node.sim.scenario import Scenario, ScenarioError, available_scenarios, load_scenario
+from node.sim.world import World
+
+__all__ = ["Scenario", "ScenarioError", "available_scenarios", "load_scenario",
+           "open_simulated_hardware"]
+
+
+def open_simulated_hardware(profile: Profile, scenario: str | Scenario, *, clock: Clock,
+                            lat: float, lon: float) -> Hardware:
+    """`profile`'s sensors on a simulated pole at (lat, lon), living `scenario`
+    (a name in node/sim/scenarios/ or a TOML path) on `clock`'s time.
+
+    `close()` on the result also stops the simulation thread and the emulators.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = load_scenario(scenario)
+    start = clock.now()
+    world = World(scenario, start=start, lat=lat, lon=lon, rated_w=profile.rated_w)
+    factory = SimPinFactory()
+    workdir = Path(tempfile.mkdtemp(prefix="roshni-sim-"))
+    mcp: dict[int, Mcp3008Emulator] = {}
+    pzem: PzemEmulator | None = None
+    driver: SimDriver | None = None
+
+    def stop_everything() -> None:
+        if driver is not None:
+            driver.stop()
+        for emulator in mcp.values():
+            emulator.close()
+        if pzem is not None:
+            pzem.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    try:
+        # Emulators first: they must own the SPI pins before gpiozero devices claim them.
+        for part in (profile.lamp, profile.ambient):
+            device = getattr(part, "spi_device", None)
+            if device is not None and device not in mcp:
+                mcp[device] = Mcp3008Emulator(pin_factory=factory, device=device,
+                                              vref=part.max_voltage)
+        pins = {}
+        for key, part in (("lamp", profile.lamp), ("ambient", profile.ambient)):
+            if isinstance(part, LampLdr | AmbientLdr):
+                pins[key] = factory.pin(part.pin, pin_class=SimChargingPin)
+            elif isinstance(part, LampRelay):
+                pins[key] = factory.pin(part.pin)
+        for key in ("pir", "tamper"):
+            if (part := getattr(profile, key)) is not None:
+                pins[key] = factory.pin(part.pin)
+        if profile.pzem is not None:
+            pzem = PzemEmulator(address=profile.pzem.address)
+        files = {"uptime": workdir / "uptime"}
+        if profile.cpu_temp is not None:
+            files["cpu_temp"] = workdir / "cpu_temp"
+        driver = SimDriver(world, clock=clock, profile=profile, mcp=mcp, pzem=pzem, pins=pins,
+                           files=files)
+        driver.sync(start)  # the files must exist before the sensors look for them
+        sensors = build_sensors(profile, clock=clock, pin_factory=factory,
+                                ports={"pzem": pzem.port} if pzem else None,
+                                files={k: str(v) for k, v in files.items()})
+        driver.start()  # after the sensors: their pull resistors reset the pins
+    except BaseException:
+        stop_everything()
+        raise
+    return Hardware(profile, sensors, before_sample=driver.sync, on_close=stop_everything)

@@ -72,8 +72,8 @@ def open_simulated_hardware(profile: Profile, scenario: str | Scenario, *, clock
         files = {"uptime": workdir / "uptime"}
         if profile.cpu_temp is not None:
             files["cpu_temp"] = workdir / "cpu_temp"
-        driver = SimDriver(world, clock=clock, profile=profile, mcp=mcp, pzem=pzem, pins=pins,
-                           files=files)
+        driver = SimDriver(world, clock=clock, profile=profile, factory=factory, mcp=mcp,
+                           pzem=pzem, pins=pins, files=files)
         driver.sync(start)  # the files must exist before the sensors look for them
         sensors = build_sensors(profile, clock=clock, pin_factory=factory,
                                 ports={"pzem": pzem.port} if pzem else None,

@@ -17,7 +17,7 @@ import threading
 import time
 from pathlib import Path
 
-from gpiozero.pins.mock import MockPin
+from gpiozero.pins.mock import MockFactory, MockPin
 
 from node.clock import Clock
 from node.profile import AmbientAdc, AmbientLdr, LampAdc, LampLdr, LampRelay, Profile
@@ -35,10 +35,11 @@ MIN_PIR_EDGE_S = 0.3
 
 
 class SimDriver:
-    def __init__(self, world: World, *, clock: Clock, profile: Profile,
+    def __init__(self, world: World, *, clock: Clock, profile: Profile, factory: MockFactory,
                  mcp: dict[int, Mcp3008Emulator], pzem: PzemEmulator | None,
                  pins: dict[str, MockPin], files: dict[str, Path]) -> None:
         self.world = world
+        self.factory = factory
         self.clock = clock
         self.profile = profile
         self.mcp = mcp
@@ -57,6 +58,7 @@ class SimDriver:
         self._pir_high = False
         self._pir_changed = time.monotonic() - MIN_PIR_EDGE_S
         self._files_written = 0.0
+        self._history_cleared = 0.0
 
     def start(self) -> None:
         self.sync(self.clock.now())
@@ -84,6 +86,8 @@ class SimDriver:
                     self._apply(moment)
                     if time.monotonic() - self._files_written >= FILES_EVERY_S:
                         self._write_files(moment)
+                    if time.monotonic() - self._history_cleared >= FILES_EVERY_S:
+                        self._forget_pin_history()
                 self._people(now)
             except Exception:  # the simulated street must keep running for the demo
                 log.exception("simulation tick failed")
@@ -113,6 +117,13 @@ class SimDriver:
             self.pzem.set_state(mains_v=m.mains_v, lamp_a=m.lamp_a, lamp_w=m.lamp_w,
                                 energy_wh=self.world.energy_wh(m), frequency_hz=m.frequency_hz,
                                 power_factor=m.power_factor)
+
+    def _forget_pin_history(self) -> None:
+        # MockPin records every state change for test assertions; an LDR or SPI clock pin
+        # changes thousands of times an hour and a simulated node runs for days.
+        self._history_cleared = time.monotonic()
+        for pin in list(self.factory.pins.values()):
+            pin.clear_states()
 
     def _charging(self, name: str) -> SimChargingPin:
         pin = self.pins[name]

@@ -118,9 +118,12 @@ class Publisher:
         """A reading was spooled: send it if the broker is reachable."""
         self._wakeup.set()
 
-    def stop(self, *, clean: bool = True, timeout_s: float = 5.0) -> None:
-        """Disconnect. Clean: the retained status says `shutdown`. Not clean (the agent
-        failed): the broker is asked to publish the last will, so the hub sees `lost`."""
+    def stop(self, *, clean: bool = True, timeout_s: float = 5.0, drain_s: float = 10.0) -> None:
+        """Disconnect. Clean: what is spooled is handed over first (for up to `drain_s`,
+        while the broker is there) and the retained status says `shutdown`. Not clean (the
+        agent failed): the broker is asked to publish the last will, so the hub sees `lost`."""
+        if clean:
+            self._drain(drain_s)
         self._stopping.set()
         self._wakeup.set()
         if self._sender.is_alive():
@@ -133,6 +136,13 @@ class Publisher:
         self._client.disconnect(reasoncode=reason)
         self._client.loop_stop()
         self._connected.clear()
+
+    def _drain(self, seconds: float) -> None:
+        # A node restarted for an update should not sit on its backlog until it is back.
+        deadline = time.monotonic() + seconds
+        while self.connected and self.spool.depth() and time.monotonic() < deadline:
+            self._wakeup.set()
+            time.sleep(0.05)
 
     # -- MQTT client and its callbacks (paho's network thread) ----------------------------
 

@@ -26,10 +26,17 @@ class Rig:
     hub: HubProcess
     node: NodeProcess
 
+    def _spool(self) -> Spool:
+        return Spool(self.node.workdir / "data" / f"spool-{NODE}.sqlite3", capacity=10**6)
+
     def produced(self) -> int:
         """Highest seq the node has assigned: every reading it ever made is 1..this."""
-        with Spool(self.node.workdir / "data" / f"spool-{NODE}.sqlite3", capacity=1) as spool:
+        with self._spool() as spool:
             return spool.last_seq()
+
+    def waiting_on_node(self) -> int:
+        with self._spool() as spool:
+            return spool.depth()
 
     def stored_seqs(self) -> list[int]:
         return [r["seq"] for r in influx_rows(
@@ -43,8 +50,12 @@ class Rig:
                  what=f"at least {at_least} readings stored")
 
     def finish_and_check(self) -> None:
-        """Stop the node cleanly, then every reading it made must arrive, exactly once."""
+        """Once the node has caught up, stop it cleanly (it hands over its last readings);
+        then every reading it made must arrive in InfluxDB, exactly once."""
+        wait_for(lambda: self.waiting_on_node() <= 5, timeout=120,
+                 what="the node to send its backlog")
         self.node.stop()
+        assert self.waiting_on_node() == 0
         produced = self.produced()
         assert produced > 0
         wait_for(lambda: self.stored_count() >= produced, timeout=120,

@@ -211,9 +211,7 @@ def test_readings_the_broker_refuses_stay_in_the_spool(
 ) -> None:
     acl = tmp_path / "acl"
     acl.write_text(f"user {NODE}\ntopic readwrite roshni/v1/{NODE}/status\n")
-    # Started as root, Mosquitto reads the ACL as user `mosquitto`, who cannot enter
-    # pytest's private tmp directory; `user root` keeps it root (ignored when not root).
-    conf = f"user root\nacl_file {acl}\n"
+    conf = f"acl_file {acl}\n"
     with Mosquitto(tmp_path / "broker", extra_conf=conf) as broker:
         spool.append(reading())
         start_publisher(publishers, spool, broker.url, refused_retry_s=0.2)
@@ -248,7 +246,7 @@ def test_mqtts_url_connects_over_tls_trusting_the_configured_ca(
     tmp_path: Path, spool: Spool, publishers: list[Publisher]
 ) -> None:
     ca, cert, key = _make_certificates(tmp_path)
-    conf = f"user root\ncafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
+    conf = f"cafile {ca}\ncertfile {cert}\nkeyfile {key}\n"
     with Mosquitto(tmp_path / "broker", extra_conf=conf) as broker:
         tls = MqttEndpoint(broker.host, broker.port, NODE, None, True)
         publisher = Publisher(

@@ -87,12 +87,14 @@ class SamplingLoop:
     def sample_once(self, now: float) -> Reading:
         fields = self.hardware.sample(now)
         reading = {
+            # The device's uptime (/proc/uptime) when the hardware has it; technicians
+            # read it to spot reboots. The agent's own is the fallback.
+            "uptime_s": max(0, int(now - self.started_at)),
             **fields,
             "v": 1,
             "node": self.node_id,
             "ts": now,
             "interval_s": max(1, math.ceil(self.interval_s)),
-            "uptime_s": max(0, int(now - self.started_at)),
             "spool": self.spool.depth(),
         }
         stored = self.spool.append(reading, validate=_check_contract)

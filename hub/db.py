@@ -16,13 +16,21 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy, not pysqlite, issue BEGIN: otherwise SAVEPOINTs (which the
+            # ingest transaction uses to isolate the rules engine) do not work.
+            dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             # WAL lets the API read while ingest writes; NORMAL is durable in WAL mode
             # except for the last transactions on power loss, which the spool replays.
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN")
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -3,7 +3,7 @@ through migrations in hub/migrations, never by deleting the database."""
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -80,3 +80,140 @@ class DeadLetter(Base):
     reason: Mapped[str] = mapped_column(String(32), index=True)
     detail: Mapped[str] = mapped_column(Text)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# --- detection (issue: rules, alerts, tickets, notifications; migration 0002) ---
+
+
+class Alert(Base):
+    """What the committee sees: one open alert per (node, rule) or (area, rule).
+
+    `open_key` is set while the alert is not cleared and is unique, so two readings
+    10 ms apart can never open two alerts, on SQLite or PostgreSQL, with several workers."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(String(32), index=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)  # active|acknowledged|cleared
+    node_id: Mapped[str | None] = mapped_column(ForeignKey("nodes.id"), index=True)
+    district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"), index=True)
+    area_id: Mapped[str] = mapped_column(ForeignKey("areas.id"), index=True)
+    started_at: Mapped[float] = mapped_column(Float, index=True)  # event time
+    ended_at: Mapped[float | None] = mapped_column(Float)
+    ticket_id: Mapped[int | None] = mapped_column(Integer)
+    # Found in replayed history: a past incident, never notified as live (DESIGN.md §4).
+    historical: Mapped[bool] = mapped_column(default=False)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    acknowledged_at: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    open_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class Ticket(Base):
+    """What the DMC crew works on: `open → assigned → in_progress → fixed → verified`,
+    or `fixed → reopened` when the sensor still sees the lamp dark (DESIGN.md §6)."""
+
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"), index=True)
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"), index=True)
+    area_id: Mapped[str] = mapped_column(ForeignKey("areas.id"), index=True)
+    fault: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    priority: Mapped[int] = mapped_column(Integer, index=True)  # 1 = most urgent
+    opened_at: Mapped[float] = mapped_column(Float)
+    sla_due: Mapped[float] = mapped_column(Float, index=True)
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    fixed_at: Mapped[float | None] = mapped_column(Float)
+    verified_at: Mapped[float | None] = mapped_column(Float)
+    escalated_at: Mapped[float | None] = mapped_column(Float)
+    evidence: Mapped[str] = mapped_column(Text, default="[]")  # JSON: the last readings
+    # One open ticket per (node, fault), like alerts.
+    open_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    updated_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class TicketEvent(Base):
+    """A ticket's history: who (a user, `sensor` or `system`) did what, when, and why."""
+
+    __tablename__ = "ticket_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    actor: Mapped[str] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class RuleState(Base):
+    """Half-elapsed dwell timers and counters per (subject, rule), so a restarted hub
+    carries on where it stopped. `subject` is a node id or `area:<id>`."""
+
+    __tablename__ = "rule_state"
+    subject: Mapped[str] = mapped_column(String(128), primary_key=True)
+    rule: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)  # JSON
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class LampStats(Base):
+    """TALQ-style counters per lamp: operatingHours, switchOnCounter, activeEnergy."""
+
+    __tablename__ = "lamp_stats"
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+    burning_s: Mapped[float] = mapped_column(Float, default=0.0)
+    switch_on_count: Mapped[int] = mapped_column(Integer, default=0)
+    energy_wh: Mapped[float] = mapped_column(Float, default=0.0)
+    lamp_on: Mapped[bool | None] = mapped_column()
+    last_ts: Mapped[float | None] = mapped_column(Float)
+    last_energy_wh: Mapped[float | None] = mapped_column(Float)
+
+
+class SpotScore(Base):
+    """Unsafe-spot score per node per night (DESIGN.md §6)."""
+
+    __tablename__ = "spot_scores"
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+    night: Mapped[str] = mapped_column(String(10), primary_key=True)  # local date of dusk
+    dark_minutes: Mapped[float] = mapped_column(Float, default=0.0)
+    exposure: Mapped[float] = mapped_column(Float, default=0.0)  # footfall in dark minutes
+    score: Mapped[float] = mapped_column(Float, default=0.0, index=True)  # weighted
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class Incident(Base):
+    """Imported from the committee's own crime data (CSV: timestamp, lat, lon, category)."""
+
+    __tablename__ = "incidents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ts: Mapped[float] = mapped_column(Float, index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    category: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(256))
+    # Re-importing the same file must not count an incident twice.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Outbox(Base):
+    """Durable notifications: written in the transaction that decided them, delivered by a
+    worker with retries; (`event_key`, `subscriber`) is unique so each subscriber gets a
+    notification at most once."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (UniqueConstraint("event_key", "subscriber"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_key: Mapped[str] = mapped_column(String(160))
+    subscriber: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))  # webhook | email
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[str] = mapped_column(Text)  # JSON
+    created_at: Mapped[float] = mapped_column(Float)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float, index=True)
+    delivered_at: Mapped[float | None] = mapped_column(Float, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)

@@ -14,11 +14,11 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from hub import deadletter
 from hub.config import IngestSettings
@@ -53,12 +53,45 @@ def _us(ts: float, index: int) -> int:
 
 @dataclass(slots=True)
 class Stored:
-    """A reading as stored, handed to listeners (the rules engine) after the commit."""
+    """A reading as stored: `ts` is the time it was stored under (event time, or the
+    receive time if the node's clock was implausible)."""
 
     node: NodeInfo
     reading: Reading
     ts: float
     received_at: float
+
+
+@dataclass(slots=True)
+class StoredEvent:
+    node: NodeInfo
+    event: Event
+    ts: float
+    received_at: float
+
+
+@dataclass(slots=True)
+class StatusChange:
+    """A node's connection state changed (birth, last will or clean stop)."""
+
+    node: NodeInfo
+    state: str  # online | offline
+    session: int
+    reason: str | None  # lost | shutdown for offline
+    at: float  # receive time
+
+
+class Stage(Protocol):
+    """Work that must happen exactly once per stored batch, such as the rules engine.
+
+    `evaluate` runs inside the ingest transaction (in a SAVEPOINT): the batch's cursor and
+    everything the stage wrote commit together or not at all, so a hub killed at any
+    moment neither loses nor repeats an evaluation. A stage keeps in-memory state staged
+    until `committed`; on `rolled_back` the batch will be evaluated again from scratch."""
+
+    def evaluate(self, conn: Connection, batch: Batch) -> None: ...
+    def committed(self) -> None: ...
+    def rolled_back(self) -> None: ...
 
 
 @dataclass
@@ -71,6 +104,8 @@ class Batch:
     clock_faults: Counter[str] = field(default_factory=Counter)
     status: dict[str, dict] = field(default_factory=dict)
     stored: list[Stored] = field(default_factory=list)
+    events: list[StoredEvent] = field(default_factory=list)
+    changes: list[StatusChange] = field(default_factory=list)
     received: int = 0
     duplicates: int = 0
     stale_status: int = 0
@@ -88,7 +123,7 @@ class Pipeline:
         self.metrics = metrics
         self.worker = worker
         self.wakeup = wakeup
-        self.listeners: list[Callable[[list[Stored]], None]] = []
+        self.stages: list[Stage] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.influx_ok = True
@@ -151,11 +186,6 @@ class Pipeline:
         self._commit(batch, nxt)
         self.consumed += len(records)
         self._publish_metrics(batch)
-        for listener in self.listeners:
-            try:
-                listener(batch.stored)
-            except Exception:  # noqa: BLE001 - a rule bug must not stop storage
-                log.exception("listener %r failed", listener)
         return len(records)
 
     # --- validation ---
@@ -286,6 +316,7 @@ class Pipeline:
         ln = line(key, {"seq": ev.seq, **ev.detail()}, ts_us)
         if ln:
             b.lines.append(ln)
+        b.events.append(StoredEvent(info, ev, ts_us / 1e6, rec.received_at))
 
     def _status(self, b: Batch, rec: Record, node_id: str) -> None:
         try:
@@ -304,6 +335,7 @@ class Pipeline:
             return
         if st.session == session and st.state == state:
             return  # the retained copy, again
+        b.changes.append(StatusChange(info, st.state, st.session, st.reason, rec.received_at))
         b.status[node_id] = dict(status=st.state, session=st.session, status_reason=st.reason,
                                  status_at=rec.received_at, **{
                                      k: v for k, v in (("fw", st.fw),
@@ -373,36 +405,58 @@ class Pipeline:
     # --- commit ---
 
     def _commit(self, b: Batch, cursor: Cursor) -> None:
-        with self.engine.begin() as conn:
-            if b.new_nodes:
-                conn.execute(insert(Node), [
-                    dict(id=n.id, state="pending", district_id=n.district, area_id=n.area,
-                         first_seen=n.first_seen, status="unknown", session=-1,
-                         clock_faults=0) for n in b.new_nodes.values()])
-            if b.seq:
-                upsert(conn, NodeSeq.__table__, [
-                    dict(node_id=n, kind=k, max_seq=s, last_ts=t)
-                    for (n, k), (s, t) in b.seq.items()], keys=("node_id", "kind"))
-            if b.seen:
-                nodes = Node.__table__
-                conn.execute(
-                    nodes.update().where(nodes.c.id == bindparam("b_id"))
-                    .values(last_seen=bindparam("b_seen")),
-                    [{"b_id": n, "b_seen": t} for n, t in b.seen.items()])
-            for node_id, n in b.clock_faults.items():
-                conn.execute(update(Node).where(Node.id == node_id)
-                             .values(clock_faults=Node.clock_faults + n))
-            for node_id, values in b.status.items():
-                conn.execute(update(Node).where(Node.id == node_id).values(**values))
-            if b.dead:
-                conn.execute(insert(DeadLetter), b.dead)
-            upsert(conn, IngestCursor.__table__, [dict(worker=self.worker, cursor=str(cursor))],
-                   keys=("worker",))
+        try:
+            with self.engine.begin() as conn:
+                self._store_state(conn, b, cursor)
+                self._run_stages(conn, b)
+        except BaseException:
+            for stage in self.stages:
+                stage.rolled_back()
+            raise
+        for stage in self.stages:
+            stage.committed()
         self.cursor = cursor
         self._seq.update(b.seq)
         self._seen_saved.update(b.seen)
         self.registry.apply(b.new_nodes.values(), b.status)
         self.reader.release(cursor)
+
+    def _run_stages(self, conn: Connection, b: Batch) -> None:
+        if not (b.stored or b.events or b.changes):
+            return
+        for stage in self.stages:
+            try:
+                with conn.begin_nested():
+                    stage.evaluate(conn, b)
+            except Exception:  # noqa: BLE001 - a rule bug must not stop storage
+                log.exception("stage %r failed on a batch; its effects are dropped", stage)
+                stage.rolled_back()
+
+    def _store_state(self, conn: Connection, b: Batch, cursor: Cursor) -> None:
+        if b.new_nodes:
+            conn.execute(insert(Node), [
+                dict(id=n.id, state="pending", district_id=n.district, area_id=n.area,
+                     first_seen=n.first_seen, status="unknown", session=-1,
+                     clock_faults=0) for n in b.new_nodes.values()])
+        if b.seq:
+            upsert(conn, NodeSeq.__table__, [
+                dict(node_id=n, kind=k, max_seq=s, last_ts=t)
+                for (n, k), (s, t) in b.seq.items()], keys=("node_id", "kind"))
+        if b.seen:
+            nodes = Node.__table__
+            conn.execute(
+                nodes.update().where(nodes.c.id == bindparam("b_id"))
+                .values(last_seen=bindparam("b_seen")),
+                [{"b_id": n, "b_seen": t} for n, t in b.seen.items()])
+        for node_id, n in b.clock_faults.items():
+            conn.execute(update(Node).where(Node.id == node_id)
+                         .values(clock_faults=Node.clock_faults + n))
+        for node_id, values in b.status.items():
+            conn.execute(update(Node).where(Node.id == node_id).values(**values))
+        if b.dead:
+            conn.execute(insert(DeadLetter), b.dead)
+        upsert(conn, IngestCursor.__table__, [dict(worker=self.worker, cursor=str(cursor))],
+               keys=("worker",))
 
     def _publish_metrics(self, b: Batch) -> None:
         m = self.metrics

@@ -468,7 +468,7 @@ class Sampler:
 class PySpy:
     """`py-spy record` of a pid into a collapsed-stack file (raw format), stopped by SIGINT."""
 
-    def __init__(self, pid: int, out: Path, rate: int = 50, gil: bool = False) -> None:
+    def __init__(self, pid: int, out: Path, rate: int = 100, gil: bool = False) -> None:
         self.out = out
         out.parent.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(

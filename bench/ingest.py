@@ -352,6 +352,8 @@ class Bench:
             "observed_2hz": observed_rate(samples, "count"),
             "processes": sampler.report(), "machine": sampler.machine(),
         }
+        cpu = res["processes"]["baseline"]["cpu_s"]
+        res["cpu_us_per_reading"] = round(1e6 * cpu / count, 1) if count and cpu == cpu else None
         if mode == "drain":
             res["rate_from_connect"] = round(count / (last - connack), 1) if last > connack \
                 else None
@@ -466,6 +468,9 @@ class Bench:
             "processes": sampler.report(), "machine": sampler.machine(),
             "hub_rss_max_mb": sampler.report()["hub"]["rss_max_mb"],
         }
+        cpu = res["processes"]["hub"]["cpu_s"]
+        res["cpu_us_per_reading"] = round(1e6 * cpu / stored, 1) if stored and cpu == cpu \
+            else None
         if mode == "drain":
             res["from_connect"] = observed_rate(samples, "stored", t_from=t_healthy)
             # The receiver's side: broker → spool (fsynced, acked) = stored + spool depth.
@@ -478,7 +483,11 @@ class Bench:
         else:
             ends = [s["t"] for s in samples if s.get("complete")]
             if ends:
+                # Includes up to one scrape interval (0.5 s) of sampling delay.
                 res["lag_after_last_publish_s"] = round(ends[0] - pub["t_end"], 2)
+                log(f"  [{label}] publishers {fmt_rate(pub['publish_rate'])}; everything "
+                    f"stored {res['lag_after_last_publish_s']:.2f}s after the last PUBACK "
+                    "(≤ 0.5 s of that is /metrics sampling)")
         if profile:
             res["profile"] = profile
         log(f"  [{label}] stored {stored:,}, duplicates {dups}, rejected {rejected}, "
@@ -634,17 +643,23 @@ class Bench:
 
             if b:
                 log(f"   baseline  {fmt_rate(b.get('rate')):>12}  broker drops "
-                    f"{b['broker_drops']}  {extra(b)}")
+                    f"{b['broker_drops']}, CPU {b.get('cpu_us_per_reading')} µs/reading  "
+                    f"{extra(b)}")
             if h:
                 upper = f" (≤ {fmt_rate(h['rate_upper'])})" if h.get("rate_upper") else ""
                 log(f"   hub       {fmt_rate(h.get('rate')):>12}{upper}  loss {h['loss']}, "
                     f"InfluxDB {h['influx_points']:,}/{h['published']:,}, "
                     f"peak RSS {h['hub_rss_max_mb']:.0f} MB, "
-                    f"CPU {h['processes']['hub']['cpu_pct_of_one_core']:.0f} % of a core  "
+                    f"CPU {h['processes']['hub']['cpu_pct_of_one_core']:.0f} % of a core, "
+                    f"{h.get('cpu_us_per_reading')} µs/reading  "
                     f"{extra(h)}")
                 if mode == "drain" and (h.get("from_connect") or {}).get("rate"):
                     log(f"   hub from connect {fmt_rate(h['from_connect']['rate'])}; broker "
                         f"→ spool {fmt_rate(h.get('broker_to_spool_rate'))}")
+            if mode == "live" and b and h:
+                log(f"   lag after the last PUBACK: baseline "
+                    f"{b.get('lag_after_last_publish_s')}s, hub "
+                    f"{h.get('lag_after_last_publish_s')}s (0 = kept up with the publishers)")
             if r.get("ratio_pct") is not None:
                 up = f"–{r['ratio_pct_upper']:.0f}" if r.get("ratio_pct_upper") else ""
                 log(f"   hub/baseline {r['ratio_pct']:.0f}{up} %")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 
-from protocol.settings import MqttSettings, RoshniSettings
+from protocol.settings import MqttSettings, RoshniSettings, Section
 
 
 class HubMqttSettings(MqttSettings):
@@ -15,7 +15,7 @@ class HubMqttSettings(MqttSettings):
     shared_group: str | None = None
 
 
-class InfluxSettings(BaseModel):
+class InfluxSettings(Section):
     api: Literal["v1", "v2"] = "v1"
     url: str = "http://127.0.0.1:8086"
     # v1: database + user/password
@@ -30,7 +30,7 @@ class InfluxSettings(BaseModel):
     timeout_s: float = 10.0
 
 
-class IngestSettings(BaseModel):
+class IngestSettings(Section):
     max_payload_bytes: int = Field(default=64 * 1024, ge=256)
     batch_size: int = Field(default=20000, ge=1)
     # How long a partial batch may wait for more readings before it is written.
@@ -42,11 +42,11 @@ class IngestSettings(BaseModel):
     segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
 
 
-class DbSettings(BaseModel):
+class DbSettings(Section):
     url: str | None = None  # SQLAlchemy URL; default: SQLite file in data_dir
 
 
-class HttpSettings(BaseModel):
+class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
 

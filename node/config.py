@@ -11,15 +11,15 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from protocol.settings import MqttEndpoint, MqttSettings, RoshniSettings
+from protocol.settings import MqttEndpoint, MqttSettings, RoshniSettings, Section
 from protocol.topics import check_node_id
 
 DEFAULT_SPOOL_DAYS = 14.0
 
 
-class NodeSection(BaseModel):
+class NodeSection(Section):
     id: str
     # A profile name in firmware-config/ or a path to a profile file.
     profile: str = "pi-zero-2w"
@@ -34,7 +34,7 @@ class NodeSection(BaseModel):
         return check_node_id(node_id)
 
 
-class SpoolSettings(BaseModel):
+class SpoolSettings(Section):
     """How much history the node keeps while the broker is unreachable: a number of
     readings or of days (at the configured interval); 14 days if neither is set."""
 
@@ -54,7 +54,7 @@ class SpoolSettings(BaseModel):
         return max(1, math.ceil(days * 86400 / interval_s))
 
 
-class SimSettings(BaseModel):
+class SimSettings(Section):
     """Clock of a simulated node (`roshni node run --simulate`)."""
 
     # "now", UTC epoch seconds, or an ISO 8601 time (without an offset it is UTC).

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -20,7 +20,13 @@ class ConfigError(ValueError):
     """A settings file or variable that cannot be used; the message names where and why."""
 
 
-class MqttSettings(BaseModel):
+class Section(BaseModel):
+    """A `[section]` of a settings file. Unknown keys are errors: a typo must not be ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class MqttSettings(Section):
     url: str = "mqtt://127.0.0.1:1883"
     ca_file: Path | None = None
     keepalive_s: int = 30

@@ -1,0 +1,35 @@
+"""The example settings in the docs load as they are: documentation that cannot rot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hub.config import HubSettings
+from node.config import NodeSettings
+from protocol.settings import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_example_hub_and_node_settings_load(monkeypatch):
+    for key in list(__import__("os").environ):
+        if key.startswith("ROSHNI_"):
+            monkeypatch.delenv(key)
+    hub = HubSettings.load(ROOT / "deploy" / "hub.example.toml")
+    assert hub.influx.api == "v1" and hub.http.port == 8080
+    node = NodeSettings.load(ROOT / "node" / "example.toml")
+    assert node.node.id == "khi-kor-0042"
+
+
+def test_environment_overrides_the_file_and_typos_are_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("ROSHNI_INFLUX__URL", "http://influx.example:8086")
+    hub = HubSettings.load(ROOT / "deploy" / "hub.example.toml")
+    assert hub.influx.url == "http://influx.example:8086"
+    bad = tmp_path / "hub.toml"
+    bad.write_text('[influx]\napi = "v3"\n[mqtt]\nurll = "mqtt://x"\n')
+    with pytest.raises(ConfigError) as err:
+        HubSettings.load(bad)
+    assert "influx.api" in str(err.value) and "mqtt.urll" in str(err.value)
+    assert str(bad) in str(err.value)

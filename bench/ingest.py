@@ -498,10 +498,11 @@ class Bench:
             + (f" (at most {fmt_rate(res['rate_upper'])})" if res.get("rate_upper") else "")
             + f"; peak RSS {res['hub_rss_max_mb']:.0f} MB")
         timed = res.get("readings_timed") or 0
-        if res.get("rate") and timed < 0.5 * pub["published"]:
-            res["note"] = (f"only {timed:,} of {pub['published']:,} readings were stored inside "
-                           "the timing window (the first batch precedes it); the rate is "
-                           "rough: use a larger N")
+        if res.get("rate") and (timed < 0.5 * pub["published"]
+                                or res["seconds"] < 5 * SCRAPE_INTERVAL):
+            res["note"] = (f"{timed:,} of {pub['published']:,} readings stored within a "
+                           f"{res['seconds']:.2f} s timing window, against /metrics sampled "
+                           f"every {SCRAPE_INTERVAL} s: the rate is rough, use a larger N")
             log(f"  [{label}] note: {res['note']}")
         problems = []
         if loss:

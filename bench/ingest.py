@@ -663,9 +663,11 @@ class Bench:
                     f"CPU {h['processes']['hub']['cpu_pct_of_one_core']:.0f} % of a core, "
                     f"{h.get('cpu_us_per_reading')} µs/reading  "
                     f"{extra(h)}")
-                if mode == "drain" and (h.get("from_connect") or {}).get("rate"):
-                    log(f"   hub from connect {fmt_rate(h['from_connect']['rate'])}; broker "
-                        f"→ spool {fmt_rate(h.get('broker_to_spool_rate'))}")
+                fc = h.get("from_connect") or {}
+                if mode == "drain" and fc.get("rate"):
+                    up = f" (≤ {fmt_rate(fc['rate_upper'])})" if fc.get("rate_upper") else ""
+                    log(f"   hub from connect {fmt_rate(fc['rate'])}{up}; broker → spool "
+                        f"{fmt_rate(h.get('broker_to_spool_rate'))}")
             if mode == "live" and b and h:
                 log(f"   lag after the last PUBACK: baseline "
                     f"{b.get('lag_after_last_publish_s')}s, hub "

@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("<IdH")
 SUFFIX = ".seg"
+READ_BYTES = 16 * 1024 * 1024
+# How a segment read ended: at the end of the file, at an incomplete record, or with more
+# to read (the batch or the chunk was full).
+_EOF, _TORN, _MORE = "eof", "torn", "more"
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -115,50 +119,73 @@ class SpoolReader:
     def read(self, cursor: Cursor, max_records: int) -> tuple[list[Record], Cursor]:
         records: list[Record] = []
         segments = _segments(self.directory)
-        for number in segments:
+        for i, number in enumerate(segments):
             if number < cursor.segment:
                 continue
             offset = cursor.offset if number == cursor.segment else 0
-            is_last = number == segments[-1]
-            got, end, complete = self._read_segment(number, offset, max_records - len(records))
+            is_last = i == len(segments) - 1
+            got, end, status = self._read_segment(number, offset, max_records - len(records))
             records.extend(got)
             cursor = Cursor(number, end)
-            if len(records) >= max_records:
+            if len(records) >= max_records or status == _MORE:
                 return records, cursor
-            if not complete:
+            if status == _TORN:
                 if is_last:
                     return records, cursor  # the writer is still filling it
                 log.error("spool segment %d has a torn record at %d; skipping its rest",
                           number, end)
             if not is_last:
-                cursor = Cursor(segments[segments.index(number) + 1], 0)
+                cursor = Cursor(segments[i + 1], 0)
         return records, cursor
 
     def _read_segment(self, number: int, offset: int, limit: int
-                      ) -> tuple[list[Record], int, bool]:
+                      ) -> tuple[list[Record], int, str]:
+        """Records from `offset`, at most `limit` of them and about READ_BYTES of data (a
+        segment is up to 64 MB; a batch needs a few)."""
         try:
             with open(_path(self.directory, number), "rb") as f:
                 f.seek(offset)
-                data = f.read()
+                data = f.read(READ_BYTES)
+                at_eof = len(data) < READ_BYTES or not f.read(1)
         except FileNotFoundError:
-            return [], offset, True
+            return [], offset, _EOF
         out: list[Record] = []
         pos = 0
         size = len(data)
         unpack = HEADER.unpack_from
         hsize = HEADER.size
         while pos < size and len(out) < limit:
-            if pos + hsize > size:
-                return out, offset + pos, False
-            plen, received_at, tlen = unpack(data, pos)
-            end = pos + hsize + tlen + plen
+            end = size + 1
+            if pos + hsize <= size:
+                plen, received_at, tlen = unpack(data, pos)
+                end = pos + hsize + tlen + plen
             if end > size:
-                return out, offset + pos, False
+                if at_eof:
+                    return out, offset + pos, _TORN
+                if not out:  # one record larger than a chunk: read it whole
+                    return self._read_segment_whole(number, offset, limit)
+                return out, offset + pos, _MORE
             t0 = pos + hsize
             out.append(Record(received_at, data[t0:t0 + tlen].decode(errors="replace"),
                               data[t0 + tlen:end]))
             pos = end
-        return out, offset + pos, True
+        if len(out) >= limit or not at_eof or pos < size:
+            return out, offset + pos, _MORE
+        return out, offset + pos, _EOF
+
+    def _read_segment_whole(self, number: int, offset: int, limit: int
+                            ) -> tuple[list[Record], int, str]:
+        with open(_path(self.directory, number), "rb") as f:
+            f.seek(offset)
+            header = f.read(HEADER.size)
+            if len(header) < HEADER.size:
+                return [], offset, _TORN
+            plen, received_at, tlen = HEADER.unpack(header)
+            body = f.read(tlen + plen)
+        if len(body) < tlen + plen:
+            return [], offset, _TORN
+        rec = Record(received_at, body[:tlen].decode(errors="replace"), body[tlen:])
+        return [rec], offset + HEADER.size + tlen + plen, _MORE
 
     def pending(self, cursor: Cursor) -> int:
         """Records not yet committed (a full scan; for start-up and tests)."""

@@ -6,14 +6,15 @@ the environment wins. Each service defines one settings class on top of `RoshniS
 
 from __future__ import annotations
 
+import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
 class ConfigError(ValueError):
@@ -63,27 +64,19 @@ class MqttEndpoint:
         )
 
 
-class RoshniSettings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="ROSHNI_", env_nested_delimiter="__", extra="forbid"
-    )
+class RoshniSettings(BaseModel):
+    """Root of a service's settings: `data_dir` plus one `Section` per table.
+
+    Loading is done here rather than with pydantic-settings: that library alone adds about
+    16 MB to a process, and the node has to fit in 40 MB on a Pi Zero."""
+
+    model_config = ConfigDict(extra="forbid")
 
     data_dir: Path = Path("data")
 
     @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML file arrives as init arguments; the environment overrides it.
-        return (env_settings, init_settings)
-
-    @classmethod
-    def load(cls, path: Path | str | None = None, **overrides: Any) -> Self:
+    def load(cls, path: Path | str | None = None, *, environ: Mapping[str, str] | None = None,
+             **overrides: Any) -> Self:
         data: dict[str, Any] = {}
         if path is not None:
             path = Path(path)
@@ -95,10 +88,40 @@ class RoshniSettings(BaseSettings):
                 raise ConfigError(f"{path}: not valid TOML: {err}") from None
         for key, value in overrides.items():
             data.setdefault(key, value)
+        _overlay_environment(cls, data, os.environ if environ is None else environ)
+        where = f"{path} (and ROSHNI_* variables)" if path else "ROSHNI_* environment variables"
         try:
-            return cls(**data)
+            return cls.model_validate(data)
         except ValidationError as err:
-            raise ConfigError(describe_errors(err, str(path or "environment"))) from None
+            raise ConfigError(describe_errors(err, where)) from None
+
+
+ENV_PREFIX = "ROSHNI_"
+
+
+def _overlay_environment(cls: type[BaseModel], data: dict[str, Any],
+                         environ: Mapping[str, str]) -> None:
+    """`ROSHNI_<FIELD>` and `ROSHNI_<SECTION>__<KEY>` over the file's values, for the fields
+    this service has (a hub ignores ROSHNI_NODE__*, a node ignores ROSHNI_INFLUX__*)."""
+    fields = cls.model_fields
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX):].lower().split("__")
+        if path[0] not in fields or (len(path) == 1) != _is_scalar(cls, path[0]):
+            continue
+        target = data
+        for part in path[:-1]:
+            existing = target.get(part)
+            section = dict(existing) if isinstance(existing, dict) else {}
+            target[part] = section
+            target = section
+        target[path[-1]] = value
+
+
+def _is_scalar(cls: type[BaseModel], field: str) -> bool:
+    annotation = cls.model_fields[field].annotation
+    return not (isinstance(annotation, type) and issubclass(annotation, BaseModel))
 
 
 def describe_errors(err: ValidationError, where: str) -> str:

@@ -54,3 +54,19 @@ def test_released_segments_are_deleted_and_pending_counts_the_rest(tmp_path):
     assert len(list(tmp_path.glob("*.seg"))) < before
     assert reader.pending(cur) == 10
     assert Cursor.parse(str(cur)) == cur
+
+
+def test_reads_in_bounded_chunks_even_past_records_larger_than_a_chunk(tmp_path, monkeypatch):
+    import hub.spool
+
+    monkeypatch.setattr(hub.spool, "READ_BYTES", 100)
+    w = SpoolWriter(tmp_path, segment_bytes=1 << 20, fsync=False)
+    big = (1.0, "roshni/v1/khi-kor-0001/reading", b"[" + b" " * 500 + b"]")
+    w.append(records(5) + [big] + records(5, start=5))
+    reader = SpoolReader(tmp_path)
+    got, cur = [], Cursor()
+    for _ in range(100):
+        batch, cur = reader.read(cur, 1000)
+        got.extend(batch)
+    assert [r.payload for r in got] == [p for _, _, p in records(5) + [big] + records(5, 5)]
+    assert reader.pending(cur) == 0

@@ -13,6 +13,7 @@ from hub.db import make_engine, migrate
 from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.registry import Registry
+from hub.spots import SpotScorer
 
 
 class Hub:
@@ -26,6 +27,8 @@ class Hub:
         self.metrics = Metrics()
         self.registry = Registry(self.engine)
         self.ingest = Ingest(settings, self.engine, self.metrics, self.registry)
+        # Scores first, so stages after it (ticket priority) see this batch's dark minutes.
+        self.ingest.pipeline.stages.append(SpotScorer(settings.spots))
 
     def start(self) -> None:
         self.ingest.start()

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from hub.spots.settings import SpotSettings
 from protocol.settings import MqttSettings, RoshniSettings, Section
 
 
@@ -57,6 +58,7 @@ class HubSettings(RoshniSettings):
     ingest: IngestSettings = IngestSettings()
     db: DbSettings = DbSettings()
     http: HttpSettings = HttpSettings()
+    spots: SpotSettings = SpotSettings()
 
     @model_validator(mode="after")
     def _v2_needs_token(self) -> HubSettings:

@@ -45,4 +45,5 @@ def migrate(url: str) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    command.upgrade(cfg, "head")
+    # "heads": features may add migrations on separate branches from the same parent.
+    command.upgrade(cfg, "heads")

@@ -12,6 +12,7 @@ from hub.config import HubSettings
 from hub.db import make_engine, migrate
 from hub.ingest import Ingest
 from hub.metrics import Metrics
+from hub.notify.service import Notifier
 from hub.registry import Registry
 from hub.spots import SpotScorer
 
@@ -29,12 +30,16 @@ class Hub:
         self.ingest = Ingest(settings, self.engine, self.metrics, self.registry)
         # Scores first, so stages after it (ticket priority) see this batch's dark minutes.
         self.ingest.pipeline.stages.append(SpotScorer(settings.spots))
+        self.notifier = Notifier(self.engine, settings.notify, settings.spots.tz,
+                                 metrics=self.metrics)
 
     def start(self) -> None:
         self.ingest.start()
+        self.notifier.start()
 
     def stop(self) -> None:
         self.ingest.stop()
+        self.notifier.stop()
         self.engine.dispose()
 
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from hub.notify.settings import NotifySettings
 from hub.spots.settings import SpotSettings
 from protocol.settings import MqttSettings, RoshniSettings, Section
 
@@ -58,6 +59,7 @@ class HubSettings(RoshniSettings):
     ingest: IngestSettings = IngestSettings()
     db: DbSettings = DbSettings()
     http: HttpSettings = HttpSettings()
+    notify: NotifySettings = NotifySettings()
     spots: SpotSettings = SpotSettings()
 
     @model_validator(mode="after")

@@ -34,3 +34,15 @@ class Metrics:
         self.spool_depth = Gauge("roshni_spool_depth",
                                  "Messages on disk waiting for InfluxDB", registry=r)
         self.nodes = Gauge("roshni_nodes", "Nodes by state", ["state"], registry=r)
+        self.notifications_pending = Gauge(
+            "roshni_notifications_pending", "Notifications in the outbox not yet delivered",
+            registry=r)
+        self.notifications_sent = Counter(
+            "roshni_notifications_sent", "Notifications delivered, by channel", ["channel"],
+            registry=r)
+        self.notifications_failed = Counter(
+            "roshni_notifications_failed", "Notification deliveries that failed and will be "
+            "retried, by channel", ["channel"], registry=r)
+        for channel in ("webhook", "email"):
+            self.notifications_sent.labels(channel)
+            self.notifications_failed.labels(channel)

@@ -1,0 +1,54 @@
+"""The hub's event-time clock: what time it is on the street, as far as readings tell.
+
+Rules judge time by the readings' own `ts` (event time), so a night simulated in minutes,
+or replayed from a node's spool, gives the same outcome as the night lived. But some
+things happen because *nothing* arrives — a node that falls silent, a repair deadline
+that passes — and those need a "now" in the same time as the readings, not the hub's wall
+clock: during a simulated night the wall clock is hours ahead of the street.
+
+The clock is a watermark: the latest event time of a live reading, then running on with
+wall time until the next one. Wall time is the fallback before any reading has arrived.
+A node's clock is never trusted ahead of the moment its reading was received, so one
+node with a fast clock cannot make every other node look silent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(slots=True)
+class EventClock:
+    # Event time `base` was current at wall time `base_wall`; None until the first reading.
+    base: float | None = None
+    base_wall: float = 0.0
+
+    @property
+    def known(self) -> bool:
+        return self.base is not None
+
+    def at(self, wall: float) -> float:
+        """Event time at wall time `wall` (wall time itself before any reading)."""
+        if self.base is None:
+            return wall
+        return self.base + max(0.0, wall - self.base_wall)
+
+    def advance(self, ts: float, received_at: float) -> None:
+        """A live reading of time `ts` arrived at wall time `received_at`."""
+        candidate = min(ts, received_at)
+        if self.base is None or candidate > self.at(received_at):
+            self.base, self.base_wall = candidate, received_at
+
+    def lag(self, ts: float, received_at: float) -> float:
+        """How far behind the street a reading with time `ts` was when it arrived."""
+        return self.at(received_at) - ts if self.base is not None else 0.0
+
+    def copy(self) -> EventClock:
+        return EventClock(self.base, self.base_wall)
+
+    def to_json(self) -> dict[str, float | None]:
+        return {"base": self.base, "base_wall": self.base_wall}
+
+    @classmethod
+    def from_json(cls, data: dict[str, float | None]) -> EventClock:
+        return cls(data.get("base"), float(data.get("base_wall") or 0.0))

@@ -14,6 +14,7 @@ from hub.ingest import Ingest
 from hub.metrics import Metrics
 from hub.notify.service import Notifier
 from hub.registry import Registry
+from hub.rules import RulesEngine, Ticker, listening
 from hub.spots import SpotScorer
 
 
@@ -32,12 +33,19 @@ class Hub:
         self.ingest.pipeline.stages.append(SpotScorer(settings.spots))
         self.notifier = Notifier(self.engine, settings.notify, settings.spots.tz,
                                  metrics=self.metrics)
+        self.rules = RulesEngine(settings.rules, self.engine)
+        self.ingest.pipeline.stages.append(self.rules)
+        self.ticker = Ticker(self.rules, self.engine, interval_s=settings.rules.tick_s,
+                             metrics=self.metrics, listening=lambda: listening(
+                                 self.ingest, max_backlog=settings.ingest.batch_size))
 
     def start(self) -> None:
         self.ingest.start()
         self.notifier.start()
+        self.ticker.start()
 
     def stop(self) -> None:
+        self.ticker.stop()
         self.ingest.stop()
         self.notifier.stop()
         self.engine.dispose()

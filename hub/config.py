@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from hub.notify.settings import NotifySettings
+from hub.rules.config import RulesSettings
 from hub.spots.settings import SpotSettings
 from protocol.settings import MqttSettings, RoshniSettings, Section
 
@@ -61,6 +62,7 @@ class HubSettings(RoshniSettings):
     http: HttpSettings = HttpSettings()
     notify: NotifySettings = NotifySettings()
     spots: SpotSettings = SpotSettings()
+    rules: RulesSettings = RulesSettings()
 
     @model_validator(mode="after")
     def _v2_needs_token(self) -> HubSettings:

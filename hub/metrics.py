@@ -34,6 +34,10 @@ class Metrics:
         self.spool_depth = Gauge("roshni_spool_depth",
                                  "Messages on disk waiting for InfluxDB", registry=r)
         self.nodes = Gauge("roshni_nodes", "Nodes by state", ["state"], registry=r)
+        self.alerts_open = Gauge("roshni_alerts_open", "Alerts not cleared, by rule", ["rule"],
+                                 registry=r)
+        self.tickets = Gauge("roshni_tickets", "Repair tickets by status", ["status"],
+                             registry=r)
         self.notifications_pending = Gauge(
             "roshni_notifications_pending", "Notifications in the outbox not yet delivered",
             registry=r)

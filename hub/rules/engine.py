@@ -1,0 +1,585 @@
+"""The rules engine: an ingest `Stage` that judges every stored reading, event and status
+change in event time, plus a periodic `tick` for what happens when nothing arrives
+(DESIGN.md §6).
+
+Staging. A batch's changes to node and area state are made on copies and written to
+`rule_state` inside the ingest transaction; memory takes them only in `committed()`. A
+batch that rolls back is evaluated again from the state it started with, and a hub killed
+at any moment restarts with exactly the timers its last committed batch left.
+
+Locking. The tick runs in its own thread and transaction, so it and the pipeline must not
+stage on the same memory at once: a lock is taken in `evaluate`/`tick` and released in
+`committed`/`rolled_back`. To rule out a deadlock against the database's own locks, both
+take the database lock first (by writing the clock row) and the memory lock second.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, Engine, select
+
+from hub import tickets
+from hub.models import LampStats, RuleState
+from hub.rules import state as st
+from hub.rules.clock import EventClock
+from hub.rules.config import RulesSettings
+from hub.rules.effects import Effects
+from hub.rules.hysteresis import Action, step
+from hub.rules.sites import Site, Sites
+from hub.rules.state import AreaState, NodeState
+from hub.rules.sun import SunCache
+from hub.upsert import upsert
+
+if TYPE_CHECKING:
+    from hub.pipeline import Batch, StatusChange, Stored, StoredEvent
+
+log = logging.getLogger(__name__)
+
+# Rules whose per-node alerts an area power cut stands for while it lasts: the cut is one
+# incident, and their dwell counts again from its end.
+CUT_COVERS = ("lamp_out", "node_offline", "supply_loss")
+LAMP_RULES = ("lamp_out", "day_burner", "flicker", "low_power", "supply_loss")
+
+
+class Tx:
+    """One batch's (or tick's) staged changes."""
+
+    def __init__(self, rules: RulesEngine, conn: Connection) -> None:
+        self.rules = rules
+        self.conn = conn
+        self.fx = Effects(conn, rules.settings, rules.wall)
+        self.clock = rules.clock.copy()
+        self.nodes: dict[str, NodeState] = {}
+        self.areas: dict[str, AreaState] = {}
+        self.stats: set[str] = set()
+        self.evidence: dict[str, list[tuple]] = {}
+
+    def node(self, node_id: str, interval_s: float | None = None) -> NodeState:
+        node = self.nodes.get(node_id)
+        if node is None:
+            old = self.rules.nodes.get(node_id)
+            if old is not None:
+                node = old.copy()
+            else:
+                s = self.rules.settings
+                node = NodeState(interval_s or s.default_interval_s,
+                                 evidence=deque(maxlen=s.evidence_readings))
+            self.nodes[node_id] = node
+        return node
+
+    def peek(self, node_id: str) -> NodeState | None:
+        return self.nodes.get(node_id) or self.rules.nodes.get(node_id)
+
+    def area(self, area_id: str) -> AreaState:
+        area = self.areas.get(area_id)
+        if area is None:
+            old = self.rules.areas.get(area_id)
+            area = self.areas[area_id] = old.copy() if old is not None else AreaState()
+        return area
+
+    def peek_area(self, area_id: str) -> AreaState | None:
+        return self.areas.get(area_id) or self.rules.areas.get(area_id)
+
+    def ring(self, node_id: str, node: NodeState) -> list[tuple]:
+        """The node's last readings including this batch's, newest last."""
+        size = self.rules.settings.evidence_readings
+        return (list(node.evidence) + self.evidence.get(node_id, []))[-size:]
+
+
+class RulesEngine:
+    def __init__(self, settings: RulesSettings, db: Engine, *,
+                 wall: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.wall = wall
+        self.sun = SunCache(settings.night_below_deg, settings.day_above_deg)
+        self.sites = Sites()
+        self.clock = EventClock()
+        self.nodes: dict[str, NodeState] = {}
+        self.areas: dict[str, AreaState] = {}
+        # Event time from which the hub has been listening without a break: a node cannot
+        # have been silent for longer than the hub could hear it.
+        self.listening_from = -math.inf
+        self._lock = threading.Lock()
+        # The staged transaction belongs to the thread that began it: the pipeline calls
+        # committed() after every batch, also one it did not ask us to evaluate, possibly
+        # while the tick thread holds its own.
+        self._local = threading.local()
+        self._load(db)
+
+    def __repr__(self) -> str:
+        return f"RulesEngine(nodes={len(self.nodes)}, areas={len(self.areas)})"
+
+    # --- state ---
+
+    def _load(self, db: Engine) -> None:
+        size = self.settings.evidence_readings
+        with db.connect() as conn:
+            for subject, rule, text in conn.execute(
+                    select(RuleState.subject, RuleState.rule, RuleState.state)):
+                if rule == st.NODE_ROW:
+                    self.nodes[subject] = NodeState.from_json(text, size)
+                elif rule == st.AREA_RULE and subject.startswith("area:"):
+                    self.areas[subject[5:]] = AreaState.from_json(text)
+                elif (subject, rule) == (st.CLOCK_SUBJECT, st.CLOCK_RULE):
+                    self.clock = EventClock.from_json(json.loads(text))
+            for node_id, burning, count, energy, last_energy in conn.execute(
+                    select(LampStats.node_id, LampStats.burning_s, LampStats.switch_on_count,
+                           LampStats.energy_wh, LampStats.last_energy_wh)):
+                node = self.nodes.get(node_id)
+                if node is not None:
+                    node.burning_s, node.switch_on_count = burning, count
+                    node.energy_wh, node.last_energy_wh = energy, last_energy
+            self.sites.refresh(conn, force=True)
+        if self.nodes:
+            log.info("rules: carried on with the state of %d nodes and %d areas",
+                     len(self.nodes), len(self.areas))
+
+    def _begin(self, conn: Connection) -> Tx:
+        # Database first (see the module docstring), then memory.
+        self._save_clock(conn, self.clock)
+        self._lock.acquire()
+        tx = self._local.tx = Tx(self, conn)
+        return tx
+
+    def _finish(self, tx: Tx) -> None:
+        now = self.wall()
+        rows = [dict(subject=n, rule=st.NODE_ROW, state=node.to_json(), updated_at=now)
+                for n, node in tx.nodes.items()]
+        rows += [dict(subject=st.area_subject(a), rule=st.AREA_RULE, state=area.to_json(),
+                      updated_at=now) for a, area in tx.areas.items()]
+        upsert(tx.conn, RuleState.__table__, rows, keys=("subject", "rule"))
+        if tx.stats:
+            upsert(tx.conn, LampStats.__table__,
+                   [tx.nodes[n].stats_row(n) for n in tx.stats], keys=("node_id",))
+        self._save_clock(tx.conn, tx.clock)
+
+    def _save_clock(self, conn: Connection, clock: EventClock) -> None:
+        upsert(conn, RuleState.__table__, [dict(
+            subject=st.CLOCK_SUBJECT, rule=st.CLOCK_RULE, state=json.dumps(clock.to_json()),
+            updated_at=self.wall())], keys=("subject", "rule"))
+
+    # --- Stage ---
+
+    def evaluate(self, conn: Connection, batch: Batch) -> None:
+        if not self.settings.enabled:
+            return
+        tx = self._begin(conn)
+        self.sites.refresh(conn)
+        for _, kind, item in sorted(_arrivals(batch), key=lambda a: a[0]):
+            if kind == 0:
+                self._reading(tx, item)
+            elif kind == 1:
+                self._event(tx, item)
+            else:
+                self._status(tx, item)
+        self._watch_repairs(tx)
+        self._finish(tx)
+
+    def committed(self) -> None:
+        tx, self._local.tx = getattr(self._local, "tx", None), None
+        if tx is None:
+            return
+        try:
+            self.nodes.update(tx.nodes)
+            self.areas.update(tx.areas)
+            self.clock = tx.clock
+            for node_id, rows in tx.evidence.items():
+                self.nodes[node_id].evidence.extend(rows)
+        finally:
+            self._lock.release()
+
+    def rolled_back(self) -> None:
+        tx, self._local.tx = getattr(self._local, "tx", None), None
+        if tx is not None:
+            self._lock.release()
+
+    # --- readings, events, status ---
+
+    def _late(self, tx: Tx, ts: float, received_at: float, interval: float) -> bool:
+        """Replayed history (DESIGN.md §4): the street had moved on by the time it came."""
+        return tx.clock.lag(ts, received_at) > self.settings.history_after_intervals * interval
+
+    def _reading(self, tx: Tx, s: Stored) -> None:
+        r = s.reading
+        node_id = s.node.id
+        interval = float(r.interval_s or self.settings.default_interval_s)
+        late = self._late(tx, s.ts, s.received_at, interval)
+        if not late:
+            tx.clock.advance(s.ts, s.received_at)
+        node = tx.node(node_id, interval)
+        node.interval_s = interval
+        node.last_heard = max(node.last_heard or -math.inf, tx.clock.at(s.received_at))
+        t = s.ts
+        if node.last_ts is not None and t <= node.last_ts:
+            return  # older than what was judged already: stored, but nothing to decide
+        self._count(tx, node_id, node, r, t, interval)
+        tx.evidence.setdefault(node_id, []).append(
+            (t, r.lamp_on, r.lamp_w, r.mains_v, r.lux, r.footfall))
+        site = self.sites.get(tx.conn, node_id)
+        if site is None or not site.watched:
+            node.last_ts = t
+            if r.lamp_on is not None:
+                node.lamp_on = r.lamp_on
+            return
+        if not node.online:
+            self._back_online(tx, node, site, node.last_heard)
+        else:
+            self._rule(tx, node, site, "node_offline", False, node.last_heard, True)
+        self._lamp_switched(node, r.lamp_on, t)
+        self._judge(tx, node, site, r, t, live=not late)
+        node.last_ts = t
+
+    def _count(self, tx: Tx, node_id: str, node: NodeState, r: Any, t: float,
+               interval: float) -> None:
+        """Burning hours, switch-ons and energy (TALQ's operatingHours, switchOnCounter,
+        activeEnergy). A gap in the readings is not counted as burning: nobody saw it."""
+        covered = interval if node.last_ts is None else min(t - node.last_ts, interval)
+        if r.lamp_on:
+            node.burning_s += covered
+            if node.lamp_on is False:
+                node.switch_on_count += 1
+        if r.energy_wh is not None:
+            # The meter's own count, also across gaps; a meter that went back was replaced.
+            if node.last_energy_wh is not None and r.energy_wh >= node.last_energy_wh:
+                node.energy_wh += r.energy_wh - node.last_energy_wh
+            node.last_energy_wh = r.energy_wh
+        elif r.lamp_on and r.lamp_w is not None:
+            node.energy_wh += r.lamp_w * covered / 3600.0
+        tx.stats.add(node_id)
+
+    def _lamp_switched(self, node: NodeState, lamp_on: bool | None, t: float) -> None:
+        if lamp_on is None:
+            return
+        if node.lamp_on is not None and lamp_on != node.lamp_on:
+            node.changes.append(t)
+            del node.changes[:-self.settings.flicker_changes]
+        node.lamp_on = lamp_on
+
+    def _event(self, tx: Tx, e: StoredEvent) -> None:
+        node_id = e.node.id
+        site = self.sites.get(tx.conn, node_id)
+        node = tx.node(node_id)
+        late = self._late(tx, e.ts, e.received_at, node.interval_s)
+        node.last_heard = max(node.last_heard or -math.inf, tx.clock.at(e.received_at))
+        if site is None or not site.watched:
+            return
+        if e.event.type == "tamper":
+            self._rule(tx, node, site, "tamper", True, e.ts, not late)
+        elif e.event.type in ("lamp_on", "lamp_off"):
+            on = e.event.type == "lamp_on"
+            if on and node.lamp_on is False:
+                node.switch_on_count += 1
+                tx.stats.add(node_id)
+            self._lamp_switched(node, on, e.ts)
+
+    def _status(self, tx: Tx, c: StatusChange) -> None:
+        site = self.sites.get(tx.conn, c.node.id)
+        if site is None or not site.watched:
+            return
+        node = tx.node(c.node.id)
+        t = tx.clock.at(c.at)
+        node.last_heard = max(node.last_heard or -math.inf, t)
+        if c.state == "offline":
+            if node.online:
+                self._go_offline(tx, node, site, since=t, t=t)
+        elif not node.online:
+            self._back_online(tx, node, site, t)
+
+    # --- the rules of one node ---
+
+    def _judge(self, tx: Tx, node: NodeState, site: Site, r: Any, t: float,
+               live: bool) -> None:
+        s = self.settings
+        lat, lon = site.lat, site.lon
+        assert lat is not None and lon is not None
+        expected, full_day = self._daylight(lat, lon, t)
+        supply_lost = r.mains_v is not None and r.mains_v < s.supply_loss_v
+        area = tx.peek_area(site.area)
+        in_cut = area is not None and area.cut
+        cut_ended = area.cut_ended if area is not None else None
+        cut = dict(blocked=in_cut, not_before=cut_ended)
+        verify = s.verify_after_s
+
+        dark = None if r.lamp_on is None or supply_lost or expected is not True \
+            else not r.lamp_on
+        self._rule(tx, node, site, "lamp_out", dark, t, live, dwell=s.lamp_out_dwell_s,
+                   clear_after=verify, **cut)
+
+        day = r.lamp_on if r.lamp_on is not None and full_day else None
+        self._rule(tx, node, site, "day_burner", day, t, live, dwell=s.day_burner_dwell_s,
+                   clear_after=verify)
+
+        n = s.flicker_changes
+        flicker = None if expected is not True else (
+            len(node.changes) >= n and t - node.changes[-n] <= s.flicker_window_s)
+        self._rule(tx, node, site, "flicker", flicker, t, live, clear_after=verify)
+
+        low = None
+        if r.lamp_on and r.lamp_w is not None and site.rated_w:
+            low = r.lamp_w < s.low_power_fraction * site.rated_w
+        self._rule(tx, node, site, "low_power", low, t, live, dwell=s.low_power_dwell_s,
+                   clear_after=verify)
+
+        self._rule(tx, node, site, "tamper", r.tamper, t, live)
+
+        supply = None if r.mains_v is None else supply_lost
+        self._rule(tx, node, site, "supply_loss", supply, t, live,
+                   dwell=s.supply_loss_dwell_s, **cut)
+
+        self._set_down(tx, node, site, supply_lost or dark is True, t, live)
+
+    def _daylight(self, lat: float, lon: float, t: float) -> tuple[bool | None, bool]:
+        """(must the lamp burn, is it full day). The first is True at night, False by
+        day, None too close to sunset or sunrise to blame a dark lamp (photocells differ).
+        One sun lookup per reading: this runs for every reading ingest stores."""
+        sun = self.sun.times(lat, lon, t)
+        if sun is None:  # polar day or night
+            return self.sun.is_night(lat, lon, t), self.sun.is_full_day(lat, lon, t)
+        if sun.rise <= t < sun.set:
+            return False, sun.up <= t < sun.down
+        grace = self.settings.twilight_grace_s
+        # Before sunrise the night ends at this solar day's sunrise; after sunset it began
+        # at this day's sunset.
+        near = sun.rise - t < grace if t < sun.rise else t - sun.set < grace
+        return (None if near else True), False
+
+    def _rule(self, tx: Tx, node: NodeState, site: Site, rule: str, cond: bool | None,
+              t: float, live: bool, *, dwell: float = 0.0, clear_after: float | None = None,
+              since: float | None = None, not_before: float | None = None,
+              blocked: bool = False) -> None:
+        timer = node.timers.get(rule)
+        if timer is None:
+            if not cond:
+                return  # nothing started, nothing open: nothing to remember
+            timer = node.timer(rule)
+        if clear_after is None:
+            clear_after = self.settings.clear_after_s
+        action = step(timer, cond, t, dwell=dwell, clear_after=clear_after, since=since,
+                      not_before=not_before if rule in CUT_COVERS else None,
+                      blocked=blocked and rule in CUT_COVERS)
+        node_id = site.id
+        if action is Action.RAISE:
+            assert timer.since is not None
+            raised = tx.fx.raise_alert(rule, site, started_at=timer.since, at=t,
+                                       historical=not live, evidence=tx.ring(node_id, node))
+            timer.alert_id, timer.historical = raised.alert_id, not live
+            if raised.ticket_id is not None:
+                node.tickets[rule] = raised.ticket_id
+        elif action is Action.CLEAR:
+            assert timer.alert_id is not None
+            ticket_id = node.tickets.pop(rule, None)
+            if ticket_id is not None:
+                node.fixed_watch.pop(ticket_id, None)
+            tx.fx.clear_alert(rule, site, timer.alert_id, ended_at=timer.absent_since or t,
+                              at=t, ticket_id=ticket_id, historical=timer.historical)
+            timer.alert_id, timer.absent_since, timer.historical = None, None, False
+        elif cond and live and timer.historical and timer.alert_id is not None:
+            assert timer.since is not None
+            ticket_id = tx.fx.make_live(rule, site, timer.alert_id, started_at=timer.since,
+                                        at=t, evidence=tx.ring(node_id, node))
+            timer.historical = False
+            if ticket_id is not None:
+                node.tickets[rule] = ticket_id
+        if timer.idle:
+            del node.timers[rule]
+
+    # --- online, offline, down ---
+
+    def _go_offline(self, tx: Tx, node: NodeState, site: Site, *, since: float,
+                    t: float) -> None:
+        node.online = False
+        node.offline_since = since
+        # What the lamp does while nobody hears the node is unknown: lamp timers restart.
+        for rule in LAMP_RULES:
+            if rule in node.timers:
+                self._rule(tx, node, site, rule, None, t, True)
+        self._set_down(tx, node, site, True, since, True)
+        self._offline_due(tx, node, site, t)
+
+    def _offline_due(self, tx: Tx, node: NodeState, site: Site, t: float) -> None:
+        area = tx.peek_area(site.area)
+        self._rule(tx, node, site, "node_offline", True, t, True,
+                   dwell=self.settings.offline_alert_after_s, since=node.offline_since,
+                   blocked=area is not None and area.cut,
+                   not_before=area.cut_ended if area is not None else None)
+
+    def _back_online(self, tx: Tx, node: NodeState, site: Site, t: float) -> None:
+        node.online = True
+        node.offline_since = None
+        self._rule(tx, node, site, "node_offline", False, t, True)
+        self._set_down(tx, node, site, False, t, True)
+
+    def _set_down(self, tx: Tx, node: NodeState, site: Site, down: bool, t: float,
+                  live: bool) -> None:
+        """Dark at night, without mains, or offline: what an area power cut is made of."""
+        changed = down != (node.down_since is not None)
+        if changed:
+            node.down_since = t if down else None
+        area = tx.peek_area(site.area)
+        if changed or (area is not None and (area.cut or area.timer.alert_id is not None)):
+            self._judge_area(tx, site.area, site.district, t, live)
+
+    def _judge_area(self, tx: Tx, area_id: str, district: str, t: float, live: bool) -> None:
+        s = self.settings
+        members = self.sites.members(area_id)
+        downs = [d for m in members if (n := tx.peek(m)) is not None
+                 and (d := n.down_since) is not None]
+        need = math.ceil(s.area_cut_fraction * len(members) - 1e-9)
+        old = tx.peek_area(area_id)
+        was_cut = old is not None and old.cut
+        since = None
+        if len(members) < s.area_cut_min_nodes:
+            cond = False
+        elif was_cut:
+            cond = len(downs) >= need
+        else:
+            # A cut takes the area down together; lamps failing one by one over weeks
+            # are lamp faults, each with its ticket.
+            recent = [d for d in downs if t - s.area_cut_window_s <= d <= t]
+            cond = len(recent) >= need
+            since = min(recent) if cond else None
+        if old is None and not cond:
+            return
+        area = tx.area(area_id)
+        if cond and not area.cut:
+            area.cut = True
+        elif not cond and area.cut:
+            area.cut, area.cut_ended = False, t
+        timer = area.timer
+        action = step(timer, cond, t, dwell=0.0, clear_after=s.clear_after_s, since=since)
+        if action is Action.RAISE:
+            assert timer.since is not None
+            timer.alert_id = tx.fx.raise_area_alert(
+                area_id, district, started_at=timer.since, at=t, historical=not live,
+                nodes_down=len(downs), nodes=len(members))
+            timer.historical = not live
+        elif action is Action.CLEAR:
+            assert timer.alert_id is not None
+            tx.fx.clear_alert("area_power_cut", None, timer.alert_id,
+                              ended_at=timer.absent_since or t, at=t, ticket_id=None,
+                              historical=timer.historical)
+            timer.alert_id, timer.absent_since, timer.historical = None, None, False
+        elif cond and live and timer.historical and timer.alert_id is not None:
+            assert timer.since is not None
+            tx.fx.make_area_live(area_id, district, timer.alert_id, started_at=timer.since,
+                                 nodes_down=len(downs), nodes=len(members))
+            timer.historical = False
+
+    # --- repairs: fixed → verified or reopened ---
+
+    def _watch_repairs(self, tx: Tx) -> None:
+        """Tickets a crew marked fixed are watched from the node's next reading: if the
+        fault is still there `reopen_after_s` later, the ticket is reopened. (Verification
+        happens when the fault's alert clears.)"""
+        nodes = [(n, node) for n, node in tx.nodes.items() if node.tickets]
+        if not nodes:
+            return
+        status = tickets.statuses(tx.conn, (i for _, node in nodes
+                                            for i in node.tickets.values()))
+        s = self.settings
+        for node_id, node in nodes:
+            site = self.sites.peek(node_id)
+            if site is None or node.last_ts is None:
+                continue
+            for fault, ticket_id in list(node.tickets.items()):
+                now_status = status.get(ticket_id)
+                if now_status in (None, tickets.VERIFIED):
+                    node.tickets.pop(fault)
+                    node.fixed_watch.pop(ticket_id, None)
+                    continue
+                if now_status != tickets.FIXED:
+                    node.fixed_watch.pop(ticket_id, None)
+                    continue
+                watched = node.fixed_watch.setdefault(ticket_id, node.last_ts)
+                timer = node.timers.get(fault)
+                still = (timer is not None and timer.since is not None
+                         and node.last_ts - timer.since >= _dwell(s, fault))
+                if still and node.last_ts - watched >= s.reopen_after_s:
+                    if tx.fx.reopen(fault, site, ticket_id, at=node.last_ts):
+                        node.fixed_watch.pop(ticket_id, None)
+
+    # --- the tick: silence, offline alerts, area hysteresis, SLAs ---
+
+    def mark_deaf(self, wall: float) -> None:
+        """The hub could not hear its nodes at wall time `wall` (starting, disconnected from
+        the broker, behind on its spool): no node counts as silent from before then."""
+        self.listening_from = self.clock.at(wall) if self.clock.known else -math.inf
+
+    def tick(self, db: Engine, *, listening: bool) -> None:
+        """Judge what time alone decides, at the hub's event time. `listening`: the hub is
+        connected and not behind on its spool, so silence means the node, not us."""
+        if not self.settings.enabled:
+            return
+        try:
+            with db.begin() as conn:
+                tx = self._begin(conn)
+                self.sites.refresh(conn)
+                self._tick(tx, listening)
+                self._finish(tx)
+        except BaseException:
+            self.rolled_back()
+            raise
+        self.committed()
+
+    def _tick(self, tx: Tx, listening: bool) -> None:
+        s = self.settings
+        now = tx.clock.at(self.wall())
+        for node_id, old in list(self.nodes.items()):
+            if old.online:
+                if not listening or old.last_heard is None:
+                    continue
+                heard = max(old.last_heard, self.listening_from)
+                if now - heard <= s.silence_intervals * old.interval_s:
+                    continue
+                site = self.sites.peek(node_id)
+                if site is None or not site.watched:
+                    continue
+                node = tx.node(node_id)
+                # Offline since the last reading: the cut it may be part of started then.
+                self._go_offline(tx, node, site, since=heard, t=now)
+            else:
+                timer = old.timers.get("node_offline")
+                if timer is not None and timer.alert_id is not None:
+                    continue
+                site = self.sites.peek(node_id)
+                if site is None or not site.watched:
+                    continue
+                self._offline_due(tx, tx.node(node_id), site, now)
+        # An area's alert clears once the cut has been over long enough, even if no
+        # reading happens to come meanwhile.
+        for area_id, area in list(self.areas.items()):
+            district = self.sites.district_of(area_id)
+            if area.timer.alert_id is not None and district is not None:
+                self._judge_area(tx, area_id, district, now, True)
+        for ticket_id, node_id in tickets.overdue(tx.conn, now):
+            tx.fx.escalate(ticket_id, self.sites.peek(node_id), at=now)
+
+    # --- for tests and the API ---
+
+    def event_now(self) -> float:
+        return self.clock.at(self.wall())
+
+
+def _dwell(s: RulesSettings, fault: str) -> float:
+    return {"lamp_out": s.lamp_out_dwell_s, "day_burner": s.day_burner_dwell_s,
+            "low_power": s.low_power_dwell_s}.get(fault, 0.0)
+
+
+def _arrivals(batch: Batch) -> Iterable[tuple[float, int, Any]]:
+    """Everything in the batch in the order it reached the hub (a node's status, events
+    and readings keep their order; replayed readings share one arrival time)."""
+    for s in batch.stored:
+        yield s.received_at, 0, s
+    for e in batch.events:
+        yield e.received_at, 1, e
+    for c in batch.changes:
+        yield c.at, 2, c
+

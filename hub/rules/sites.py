@@ -1,0 +1,102 @@
+"""Where each lamp is and what it is rated for, as the rules need it: coordinates (night
+and day), rated power (low power), pole, district and area (who is told), and which active
+nodes make up each area (power cuts). Kept current like the ingest registry: rows changed
+since the last look, by `nodes.updated_at`."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select
+
+from hub.models import Area, District, Node
+
+REFRESH_S = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    id: str
+    active: bool  # assigned by a technician; pending nodes raise nothing (DESIGN.md §10)
+    district: str
+    area: str
+    lat: float | None
+    lon: float | None
+    rated_w: float | None
+    pole: str | None
+
+    @property
+    def watched(self) -> bool:
+        """The rules apply: an assigned node whose place we know."""
+        return self.active and self.lat is not None and self.lon is not None
+
+
+_COLUMNS = (Node.id, Node.state, Node.district_id, Node.area_id, Node.lat, Node.lon,
+            Node.rated_w, Node.pole)
+
+
+class Sites:
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._sites: dict[str, Site] = {}
+        self._members: dict[str, set[str]] = {}
+        self._districts: dict[str, str] = {}  # area id -> district id
+        self._names: dict[str, str] = {}  # area or district id -> name
+        self._since = -1.0
+        self._monotonic = monotonic
+        self._refreshed: float | None = None
+
+    def refresh(self, conn: Connection, force: bool = False) -> None:
+        now = self._monotonic()
+        if not force and self._refreshed is not None and now - self._refreshed < REFRESH_S:
+            return
+        self._refreshed = now
+        for *row, updated in conn.execute(select(*_COLUMNS, Node.updated_at)
+                                          .where(Node.updated_at > self._since)):
+            self._put(_site(row))
+            self._since = max(self._since, updated)
+
+    def get(self, conn: Connection, node_id: str) -> Site | None:
+        site = self._sites.get(node_id)
+        if site is None:
+            row = conn.execute(select(*_COLUMNS).where(Node.id == node_id)).first()
+            if row is None:
+                return None
+            site = _site(row)
+            self._put(site)
+        return site
+
+    def peek(self, node_id: str) -> Site | None:
+        return self._sites.get(node_id)
+
+    def members(self, area: str) -> set[str]:
+        """Active nodes of an area."""
+        return self._members.get(area, set())
+
+    def district_of(self, area: str) -> str | None:
+        return self._districts.get(area)
+
+    def name(self, conn: Connection, kind: str, ident: str) -> str:
+        """Display name of an area or district (`kind` "area" | "district")."""
+        key = f"{kind}:{ident}"
+        name = self._names.get(key)
+        if name is None:
+            model = Area if kind == "area" else District
+            name = conn.execute(select(model.name).where(model.id == ident)).scalar() or ident
+            self._names[key] = name
+        return name
+
+    def _put(self, site: Site) -> None:
+        old = self._sites.get(site.id)
+        if old is not None:
+            self._members.get(old.area, set()).discard(site.id)
+        self._sites[site.id] = site
+        self._districts[site.area] = site.district
+        if site.active:
+            self._members.setdefault(site.area, set()).add(site.id)
+
+
+def _site(row) -> Site:  # type: ignore[no-untyped-def]
+    node_id, state, district, area, lat, lon, rated_w, pole = row
+    return Site(node_id, state == "active", district, area, lat, lon, rated_w, pole)

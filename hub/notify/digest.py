@@ -110,12 +110,16 @@ class DigestScheduler:
         day = local.date()
         if self._done == day or local.time() < self.at:
             return 0
+        # Read first, then write in a transaction of its own: on SQLite a transaction that
+        # reads and then writes fails at once ("database is locked") if ingest committed
+        # in between, whatever the busy timeout.
+        with self.engine.connect() as conn:
+            digests = [(sub, build(conn, sub, day, now, max_spots=self.settings.digest_max_spots))
+                       for sub in self.settings.subscribers if sub.wants_digest]
         added = 0
         with self.engine.begin() as conn:
-            for sub in self.settings.subscribers:
-                if sub.wants_digest:
-                    n = build(conn, sub, day, now, max_spots=self.settings.digest_max_spots)
-                    added += enqueue_to(conn, sub, n)
+            for sub, n in digests:
+                added += enqueue_to(conn, sub, n)
         self._done = day
         if added:
             log.info("daily digest for %s enqueued for %d subscriber(s)", day, added)

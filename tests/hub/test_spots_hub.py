@@ -68,8 +68,11 @@ def test_dark_readings_score_live_and_the_outbox_reaches_a_webhook(tmp_path, mos
             # The rules engine enqueues in the hub's database; the hub delivers.
             engine = make_engine(url)
             bind(engine, NotifySettings(subscribers=[Subscriber(**committee)]))
+            with engine.connect() as conn:
+                alert = lamp_out(conn, "khi-ngt-0001", 1)
+            # a transaction that only writes: the hub is writing to the same SQLite file
             with engine.begin() as conn:
-                assert enqueue(conn, lamp_out(conn, "khi-ngt-0001", 1)) == 1
+                assert enqueue(conn, alert) == 1
             engine.dispose()
             wait_for(lambda: receiver.received, what="the webhook delivery")
             assert receiver.keys() == {"alert_opened:1": 1} and receiver.bad_signatures == 0

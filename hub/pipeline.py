@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from hub import deadletter
 from hub.config import IngestSettings
+from hub.db import writing
 from hub.influx import Influx, Rejected, RetryLater
 from hub.lineproto import line, reading_line
 from hub.metrics import Metrics
@@ -406,7 +407,7 @@ class Pipeline:
 
     def _commit(self, b: Batch, cursor: Cursor) -> None:
         try:
-            with self.engine.begin() as conn:
+            with writing(self.engine) as conn:
                 self._store_state(conn, b, cursor)
                 self._run_stages(conn, b)
         except BaseException:

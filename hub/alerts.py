@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.models import Alert, Ticket
+from hub.models import Alert
 
 ACTIVE, ACKNOWLEDGED, CLEARED = "active", "acknowledged", "cleared"
 STATES = (ACTIVE, ACKNOWLEDGED, CLEARED)
@@ -164,9 +164,3 @@ def open_counts(conn: Connection) -> dict[str, int]:
     counts.update(conn.execute(select(Alert.rule, func.count()).where(Alert.state != CLEARED)
                                .group_by(Alert.rule)).all())
     return counts
-
-
-def ticket_of(conn: Connection, alert_id: int) -> int | None:
-    row = conn.execute(select(Ticket.id).where(Ticket.alert_id == alert_id)
-                       .order_by(Ticket.id.desc())).first()
-    return int(row[0]) if row else None

@@ -72,13 +72,13 @@ class Effects:
             if ticket is not None:
                 body["ticket_id"] = ticket["ticket_id"]
             self._notify("alert_opened", f"alert:{alert_id}:opened", policy.audience, site,
-                         f"{policy.title}: {_where(site)}", body)
+                         f"{policy.title}: {{where}}", body)
         if ticket is None:
             return None
         if ticket.pop("created"):
             self._notify("ticket_opened", f"ticket:{ticket['ticket_id']}:opened", "crew",
                          site, f"Repair ticket #{ticket['ticket_id']} (priority "
-                         f"{ticket['priority']}): {policy.title}, {_where(site)}",
+                         f"{ticket['priority']}): {policy.title}, {{where}}",
                          {**ticket, "started_at": started_at})
         return int(ticket["ticket_id"])
 
@@ -101,13 +101,14 @@ class Effects:
     def announce_area(self, area: str, district: str, alert_id: int, started_at: float,
                       nodes_down: int, nodes: int) -> None:
         policy = POLICIES["area_power_cut"]
+        where = place(self.conn, area=area)
         self._send(Notification(
             kind="alert_opened", key=f"alert:{alert_id}:opened", audience="committee",
             district=district, area=area, node=None,
-            subject=f"{policy.title}: {nodes_down} of {nodes} lamps dark or offline",
+            subject=f"{policy.title}, {where.get('area', area)}: {nodes_down} of {nodes} "
+                    "lamps dark or offline",
             body={"rule": "area_power_cut", "alert_id": alert_id, "started_at": started_at,
-                  "link": f"/alerts/{alert_id}",
-                  "place": place(self.conn, area=area),
+                  "link": f"/alerts/{alert_id}", "place": where,
                   "note": "Load-shedding or a feeder fault: one incident for the area, "
                           "no repair tickets for its lamps while it lasts."}))
 
@@ -124,7 +125,7 @@ class Effects:
         if tickets.sensor_transition(self.conn, ticket_id, tickets.VERIFIED, note, at=at,
                                      now=self.now) and not historical:
             self._notify("ticket_verified", f"ticket:{ticket_id}:verified", "committee", site,
-                         f"Repair verified: {_where(site)}",
+                         "Repair verified: {where}",
                          {"fault": rule, "ticket_id": ticket_id, "alert_id": alert_id,
                           "status": tickets.VERIFIED, "note": note,
                           "link": f"/tickets/{ticket_id}"})
@@ -156,7 +157,7 @@ class Effects:
             return False
         self._notify("ticket_reopened", f"ticket:{ticket_id}:reopened:{at:.0f}", "crew", site,
                      f"Repair ticket #{ticket_id} reopened: {POLICIES[fault].title}, "
-                     f"{_where(site)}",
+                     "{where}",
                      {"fault": fault, "ticket_id": ticket_id, "status": tickets.REOPENED,
                       "note": note, "link": f"/tickets/{ticket_id}"})
         return True
@@ -168,29 +169,31 @@ class Effects:
         body = {"fault": t["fault"], "ticket_id": ticket_id, "alert_id": t["alert_id"],
                 "priority": t["priority"], "sla_due": t["sla_due"], "status": t["status"],
                 "link": f"/tickets/{ticket_id}"}
-        where = _where(site) if site is not None else t["node"]
+        where = place(self.conn, node=t["node"])
         subject = (f"Repair overdue: ticket #{ticket_id}, {POLICIES[t['fault']].title}, "
-                   f"{where}")
+                   f"{_where(where)}")
         for audience in ("crew", "committee"):
             self._send(Notification(
                 kind="sla_missed", key=f"ticket:{ticket_id}:sla_missed:{audience}",
                 audience=audience, district=t["district"], area=t["area"], node=t["node"],
-                subject=subject, body={**body, "place": place(self.conn, node=t["node"])}))
+                subject=subject, body={**body, "place": where}))
         return True
 
     # --- notifications ---
 
     def _notify(self, kind: str, key: str, audience: Audience, site: Site, subject: str,
                 body: dict[str, Any]) -> None:
+        """`{where}` in the subject becomes the pole, area and node, as people know them."""
+        where = place(self.conn, node=site.id)
         self._send(Notification(kind=kind, key=key, audience=audience, district=site.district,
-                                area=site.area, node=site.id, subject=subject,
-                                body={**body, "place": place(self.conn, node=site.id)}))
+                                area=site.area, node=site.id,
+                                subject=subject.replace("{where}", _where(where)),
+                                body={**body, "place": where}))
 
     def _send(self, n: Notification) -> None:
         enqueue(self.conn, n)
 
 
-def _where(site: Site) -> str:
-    pole = f"pole {site.pole}, " if site.pole else ""
-    return f"{pole}{site.area} ({site.id})"
-
+def _where(place: dict[str, Any]) -> str:
+    pole = f"pole {place['pole']}, " if place.get("pole") else ""
+    return f"{pole}{place.get('area', place.get('area_id', '?'))} ({place.get('node')})"

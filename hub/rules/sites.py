@@ -1,5 +1,5 @@
 """Where each lamp is and what it is rated for, as the rules need it: coordinates (night
-and day), rated power (low power), pole, district and area (who is told), and which active
+and day), rated power (low power), district and area (who is told), and which active
 nodes make up each area (power cuts). Kept current like the ingest registry: rows changed
 since the last look, by `nodes.updated_at`."""
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, select
 
-from hub.models import Area, District, Node
+from hub.models import Node
 
 REFRESH_S = 2.0
 
@@ -42,7 +42,6 @@ class Sites:
         self._sites: dict[str, Site] = {}
         self._members: dict[str, set[str]] = {}
         self._districts: dict[str, str] = {}  # area id -> district id
-        self._names: dict[str, str] = {}  # area or district id -> name
         self._since = -1.0
         self._monotonic = monotonic
         self._refreshed: float | None = None
@@ -76,16 +75,6 @@ class Sites:
 
     def district_of(self, area: str) -> str | None:
         return self._districts.get(area)
-
-    def name(self, conn: Connection, kind: str, ident: str) -> str:
-        """Display name of an area or district (`kind` "area" | "district")."""
-        key = f"{kind}:{ident}"
-        name = self._names.get(key)
-        if name is None:
-            model = Area if kind == "area" else District
-            name = conn.execute(select(model.name).where(model.id == ident)).scalar() or ident
-            self._names[key] = name
-        return name
 
     def _put(self, site: Site) -> None:
         old = self._sites.get(site.id)

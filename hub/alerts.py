@@ -93,7 +93,8 @@ def link_ticket(conn: Connection, alert_id: int, ticket_id: int) -> None:
 def acknowledge(conn: Connection, alert_id: int, user: str,
                 at: float | None = None) -> dict[str, Any]:
     """A person has seen the alert (`POST /api/v1/alerts/{id}/ack`). Acknowledging an
-    acknowledged alert again is harmless; a cleared one is refused. Returns the alert."""
+    acknowledged alert again is harmless; a cleared one is refused. Returns the alert.
+    Reads, then writes: call it in a `hub.db.writing(engine)` transaction."""
     at = time.time() if at is None else at
     row = conn.execute(select(Alert.state).where(Alert.id == alert_id)).first()
     if row is None:

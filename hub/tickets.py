@@ -107,7 +107,8 @@ def transition(conn: Connection, ticket_id: int, to_status: str, actor: str, not
                *, assignee: str | None = None, at: float | None = None) -> dict[str, Any]:
     """A person moves a ticket on. Raises `InvalidTransition` naming what is allowed, or
     `TicketNotFound`. `verified` (and `reopened`) are the sensor's to set, never a
-    person's. Returns the ticket as the API shows it."""
+    person's. Returns the ticket as the API shows it. Reads, then writes: call it in a
+    `hub.db.writing(engine)` transaction."""
     at = time.time() if at is None else at
     if to_status not in STATUSES:
         raise InvalidTransition(f"unknown status {to_status!r} "

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select
 
 from hub import tickets
+from hub.db import writing
 from hub.models import LampStats, RuleState
 from hub.rules import state as st
 from hub.rules.clock import EventClock
@@ -519,7 +520,7 @@ class RulesEngine:
         if not self.settings.enabled:
             return
         try:
-            with db.begin() as conn:
+            with writing(db) as conn:
                 tx = self._begin(conn)
                 self.sites.refresh(conn)
                 self._tick(tx, listening)

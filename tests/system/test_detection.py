@@ -22,6 +22,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, select, update
 
 from hub import alerts, tickets
+from hub.db import make_engine, writing
 from hub.models import Node, NodeSeq, Outbox
 from hub.supervise import HubProcess, Influxd, Mosquitto, _roshni
 from tests.support import Publisher, metrics, wait_for
@@ -82,7 +83,7 @@ class Street:
         self.nodes = nodes
         self.seq = dict.fromkeys(nodes, 0)
         self.pub = Publisher(broker.host, broker.port, client_id="street")
-        self.db: Engine = create_engine(f"sqlite:///{hub.workdir / 'data' / 'hub.db'}")
+        self.db: Engine = make_engine(f"sqlite:///{hub.workdir / 'data' / 'hub.db'}")
 
     def close(self) -> None:
         self.pub.close()
@@ -145,7 +146,7 @@ class Street:
                 select(Outbox.subscriber, Outbox.kind, Outbox.payload).order_by(Outbox.id))]
 
     def transition(self, ticket_id: int, to: str, note: str = "") -> None:
-        with self.db.begin() as conn:
+        with writing(self.db) as conn:  # the hub commits meanwhile: take the lock first
             tickets.transition(conn, ticket_id, to, "crew-ali", note)
 
 

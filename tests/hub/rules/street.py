@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Engine, select
 
 from hub import alerts, tickets
-from hub.db import make_engine, migrate
+from hub.db import make_engine, migrate, writing
 from hub.models import LampStats, Outbox
 from hub.notify import NotifySettings, Subscriber, bind
 from hub.pipeline import Batch, StatusChange, Stored, StoredEvent
@@ -151,7 +151,7 @@ class Street:
 
     def transition(self, ticket_id: int, to: str, actor: str = "crew-ali",
                    note: str = "") -> dict[str, Any]:
-        with self.db.begin() as conn:
+        with writing(self.db) as conn:
             return tickets.transition(conn, ticket_id, to, actor, note)
 
     def outcome(self) -> tuple[set[tuple], set[tuple]]:

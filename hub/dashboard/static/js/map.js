@@ -1,0 +1,106 @@
+// Leaflet (vendored from npm into static/vendor/, loaded only on pages with a map) with
+// the lamps as coloured dots and Karachi's districts as rough outlines. Map tiles are
+// configured on the hub ([dashboard] tile_url); without them the map still shows points
+// and outlines on a plain background, and fetches nothing from anywhere else.
+
+import { h } from "./dom.js";
+import { label, t } from "./i18n.js";
+
+let leaflet = null;
+
+function loadLeaflet(base) {
+  if (window.L) return Promise.resolve(window.L);
+  if (leaflet) return leaflet;
+  leaflet = new Promise((resolve, reject) => {
+    document.head.append(h("link", { rel: "stylesheet", href: `${base}/vendor/leaflet/leaflet.css` }));
+    const script = h("script", { src: `${base}/vendor/leaflet/leaflet.js` });
+    script.addEventListener("load", () => resolve(window.L));
+    script.addEventListener("error", () => { leaflet = null; reject(new Error("leaflet did not load")); });
+    document.head.append(script);
+  });
+  return leaflet;
+}
+
+export const LAMP_COLOURS = {
+  on: "#f5b700", dark: "#c62828", off: "#4a5568", offline: "#9aa3af", pending: "#7b4fd6",
+  unknown: "#cbd2dc",
+};
+
+export function legend() {
+  return h("div", { class: "legend" },
+    ["on", "dark", "off", "offline", "pending", "unknown"].map((k) =>
+      h("span", { class: `lamp-${k}`, text: t(`legend_${k}`) })));
+}
+
+/** A map in `el`; returns {setNodes(nodes, stateOf, onClick), focus(node), destroy()}. */
+export async function lampMap(el, config) {
+  const L = await loadLeaflet(config.static);
+  const map = L.map(el, { preferCanvas: true, attributionControl: Boolean(config.tiles?.url) });
+  if (config.tiles?.url) {
+    L.tileLayer(config.tiles.url, {
+      attribution: config.tiles.attribution || "", maxZoom: config.tiles.max_zoom || 19,
+    }).addTo(map);
+  }
+  const outlines = L.geoJSON(null, {
+    style: { color: "#5b6473", weight: 1.5, fill: true, fillOpacity: 0.04, dashArray: "4 3" },
+    interactive: false,
+  }).addTo(map);
+  map.setView([24.89, 67.08], 11);
+  try {
+    const r = await fetch(`${config.static}/data/karachi-districts.geojson`);
+    const districts = await r.json();
+    outlines.addData(districts);
+    for (const f of districts.features) {
+      const [lon, lat] = f.properties.label_at;
+      L.marker([lat, lon], {
+        interactive: false,
+        icon: L.divIcon({ className: "map-label", html: "", iconSize: null }),
+      }).addTo(map).getElement()?.append(
+        h("span", { class: "district-label", text: label("district", f.properties.id) }));
+    }
+  } catch {
+    /* the outlines are decoration; the lamps matter */
+  }
+  const lamps = L.layerGroup().addTo(map);
+  const markers = new Map();
+  let fitted = false;
+
+  return {
+    map,
+    setNodes(nodes, stateOf, onClick) {
+      lamps.clearLayers();
+      markers.clear();
+      const points = [];
+      for (const node of nodes) {
+        if (node.lat == null || node.lon == null) continue;
+        const state = stateOf(node);
+        const marker = L.circleMarker([node.lat, node.lon], {
+          radius: 8, weight: 2, color: "#1d2433", fillColor: LAMP_COLOURS[state], fillOpacity: 0.95,
+        });
+        // A DOM node, not a string: Leaflet would parse a string as HTML.
+        marker.bindTooltip(h("span", {},
+          h("b", { text: node.pole || node.id }), " ", h("span", { text: node.area_name || node.area || "" }),
+          h("br"), t(`legend_${state}`)));
+        if (onClick) marker.on("click", () => onClick(node));
+        marker.addTo(lamps);
+        markers.set(node.id, marker);
+        points.push([node.lat, node.lon]);
+      }
+      if (!fitted && points.length) {
+        // No animation: leaving the page mid-animation makes Leaflet throw after removal.
+        map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 16, animate: false });
+        fitted = true;
+      }
+    },
+    focus(node) {
+      if (node?.lat == null) return;
+      map.setView([node.lat, node.lon], Math.max(map.getZoom(), 16), { animate: false });
+      markers.get(node.id)?.openTooltip();
+      el.scrollIntoView({ behavior: "smooth", block: "center" });
+    },
+    destroy() {
+      map.stop();
+      map.remove();
+    },
+  };
+}

@@ -1,0 +1,103 @@
+// A lamp's own page: where it is, how it is, and charts of lamp state, light on the
+// street and people passing over 24 hours or 7 days (downsampled by the API from
+// InfluxDB), with its burning hours, switch-ons and energy.
+
+import { api } from "../api.js";
+import { clear, h } from "../dom.js";
+import { chart } from "../chart.js";
+import { label, number, relative, t, time, tx } from "../i18n.js";
+import { loading } from "./common.js";
+import { areaNames, lampStateOf } from "./area.js";
+import { mapsLinks } from "./ticket.js";
+import { showError } from "../app.js";
+
+const RANGES = {
+  "24h": { start: "-24h", every: "15m", every_s: 900, withDay: false },
+  "7d": { start: "-7d", every: "2h", every_s: 7200, withDay: true },
+};
+let chosen = "24h";
+
+export function render(root, ctx, id) {
+  const names = areaNames(ctx.me);
+  const head = h("div");
+  const facts = h("section", { class: "card" });
+  const tabs = h("div", { class: "tabs", role: "group" });
+  const charts = h("section", { class: "card", id: "charts" });
+  root.append(head, facts, tabs, charts);
+  let closed = false;
+
+  function drawNode(node) {
+    clear(head).append(
+      h("h1", { class: "row" },
+        h("span", { class: "grow mono", text: t("node_title", { id: node.id }) }),
+        h("span", { class: `badge lamp-${lampStateOf(node)}`, text: t(`legend_${lampStateOf(node)}`) })),
+      h("p", { class: "place" },
+        h("bdi", { class: "area-name", text: names.get(node.area) ?? node.area }),
+        node.pole ? [" · ", h("span", { class: "pole" }, tx("pole", { pole: node.pole }))] : null));
+    const stats = node.lamp_stats;
+    const rows = [
+      [t("status"), node.state === "pending" ? t("count_pending") : label("count", node.status)],
+      [t("district"), label("district", node.district)],
+      [t("last_seen"), node.last_seen ? `${time(node.last_seen)} (${relative(node.last_seen)})` : t("never")],
+      [t("burning_hours"), stats ? number(stats.burning_hours, 1) : "–"],
+      [t("switch_ons"), stats ? number(stats.switch_on_count) : "–"],
+      [t("energy"), stats ? `${number(stats.energy_wh / 1000, 2)} kWh` : "–"],
+      [t("count_clock"), number(node.clock_faults)],
+      [t("firmware"), node.fw || "–"],
+    ];
+    clear(facts).append(h("dl", { class: "kv" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
+      node.open_alerts?.length ? h("p", {}, node.open_alerts.map((r) => [h("span", { class: "badge state-active", text: label("rule", r) }), " "])) : null,
+      mapsLinks(node));
+  }
+
+  async function drawCharts() {
+    clear(tabs);
+    for (const key of Object.keys(RANGES)) {
+      tabs.append(h("button", { type: "button", "aria-pressed": String(key === chosen), text: t(`range_${key}`),
+        onclick: () => { chosen = key; drawCharts(); } }));
+    }
+    const range = RANGES[chosen];
+    clear(charts);
+    const busy = loading(charts);
+    try {
+      const r = await api(`/api/v1/nodes/${encodeURIComponent(id)}/readings`, {
+        query: { start: range.start, every: range.every, fields: "lamp_on,lux,footfall,spool", limit: 1000 },
+      });
+      if (closed) return;
+      busy.remove();
+      if (!r.data.length) return charts.append(h("p", { class: "muted", text: t("no_readings") }));
+      // InfluxDB stamps a bucket with its start; the charts draw a bar ending at its time.
+      const at = (p) => p.ts + range.every_s;
+      const series = (field) => r.data.map((p) => ({ t: at(p), v: p[field] ?? null }));
+      const opts = { from: r.start, to: r.stop, withDay: range.withDay };
+      charts.append(
+        chart(series("lamp_on_ratio"), { ...opts, kind: "share", max: 1, title: t("chart_lamp") }),
+        chart(series("lux"), { ...opts, digits: 1, title: t("chart_lux") }),
+        chart(series("footfall"), { ...opts, kind: "bars", title: t("chart_footfall") }));
+      const last = [...r.data].reverse().find((p) => p.spool != null);
+      if (last) charts.append(h("p", { class: "small muted", text: `${t("spool")}: ${number(last.spool)}` }));
+    } catch (err) {
+      busy.remove();
+      showError(charts, err);
+    }
+  }
+
+  async function load() {
+    const busy = loading(head);
+    try {
+      const node = await api(`/api/v1/nodes/${encodeURIComponent(id)}`);
+      if (closed) return;
+      drawNode(node);
+    } catch (err) {
+      busy.remove();
+      showError(head, err);
+    }
+  }
+
+  const unsubscribe = ctx.live.subscribe(({ type, data }) => {
+    if (type === "refresh" || (type === "alert" && data.node === id)) load();
+  });
+  load();
+  drawCharts();
+  return { cleanup() { closed = true; unsubscribe(); } };
+}

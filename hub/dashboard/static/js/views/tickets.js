@@ -1,0 +1,86 @@
+// Crew: the district's repair queue, most urgent first (priority, then SLA due time),
+// as big links a thumb can hit; each opens the ticket's page.
+
+import { all } from "../api.js";
+import { clear, h } from "../dom.js";
+import { label, relative, t } from "../i18n.js";
+import { loading, place, priorityBadge, statusBadge } from "./common.js";
+import { areaNames } from "./area.js";
+import { showError } from "../app.js";
+
+const FILTERS = {
+  outstanding: (tk) => ["open", "assigned", "in_progress", "reopened"].includes(tk.status),
+  fixed: (tk) => ["fixed", "verified"].includes(tk.status),
+  all: () => true,
+};
+let chosen = "outstanding"; // kept while the page is open, for the back button
+
+export function byUrgency(a, b) {
+  return a.priority - b.priority || a.sla_due - b.sla_due || a.id - b.id;
+}
+
+export function ticketItem(ticket, names, now = Date.now() / 1000) {
+  const overdue = ["open", "assigned", "in_progress", "reopened"].includes(ticket.status) && ticket.sla_due < now;
+  return h("li", {},
+    h("a", { class: ["card", "ticket", overdue && "overdue"], href: `#/tickets/${ticket.id}`, dataset: { ticketId: ticket.id } },
+      h("div", { class: "row" },
+        priorityBadge(ticket.priority),
+        h("strong", { class: "grow", text: label("rule", ticket.fault) }),
+        statusBadge(ticket.status)),
+      place({ ...ticket, area_name: names.get(ticket.area) ?? ticket.area }),
+      h("p", { class: "small muted row" },
+        h("span", { class: "ltr", text: t("ticket_n", { id: ticket.id }) }),
+        h("span", { text: t("due", { rel: relative(ticket.sla_due, now) }) }),
+        overdue ? h("span", { class: "badge overdue", text: t("overdue") }) : null)));
+}
+
+export function render(root, ctx) {
+  const names = areaNames(ctx.me);
+  const title = ctx.me.district_name
+    ? `${t("queue_title")} — ${label("district", ctx.me.district)}` : t("queue_title");
+  const tabs = h("div", { class: "tabs", role: "group" });
+  const list = h("ul", { class: "queue", id: "tickets", "aria-live": "polite" });
+  root.append(h("h1", { text: title }), tabs, list);
+  const tickets = new Map();
+  let closed = false;
+
+  function draw() {
+    clear(tabs);
+    for (const key of Object.keys(FILTERS)) {
+      tabs.append(h("button", { type: "button", "aria-pressed": String(key === chosen), text: t(`filter_${key}`),
+        onclick: () => { chosen = key; draw(); } }));
+    }
+    clear(list);
+    const rows = [...tickets.values()].filter(FILTERS[chosen]).sort(byUrgency);
+    if (!rows.length) list.append(h("li", { class: "muted", text: t("no_tickets") }));
+    const now = Date.now() / 1000;
+    for (const ticket of rows) list.append(ticketItem(ticket, names, now));
+  }
+
+  async function load() {
+    const busy = loading(list);
+    try {
+      const [outstanding, fixed] = await Promise.all([
+        all("/api/v1/tickets", { status: "outstanding" }, 1000),
+        all("/api/v1/tickets", { status: "fixed" }, 200),
+      ]);
+      if (closed) return;
+      tickets.clear();
+      for (const tk of [...outstanding, ...fixed]) tickets.set(tk.id, tk);
+      draw();
+    } catch (err) {
+      busy.remove();
+      showError(list, err);
+    }
+  }
+
+  const unsubscribe = ctx.live.subscribe(({ type, data }) => {
+    if (type === "refresh") return load();
+    if (type === "ticket") {
+      tickets.set(data.id, data);
+      draw();
+    }
+  });
+  load();
+  return { cleanup() { closed = true; unsubscribe(); } };
+}

@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.middleware.gzip import GZipMiddleware
 
+from hub import dashboard
 from hub.api import health
 from hub.config import HubSettings
 from hub.db import make_engine, migrate
@@ -65,4 +67,7 @@ def create_app(settings: HubSettings) -> FastAPI:
     app = FastAPI(title="Roshni hub", version="1", lifespan=lifespan)
     app.state.hub = hub
     app.include_router(health.router)
+    app.include_router(dashboard.router)
+    # Lists and the dashboard's files travel compressed to phones on slow connections.
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
     return app

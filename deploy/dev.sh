@@ -20,6 +20,9 @@ have influxd || packages+=(influxdb)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 if [ "$what" = test ]; then
   have victoria-metrics || packages+=(victoria-metrics)
+  # browser tests: Debian's Chromium, and a font with Urdu's letters for its screenshots
+  have chromium || packages+=(chromium)
+  [ -e /usr/share/fonts/truetype/noto/NotoNaskhArabicUI-Regular.ttf ] || packages+=(fonts-noto-ui-core)
 fi
 if [ ${#packages[@]} -gt 0 ]; then
   echo "==> installing Debian packages: ${packages[*]}"

@@ -31,12 +31,14 @@ class Hub:
         self.metrics = Metrics()
         self.registry = Registry(self.engine)
         self.ingest = Ingest(settings, self.engine, self.metrics, self.registry)
-        # Scores first, so stages after it (ticket priority) see this batch's dark minutes.
+        # Rules before scores: a ticket's priority reads the lamp's unsafe-spot score as it
+        # stood before this batch (live: up to its previous reading), never one that already
+        # counts later readings of the same batch; batching must not change a priority.
+        self.rules = RulesEngine(settings.rules, self.engine)
+        self.ingest.pipeline.stages.append(self.rules)
         self.ingest.pipeline.stages.append(SpotScorer(settings.spots))
         self.notifier = Notifier(self.engine, settings.notify, settings.spots.tz,
                                  metrics=self.metrics)
-        self.rules = RulesEngine(settings.rules, self.engine)
-        self.ingest.pipeline.stages.append(self.rules)
         self.ticker = Ticker(self.rules, self.engine, interval_s=settings.rules.tick_s,
                              metrics=self.metrics, listening=lambda: listening(
                                  self.ingest, max_backlog=settings.ingest.batch_size))

@@ -10,7 +10,10 @@ at any moment restarts with exactly the timers its last committed batch left.
 Locking. The tick runs in its own thread and transaction, so it and the pipeline must not
 stage on the same memory at once: a lock is taken in `evaluate`/`tick` and released in
 `committed`/`rolled_back`. To rule out a deadlock against the database's own locks, both
-take the database lock first (by writing the clock row) and the memory lock second.
+take the database lock first and the memory lock second: on SQLite the write lock (the
+ingest transaction has it already; the tick begins IMMEDIATE), on PostgreSQL the clock
+row's (SELECT … FOR UPDATE). An idle tick writes nothing, so it never disturbs other
+writers (`roshni provision`, the API).
 """
 
 from __future__ import annotations
@@ -139,13 +142,19 @@ class RulesEngine:
                     node.burning_s, node.switch_on_count = burning, count
                     node.energy_wh, node.last_energy_wh = energy, last_energy
             self.sites.refresh(conn, force=True)
+        if self.clock.base is None:
+            # The row the pipeline and the tick lock first must exist (see _begin).
+            with writing(db) as conn:
+                self._save_clock(conn, self.clock)
         if self.nodes:
             log.info("rules: carried on with the state of %d nodes and %d areas",
                      len(self.nodes), len(self.areas))
 
     def _begin(self, conn: Connection) -> Tx:
         # Database first (see the module docstring), then memory.
-        self._save_clock(conn, self.clock)
+        conn.execute(select(RuleState.rule).where(RuleState.subject == st.CLOCK_SUBJECT,
+                                                  RuleState.rule == st.CLOCK_RULE)
+                     .with_for_update())
         self._lock.acquire()
         tx = self._local.tx = Tx(self, conn)
         return tx
@@ -160,7 +169,8 @@ class RulesEngine:
         if tx.stats:
             upsert(tx.conn, LampStats.__table__,
                    [tx.nodes[n].stats_row(n) for n in tx.stats], keys=("node_id",))
-        self._save_clock(tx.conn, tx.clock)
+        if tx.clock != self.clock:
+            self._save_clock(tx.conn, tx.clock)
 
     def _save_clock(self, conn: Connection, clock: EventClock) -> None:
         upsert(conn, RuleState.__table__, [dict(

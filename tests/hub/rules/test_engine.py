@@ -7,10 +7,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from hub import tickets
-from hub.models import Node, SpotScore
+from hub.models import Node, RuleState, SpotScore
 from hub.pipeline import Batch
 from tests.hub.rules.street import AREA_ID, NIGHT, Street, local
 
@@ -362,6 +362,22 @@ def test_a_hub_that_could_not_hear_does_not_call_its_nodes_silent(tmp_path):
     assert s.outcome() == (set(), set())
     s.tick(local(NIGHT, 22, 34), listening=True)  # three intervals after it could hear
     assert {a["rule"] for a in s.alerts()} == {"area_power_cut"}  # the whole street is quiet
+
+
+def test_an_idle_tick_writes_nothing(tmp_path):
+    """Every write would make other writers' read-then-write transactions (`roshni
+    provision`, the API) start over on SQLite; once a second adds up."""
+    s = Street(tmp_path)
+    s.minutes(local(NIGHT, 22), local(NIGHT, 22, 5))
+
+    def rows():
+        with s.db.connect() as conn:
+            return conn.execute(select(RuleState.__table__)).all()
+
+    before = rows()
+    for k in range(5):
+        s.tick(local(NIGHT, 22, 5) + 10 + k)
+    assert rows() == before
 
 
 def test_lamp_counters_burning_hours_switch_ons_and_energy(tmp_path):

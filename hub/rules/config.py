@@ -50,8 +50,10 @@ class RulesSettings(Section):
     # Hysteresis: an alert clears only after its condition has been absent this long; if it
     # comes back meanwhile, the same alert goes on.
     clear_after_s: float = Field(default=600.0, ge=0)
-    # A reading that reaches the hub this many of its intervals after its time is replayed
-    # history (DESIGN.md §4): what it starts is a past incident unless still true live.
+    # A reading that arrives this many of its intervals behind the hub's event clock (the
+    # watermark of live readings, hub/rules/clock.py; in live operation that is simply
+    # received_at - ts) is replayed history (DESIGN.md §4): what it starts is a past
+    # incident, unless a live reading still finds the condition.
     history_after_intervals: float = Field(default=2.0, gt=0)
     evidence_readings: int = Field(default=8, ge=1, le=100)
 

@@ -1,4 +1,4 @@
-"""`roshni hub run`, `roshni provision`, `roshni demo` (DESIGN.md §10)."""
+"""`roshni hub run`, `roshni provision`, `roshni user add`, `roshni demo` (DESIGN.md §10)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,25 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     prov.add_argument("--pole", help="pole number painted on the lamp post")
     prov.add_argument("--config", type=Path)
     prov.set_defaults(func=_provision)
+
+    user = sub.add_parser("user", help="people who use the hub's API and dashboard")
+    usub = user.add_subparsers(dest="user_cmd", required=True)
+    uadd = usub.add_parser(
+        "add", help="create a user with a role and scope",
+        description="Roles: admin and technician see everything; committee sees its areas "
+                    "(--area, repeatable; --district creates areas not yet known); crew "
+                    "sees exactly one district (--district). The password is read from "
+                    "standard input (--password-stdin) or asked for on a terminal.")
+    uadd.add_argument("name")
+    uadd.add_argument("--role", required=True, choices=("admin", "technician", "committee",
+                                                        "crew"))
+    uadd.add_argument("--district", help="district id, e.g. korangi")
+    uadd.add_argument("--area", action="append", default=[], help="area name or id")
+    uadd.add_argument("--language", default="en", choices=("en", "ur"))
+    uadd.add_argument("--password-stdin", action="store_true",
+                      help="read the password from the first line of standard input")
+    uadd.add_argument("--config", type=Path)
+    uadd.set_defaults(func=_user_add)
 
     demo = sub.add_parser("demo", help="Mosquitto, InfluxDB, the hub and simulated nodes")
     demo.add_argument("--nodes", type=int, default=6, help="simulated nodes (default 6)")
@@ -109,6 +128,56 @@ def _provision(args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     print(f"provisioned {args.node_id} in {args.district} / {args.area}")
+    return 0
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from hub import audit
+    from hub.api.state import lock_for_write, retry_locked
+    from hub.auth import UserError, create_user
+    from hub.db import make_engine, migrate
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("roshni user add: the passwords differ", file=sys.stderr)
+            return 2
+    else:
+        print("roshni user add: give --password-stdin to read the password from standard "
+              "input", file=sys.stderr)
+        return 2
+    settings = _settings(args.config)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.db_url)
+    engine = make_engine(settings.db_url)
+
+    def add():  # type: ignore[no-untyped-def]
+        with engine.begin() as conn:
+            lock_for_write(conn)  # the hub may be writing meanwhile
+            user = create_user(conn, args.name, role=args.role, password=password,
+                               district=args.district, areas=args.area,
+                               language=args.language)
+            audit.record(conn, actor=f"cli:{getpass.getuser()}", action="user.add",
+                         target=f"user:{user.id}",
+                         detail={"name": user.name, "role": user.role,
+                                 "district": user.district, "areas": list(user.areas),
+                                 "language": user.language})
+            return user
+
+    try:
+        user = retry_locked(add)
+    except UserError as err:
+        print(f"roshni user add: {err}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    scope = (f" in {user.district}" if user.district else
+             f" for {', '.join(user.areas)}" if user.areas else "")
+    print(f"added {user.role} {user.name}{scope}")
     return 0
 
 

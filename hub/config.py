@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from hub.notify.settings import NotifySettings
 from hub.rules.config import RulesSettings
@@ -54,6 +54,52 @@ class HttpSettings(Section):
     port: int = Field(default=8080, ge=0, le=65535)
 
 
+class AuthSettings(Section):
+    """`[auth]`: bearer tokens and login throttling for the API (hub/auth)."""
+
+    # HMAC key that signs bearer tokens; every hub worker needs the same one. Unset: a
+    # random key is made once and kept in data_dir/auth-secret (one worker only).
+    secret_key: str | None = None
+    # Accept a short or placeholder secret_key: for development and tests, never production.
+    development: bool = False
+    token_ttl_s: float = Field(default=12 * 3600.0, gt=0)
+    # Failed logins per username and address within the window, then 429 until it passes.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_s: float = Field(default=300.0, gt=0)
+
+    @model_validator(mode="after")
+    def _no_weak_secret(self) -> AuthSettings:
+        key = self.secret_key
+        weak = key is not None and (len(key) < 32 or key.strip().lower() in (
+            "changethis", "change-me", "changeme", "secret", "password"))
+        if weak and not self.development:
+            raise ValueError(
+                "secret_key is a placeholder or shorter than 32 characters; set a random "
+                "one (python3 -c 'import secrets; print(secrets.token_urlsafe(48))'), or "
+                "set auth.development = true on a development machine")
+        return self
+
+
+class Open311Settings(Section):
+    """`[open311]`: citizens' reports through GeoReport v2 (hub/open311.py)."""
+
+    # Keys allowed to POST requests (e.g. one for FixMyStreet); empty: no key needed.
+    api_keys: list[str] = Field(default_factory=list)
+    # A report is about the nearest assigned node within this distance.
+    match_radius_m: float = Field(default=60.0, gt=0)
+    # A reading older than this says nothing about the lamp now.
+    fresh_s: float = Field(default=1800.0, gt=0)
+    jurisdiction_id: str = "karachi"
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _keys_from_environment(cls, value: object) -> object:
+        # ROSHNI_OPEN311__API_KEYS="key1,key2" (the environment only carries text)
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
+
+
 class HubSettings(RoshniSettings):
     mqtt: HubMqttSettings = HubMqttSettings()
     influx: InfluxSettings = InfluxSettings()
@@ -63,6 +109,8 @@ class HubSettings(RoshniSettings):
     notify: NotifySettings = NotifySettings()
     spots: SpotSettings = SpotSettings()
     rules: RulesSettings = RulesSettings()
+    auth: AuthSettings = AuthSettings()
+    open311: Open311Settings = Open311Settings()
 
     @model_validator(mode="after")
     def _v2_needs_token(self) -> HubSettings:

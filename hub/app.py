@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 
 from hub import dashboard
 from hub.api import health
+from hub.api.main import install_api
 from hub.config import HubSettings
 from hub.db import make_engine, migrate
 from hub.ingest import Ingest
@@ -61,14 +63,21 @@ def create_app(settings: HubSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         hub.start()
+        # The registry and the rules' sites (100 000 nodes in a city) live as long as the
+        # process: keep them out of the garbage collector's full passes, which the API's
+        # short-lived objects set off and which otherwise walk them all (p99 of a large
+        # GeoJSON export: 250 -> 90 ms in bench/api.py).
+        gc.freeze()
         try:
             yield
         finally:
             hub.stop()
+            api.close()
 
     app = FastAPI(title="Roshni hub", version="1", lifespan=lifespan)
     app.state.hub = hub
     app.include_router(health.router)
+    api = install_api(app, hub)
     app.include_router(dashboard.router)
     # Lists and the dashboard's files travel compressed to phones on slow connections.
     app.add_middleware(GZipMiddleware, minimum_size=1024)

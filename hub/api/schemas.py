@@ -1,0 +1,261 @@
+"""Request and response bodies of the API (DESIGN.md §7: shapes named there are a
+contract; extra fields are additions). Times are UTC epoch seconds."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from protocol.topics import NODE_ID_RE
+
+T = TypeVar("T")
+
+Role = Literal["admin", "technician", "committee", "crew"]
+Language = Literal["en", "ur"]
+
+
+class Page(BaseModel, Generic[T]):
+    """Every list: one page of `data` and the `count` of all matches."""
+
+    data: list[T]
+    count: int
+
+
+# --- auth and users ---
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: float
+    expires_in: int
+
+
+class AreaRef(BaseModel):
+    id: str
+    name: str
+
+
+class UserPublic(BaseModel):
+    id: int
+    name: str
+    role: Role
+    district: str | None
+    areas: list[str]
+    language: Language
+    disabled: bool
+
+
+class Me(UserPublic):
+    area_names: list[AreaRef]
+    district_name: str | None
+    # What this user may do (`tickets:write`, …), so a client can show the right buttons.
+    permissions: list[str]
+
+
+class MeUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    language: Language
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    role: Role
+    password: str = Field(min_length=8, max_length=1024)
+    district: str | None = None
+    areas: list[str] = Field(default_factory=list)
+    language: Language = "en"
+
+
+# --- nodes ---
+
+
+class LampStats(BaseModel):
+    burning_hours: float
+    switch_on_count: int
+    energy_wh: float
+    lamp_on: bool | None
+    last_ts: float | None
+
+
+class NodePublic(BaseModel):
+    id: str
+    state: str  # pending | active
+    district: str
+    area: str
+    lat: float | None
+    lon: float | None
+    pole: str | None
+    rated_w: float | None
+    profile: str | None
+    status: str  # online | offline | unknown (from the node's birth and will)
+    last_seen: float | None
+    clock_faults: int
+    # What a map colours the lamp by: dark | on | off | offline | unknown
+    lamp: str
+    open_alerts: list[str]
+
+
+class NodeDetail(NodePublic):
+    status_reason: str | None
+    status_at: float | None
+    first_seen: float | None
+    provisioned_at: float | None
+    fw: str | None
+    reported_profile: str | None
+    config_sha: str | None
+    lamp_stats: LampStats | None
+    open_tickets: list[int]
+
+
+class NodeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=NODE_ID_RE.pattern)
+    district: str
+    area: str = Field(min_length=1, max_length=100)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    rated_w: float | None = Field(default=None, gt=0)
+    profile: str | None = Field(default=None, max_length=128)
+    pole: str | None = Field(default=None, max_length=32)
+
+
+class NodeAssign(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    district: str
+    area: str = Field(min_length=1, max_length=100)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    rated_w: float | None = Field(default=None, gt=0)
+    profile: str | None = Field(default=None, max_length=128)
+    pole: str | None = Field(default=None, max_length=32)
+
+
+class Readings(BaseModel):
+    node: str
+    start: float
+    stop: float
+    every: str | None
+    # Per point: `ts` and the fields; downsampled points carry the aggregate of each
+    # field over the bucket (see `aggregates`) and `lamp_on_ratio`.
+    aggregates: dict[str, str]
+    data: list[dict[str, Any]]
+    count: int
+
+
+# --- alerts and tickets ---
+
+
+class AlertPublic(BaseModel):
+    id: int
+    rule: str
+    state: str
+    node: str | None
+    district: str
+    area: str
+    started_at: float
+    ended_at: float | None
+    ticket_id: int | None
+    historical: bool
+    acknowledged_by: str | None
+    acknowledged_at: float | None
+    detail: dict[str, Any]
+
+
+class TicketEvent(BaseModel):
+    at: float
+    actor: str
+    from_status: str | None
+    to_status: str
+    note: str
+
+
+class TicketPublic(BaseModel):
+    id: int
+    node: str
+    district: str
+    area: str
+    fault: str
+    status: str
+    priority: int
+    opened_at: float
+    sla_due: float
+    alert_id: int | None
+    assigned_to: str | None
+    fixed_at: float | None
+    verified_at: float | None
+    escalated_at: float | None
+    evidence: list[dict[str, Any]]
+    history: list[TicketEvent]
+
+
+class TicketUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    # People set assigned, in_progress or fixed; verified and reopened are the sensor's
+    # (asking for them is a 409 that says so).
+    status: Literal["open", "assigned", "in_progress", "fixed", "verified", "reopened"]
+    note: str = Field(default="", max_length=2000)
+    assignee: str | None = Field(default=None, max_length=64)
+
+
+# --- spots, reports, audit ---
+
+
+class Spot(BaseModel):
+    rank: int
+    node: str
+    district: str
+    district_name: str
+    area: str
+    area_name: str
+    pole: str | None
+    lat: float | None
+    lon: float | None
+    night: str
+    dark_minutes: float
+    exposure: float
+    score: float
+
+
+class ReportPublic(BaseModel):
+    """A citizen's report (Open311 POST) as the people who act on it see it."""
+
+    id: int
+    service_request_id: str
+    service_code: str
+    description: str
+    lat: float | None
+    lon: float | None
+    address: str | None
+    requested_at: float
+    updated_at: float
+    status: Literal["open", "closed"]
+    status_notes: str
+    node: str | None
+    distance_m: float | None
+    verdict: str
+    district: str | None
+    area: str | None
+    ticket_id: int | None
+    alert_id: int | None
+    evidence: list[dict[str, Any]]
+    closed_by: str | None
+    closed_at: float | None
+
+
+class ReportUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["closed"]
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: float
+    actor: str
+    action: str
+    target: str
+    detail: dict[str, Any]
+    ip: str | None

@@ -1,0 +1,216 @@
+"""One real hub for the API tests: Mosquitto, InfluxDB and `roshni hub run` as processes,
+users made with `roshni user add`, nodes, alerts and tickets seeded through the hub's own
+services (hub.registry, hub.alerts, hub.tickets) in its SQLite database, and requests sent
+over HTTP the way the dashboard or a phone would send them.
+
+The world, in two districts:
+
+    korangi / Korangi 5   khi-kor-0001 (lamp out, ticket P2), khi-kor-0003 (lamp out, P1)
+    korangi / Korangi 6   khi-kor-0002 (flicker, ticket P3)
+    malir / Malir Cantt   khi-mal-0001 (lamp out, ticket P2; node offline alert)
+
+People: ayesha (admin), tariq (technician), kamran (crew, korangi), mehwish (crew, malir),
+kiran (committee, Korangi 5), zara (committee, Korangi 5 and Malir Cantt).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import Engine, select, update
+
+from hub import alerts, tickets
+from hub.api.state import lock_for_write
+from hub.db import make_engine
+from hub.models import Node
+from hub.registry import provision
+from hub.supervise import HubProcess, Influxd, Mosquitto, _roshni
+from tests.support import Publisher, influx_rows, reading, wait_for
+
+PASSWORD = "lamp-post-42"
+SECRET_KEY = "test-signing-key-that-is-long-enough-0123456789"
+FMS_KEY = "fixmystreet-test-key"
+
+USERS = {
+    "ayesha": ("admin", []),
+    "tariq": ("technician", []),
+    "kamran": ("crew", ["--district", "korangi"]),
+    "mehwish": ("crew", ["--district", "malir"]),
+    "kiran": ("committee", ["--district", "korangi", "--area", "Korangi 5"]),
+    # areas that exist already need no --district
+    "zara": ("committee", ["--area", "Malir Cantt", "--area", "korangi-5"]),
+}
+
+NODES = {
+    "khi-kor-0001": ("korangi", "Korangi 5", 24.8310, 67.1310, "K5-01"),
+    "khi-kor-0003": ("korangi", "Korangi 5", 24.8320, 67.1320, "K5-03"),
+    "khi-kor-0002": ("korangi", "Korangi 6", 24.8410, 67.1410, "K6-02"),
+    "khi-mal-0001": ("malir", "Malir Cantt", 24.9410, 67.2010, "MC-01"),
+    "khi-kor-0009": ("korangi", "Korangi 5", 24.8390, 67.1390, "K5-09"),  # for readings
+}
+
+
+def roshni_cmd(hub: HubProcess, *args: str, stdin: str | None = None
+               ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*_roshni(), *args], env=hub.env, capture_output=True, text=True,
+                          input=stdin, timeout=60)
+
+
+def add_user(hub: HubProcess, name: str, role: str, *scope: str,
+             password: str = PASSWORD) -> subprocess.CompletedProcess[str]:
+    return roshni_cmd(hub, "user", "add", name, "--role", role, *scope, "--password-stdin",
+                      stdin=password + "\n")
+
+
+@dataclass
+class World:
+    hub: HubProcess
+    db: Engine
+    influxd: Influxd
+    mosquitto: Mosquitto
+    tickets: dict[str, int] = field(default_factory=dict)
+    alerts: dict[str, int] = field(default_factory=dict)
+    _tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return self.hub.url
+
+    def login(self, name: str, password: str = PASSWORD) -> httpx.Response:
+        return httpx.post(f"{self.url}/api/v1/auth/token",
+                          data={"username": name, "password": password}, timeout=30)
+
+    def token(self, name: str) -> str:
+        if name not in self._tokens:
+            r = self.login(name)
+            assert r.status_code == 200, r.text
+            self._tokens[name] = r.json()["access_token"]
+        return self._tokens[name]
+
+    def as_(self, name: str | None) -> httpx.Client:
+        """An HTTP client logged in as `name` (None: nobody)."""
+        headers = {} if name is None else {"Authorization": f"Bearer {self.token(name)}"}
+        return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+    def get(self, name: str | None, path: str, **params: Any) -> httpx.Response:
+        with self.as_(name) as c:
+            return c.get(path, params=params)
+
+    def new_ticket(self, node: str, fault: str = "lamp_out", *, priority: int = 2,
+                   sla_h: float = 48, with_alert: bool = True) -> int:
+        """A live alert and its repair ticket, opened as the rules engine opens them."""
+        with self.db.connect() as conn:
+            district, area = conn.execute(select(Node.district_id, Node.area_id)
+                                          .where(Node.id == node)).one()
+        now = time.time()
+        with self.db.begin() as conn:
+            lock_for_write(conn)  # the hub writes too
+            alert_id = None
+            if with_alert:
+                alert_id, _ = alerts.open_alert(conn, rule=fault, node=node, district=district,
+                                                area=area, started_at=now - 900)
+            ticket_id, created = tickets.open_ticket(
+                conn, alert_id=alert_id, node=node, district=district, area=area, fault=fault,
+                priority=priority, opened_at=now - 300, sla_due=now + sla_h * 3600,
+                evidence=[{"ts": now - 360, "lamp_on": False, "lux": 1.5, "footfall": 9}],
+                note="Dark lamp, found by the sensor")
+            assert created, f"a {fault} ticket for {node} is open already"
+            if alert_id is not None:
+                alerts.link_ticket(conn, alert_id, ticket_id)
+        return ticket_id
+
+    def add_node(self, node: str, district: str, area: str, lat: float, lon: float,
+                 pole: str | None = None) -> None:
+        """Register a node, mounted yesterday (so today's readings are plausible)."""
+        provision(self.db, node, district=district, area=area, lat=lat, lon=lon, pole=pole,
+                  rated_w=60.0)
+        with self.db.begin() as conn:
+            lock_for_write(conn)
+            conn.execute(update(Node).where(Node.id == node).values(
+                provisioned_at=time.time() - 86400, updated_at=time.time()))
+
+    def publish(self, node: str, states: list[bool], *, every_s: float = 60.0) -> None:
+        """Readings from the node up to now, the lamp on or off as given; returns once
+        InfluxDB has them all."""
+        pub = Publisher(self.mosquitto.host, self.mosquitto.port, client_id=f"pub-{node}")
+        now = time.time()
+        seq0 = int(now)  # above whatever this node sent before
+        try:
+            for i, on in enumerate(states):
+                ts = now - every_s * (len(states) - 1 - i)
+                pub.send(f"roshni/v1/{node}/reading",
+                         reading(node, seq0 + i, ts, lamp_on=on, lux=2.0, footfall=5,
+                                 interval_s=int(every_s)))
+        finally:
+            pub.close()
+        wait_for(lambda: len(influx_rows(
+            self.influxd.url, f"SELECT seq FROM reading WHERE node = '{node}' "
+                              f"AND seq >= {seq0}")) == len(states),
+                 what=f"{len(states)} readings of {node} in InfluxDB")
+
+    def clear_ticket(self, ticket_id: int) -> None:
+        """The sensor verifies the repair and clears the alert (so that the (node, fault)
+        may open again)."""
+        with self.db.begin() as conn:
+            lock_for_write(conn)
+            assert tickets.sensor_transition(conn, ticket_id, tickets.VERIFIED,
+                                             "the lamp has worked at night", at=time.time())
+            alert_id = tickets.get(conn, ticket_id)["alert_id"]
+            if alert_id is not None:
+                alerts.clear(conn, alert_id, ended_at=time.time())
+
+
+@pytest.fixture(scope="session")
+def api_services(tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[tuple[Mosquitto, Influxd]]:
+    base = tmp_path_factory.mktemp("api-services")
+    with Mosquitto(base / "mosquitto") as broker, Influxd(base / "influxd") as influx:
+        yield broker, influx
+
+
+def hub_env(mosquitto: Mosquitto, influxd: Influxd, **extra: str) -> dict[str, str]:
+    return {"ROSHNI_MQTT__URL": mosquitto.url, "ROSHNI_INFLUX__URL": influxd.url,
+            "ROSHNI_LOG_LEVEL": "INFO", "ROSHNI_AUTH__SECRET_KEY": SECRET_KEY,
+            "ROSHNI_OPEN311__API_KEYS": FMS_KEY, **extra}
+
+
+@pytest.fixture(scope="session")
+def world(tmp_path_factory: pytest.TempPathFactory,
+          api_services: tuple[Mosquitto, Influxd]) -> Iterator[World]:
+    mosquitto, influxd = api_services
+    workdir = tmp_path_factory.mktemp("api-hub")
+    with HubProcess(workdir / "hub", hub_env(mosquitto, influxd)) as hub:
+        db = make_engine(f"sqlite:///{workdir / 'hub' / 'data' / 'hub.db'}")
+        for node, (district, area, lat, lon, pole) in NODES.items():
+            provision(db, node, district=district, area=area, lat=lat, lon=lon, pole=pole,
+                      rated_w=60.0)
+        with db.begin() as conn:  # mounted yesterday: today's readings are plausible
+            lock_for_write(conn)
+            conn.execute(update(Node).values(provisioned_at=time.time() - 86400,
+                                             updated_at=time.time()))
+        for name, (role, scope) in USERS.items():
+            done = add_user(hub, name, role, *scope)
+            assert done.returncode == 0, done.stderr
+        w = World(hub, db, influxd, mosquitto)
+        w.tickets["k5"] = w.new_ticket("khi-kor-0001", priority=2)
+        w.tickets["k5-urgent"] = w.new_ticket("khi-kor-0003", priority=1)
+        w.tickets["k6"] = w.new_ticket("khi-kor-0002", "flicker", priority=3)
+        w.tickets["malir"] = w.new_ticket("khi-mal-0001", priority=2)
+        with db.connect() as conn:
+            for key, ticket_id in w.tickets.items():
+                w.alerts[key] = tickets.get(conn, ticket_id)["alert_id"]
+        with db.begin() as conn:
+            lock_for_write(conn)
+            w.alerts["malir-offline"], _ = alerts.open_alert(
+                conn, rule="node_offline", node="khi-mal-0001", district="malir",
+                area="malir-cantt", started_at=time.time() - 600)
+        try:
+            yield w
+        finally:
+            db.dispose()

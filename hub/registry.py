@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from hub.db import writing
 from hub.lineproto import series_key
 from hub.models import Area, District, Node
 
@@ -134,7 +135,7 @@ def provision(engine: Engine, node_id: str, *, district: str, area: str, lat: fl
               pole: str | None = None) -> None:
     """Register (or re-register) a node; a pending node keeps its history and becomes active."""
     now = time.time()
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         area_id = ensure_area(conn, district, area)
         values = dict(state="active", district_id=district, area_id=area_id, lat=lat, lon=lon,
                       rated_w=rated_w, profile=profile, pole=pole, updated_at=now)

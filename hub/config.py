@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from hub.dashboard.settings import DashboardSettings
 from hub.notify.settings import NotifySettings
 from hub.rules.config import RulesSettings
 from hub.spots.settings import SpotSettings
@@ -109,6 +110,7 @@ class HubSettings(RoshniSettings):
     notify: NotifySettings = NotifySettings()
     spots: SpotSettings = SpotSettings()
     rules: RulesSettings = RulesSettings()
+    dashboard: DashboardSettings = DashboardSettings()
     auth: AuthSettings = AuthSettings()
     open311: Open311Settings = Open311Settings()
 

@@ -106,6 +106,7 @@ def run_demo(*, nodes: int, port: int, data_dir: Path, duration: float) -> int:
         for n in street:
             provision(engine, n.id, district=n.district, area=n.area, lat=n.lat, lon=n.lon,
                       rated_w=n.rated_w, profile="pi-zero-2w")
+        logins = _demo_users(engine)
         engine.dispose()
 
         if not _port_free(port):
@@ -126,7 +127,7 @@ def run_demo(*, nodes: int, port: int, data_dir: Path, duration: float) -> int:
             node.start()
             services.append(node)
 
-        print(_banner(hub, mqtt_url, influx_url, street, data_dir), flush=True)
+        print(_banner(hub, mqtt_url, influx_url, street, data_dir, logins), flush=True)
         t0 = time.monotonic()
         while not stop.wait(10 if duration == 0 else min(10, max(0.1, duration / 4))):
             stored, depth = _stored(hub)
@@ -148,12 +149,44 @@ def run_demo(*, nodes: int, port: int, data_dir: Path, duration: float) -> int:
             svc.close()
 
 
+# One login per kind of user; the password is printed with the demo's URL.
+DEMO_PASSWORD = "roshni-demo"
+DEMO_USERS = [
+    ("admin", "admin", None, ()),
+    ("technician", "technician", None, ()),
+    ("committee-korangi", "committee", None, ("Korangi 5",)),
+    ("crew-korangi", "crew", "korangi", ()),
+    ("committee-malir-ur", "committee", None, ("Model Colony",)),
+]
+
+
+def _demo_users(engine) -> list[str]:  # type: ignore[no-untyped-def]
+    from hub.auth.users import UserError, create_user
+    from hub.db import writing
+
+    logins = []
+    for name, role, district, areas in DEMO_USERS:
+        try:
+            with writing(engine) as conn:
+                create_user(conn, name, role=role, password=DEMO_PASSWORD, district=district,
+                            areas=areas, language="ur" if name.endswith("-ur") else "en")
+        except UserError:
+            pass  # kept from an earlier demo run in the same data directory
+        scope = ", ".join([role, *([district] if district else []), *areas])
+        logins.append(f"{name} / {DEMO_PASSWORD}  ({scope})")
+    return logins
+
+
 def _banner(hub: HubProcess, mqtt_url: str, influx_url: str, street: list[DemoNode],
-            data_dir: Path) -> str:
+            data_dir: Path, logins: list[str]) -> str:
     kinds = ", ".join(sorted({n.scenario for n in street}))
+    users = "\n".join(f"                    {line}" for line in logins)
     return f"""
 Roshni demo is running — {len(street)} simulated lamp posts ({kinds})
 
+  Dashboard         {hub.url}/
+  Logins            (user / password)
+{users}
   Hub API           {hub.url}/docs
   Health, metrics   {hub.url}/healthz   {hub.url}/metrics
   MQTT broker       {mqtt_url}

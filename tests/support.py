@@ -64,6 +64,8 @@ def get_json(url: str) -> tuple[int, Any]:
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"null")
+    except (urllib.error.URLError, OSError):
+        return 0, None  # not listening (yet)
 
 
 class Publisher:

@@ -67,7 +67,7 @@ router = APIRouter(tags=["dashboard"], include_in_schema=False)
 
 def _settings(request: Request) -> DashboardSettings:
     hub = request.app.state.hub
-    return getattr(hub.settings, "dashboard", None) or DashboardSettings()
+    return hub.settings.dashboard
 
 
 def _timezone(request: Request) -> str:

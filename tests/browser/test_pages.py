@@ -12,15 +12,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
+from hub.config import HubSettings
 from hub.dashboard import pages
 from hub.dashboard.settings import DashboardSettings
 
 
 def client(dashboard: DashboardSettings | None = None) -> TestClient:
     app = FastAPI()
-    settings = SimpleNamespace(spots=SimpleNamespace(timezone="Asia/Karachi"))
-    if dashboard is not None:
-        settings.dashboard = dashboard
+    settings = HubSettings(dashboard=dashboard or DashboardSettings())
     app.state.hub = SimpleNamespace(settings=settings)
     app.include_router(pages.router)
     return TestClient(app)

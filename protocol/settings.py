@@ -6,6 +6,7 @@ the environment wins. Each service defines one settings class on top of `RoshniS
 
 from __future__ import annotations
 
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -116,7 +117,19 @@ def _overlay_environment(cls: type[BaseModel], data: dict[str, Any],
             section = dict(existing) if isinstance(existing, dict) else {}
             target[part] = section
             target = section
-        target[path[-1]] = value
+        target[path[-1]] = _decode(value)
+
+
+def _decode(value: str) -> Any:
+    """Lists and tables (subscribers, sites, SLA hours) come from the environment as JSON;
+    everything else is text for the model to convert."""
+    if value.lstrip()[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except ValueError as err:
+            raise ConfigError(f"ROSHNI_* variable holding {value[:40]!r}…: not valid JSON: "
+                              f"{err}") from None
+    return value
 
 
 def _is_scalar(cls: type[BaseModel], field: str) -> bool:

@@ -33,3 +33,16 @@ def test_environment_overrides_the_file_and_typos_are_named(monkeypatch, tmp_pat
         HubSettings.load(bad)
     assert "influx.api" in str(err.value) and "mqtt.urll" in str(err.value)
     assert str(bad) in str(err.value)
+
+
+def test_lists_and_tables_come_from_the_environment_as_json():
+    s = HubSettings.load(environ={
+        "ROSHNI_RULES__SLA_HOURS": '{"1": 12, "2": 36}',
+        "ROSHNI_SPOTS__SITES": '[{"name": "Govt School", "kind": "school", '
+                               '"lat": 24.83, "lon": 67.13}]',
+        "ROSHNI_NODE__ID": "ignored-by-the-hub"})
+    assert s.rules.sla_hours[1] == 12 and s.rules.sla_hours[2] == 36
+    assert s.spots.sites[0].name == "Govt School"
+    with pytest.raises(ConfigError) as err:
+        HubSettings.load(environ={"ROSHNI_SPOTS__SITES": "[{broken"})
+    assert "not valid JSON" in str(err.value)

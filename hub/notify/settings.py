@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Literal
 from urllib.parse import urlsplit
@@ -104,18 +103,6 @@ class NotifySettings(Section):
     # Daily digest, local time (spots.timezone), HH:MM.
     digest_time: str = "07:00"
     digest_max_spots: int = Field(default=20, ge=1)
-
-    @field_validator("subscribers", mode="before")
-    @classmethod
-    def _json_from_environment(cls, value: object) -> object:
-        # ROSHNI_NOTIFY__SUBSCRIBERS='[{"name": …}]': pydantic-settings hands nested
-        # values over as text.
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except ValueError as err:
-                raise ValueError(f"not a JSON list of subscribers: {err}") from None
-        return value
 
     @field_validator("digest_time")
     @classmethod

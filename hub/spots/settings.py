@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
@@ -37,18 +36,6 @@ class SpotSettings(Section):
     incident_days: int = Field(default=90, ge=1)
     incident_weight: float = Field(default=0.1, ge=0)
     incident_cap: int = Field(default=20, ge=0)
-
-    @field_validator("sites", mode="before")
-    @classmethod
-    def _json_from_environment(cls, value: object) -> object:
-        # ROSHNI_SPOTS__SITES='[{"name": …}]': pydantic-settings hands nested values over
-        # as text.
-        if isinstance(value, str):
-            try:
-                return json.loads(value)
-            except ValueError as err:
-                raise ValueError(f"not a JSON list of sites: {err}") from None
-        return value
 
     @field_validator("timezone")
     @classmethod

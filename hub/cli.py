@@ -135,9 +135,8 @@ def _user_add(args: argparse.Namespace) -> int:
     import getpass
 
     from hub import audit
-    from hub.api.state import lock_for_write, retry_locked
     from hub.auth import UserError, create_user
-    from hub.db import make_engine, migrate
+    from hub.db import make_engine, migrate, writing
 
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -156,8 +155,7 @@ def _user_add(args: argparse.Namespace) -> int:
     engine = make_engine(settings.db_url)
 
     def add():  # type: ignore[no-untyped-def]
-        with engine.begin() as conn:
-            lock_for_write(conn)  # the hub may be writing meanwhile
+        with writing(engine) as conn:  # the hub may be writing meanwhile
             user = create_user(conn, args.name, role=args.role, password=password,
                                district=args.district, areas=args.area,
                                language=args.language)
@@ -169,7 +167,7 @@ def _user_add(args: argparse.Namespace) -> int:
             return user
 
     try:
-        user = retry_locked(add)
+        user = add()
     except UserError as err:
         print(f"roshni user add: {err}", file=sys.stderr)
         return 2

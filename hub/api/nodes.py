@@ -22,7 +22,7 @@ from hub.api.deps import (
 )
 from hub.api.schemas import LampStats as LampStatsOut
 from hub.api.schemas import NodeAssign, NodeCreate, NodeDetail, NodePublic, Page
-from hub.api.state import Api, retry_locked
+from hub.api.state import Api
 from hub.models import Alert, LampStats, Node, Ticket
 from hub.registry import UNASSIGNED, provision
 from hub.tickets import OUTSTANDING
@@ -156,9 +156,8 @@ def _provision(api: Api, scope: Scope, ip: str, node_id: str, body: NodeAssign |
     # The registry's own transaction; it refuses an unknown district or an area name
     # that belongs to another district.
     try:
-        retry_locked(lambda: provision(
-            api.engine, node_id, district=district, area=body.area, lat=body.lat,
-            lon=body.lon, rated_w=body.rated_w, profile=body.profile, pole=body.pole))
+        provision(api.engine, node_id, district=district, area=body.area, lat=body.lat,
+                  lon=body.lon, rated_w=body.rated_w, profile=body.profile, pole=body.pole)
     except ValueError as err:
         raise HTTPException(422, str(err)) from None
     api.transact(lambda c: audit.record(

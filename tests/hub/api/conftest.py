@@ -26,8 +26,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from hub import alerts, tickets
-from hub.api.state import lock_for_write
-from hub.db import make_engine
+from hub.db import make_engine, writing
 from hub.models import Node
 from hub.registry import provision
 from hub.supervise import HubProcess, Influxd, Mosquitto, _roshni
@@ -109,8 +108,7 @@ class World:
             district, area = conn.execute(select(Node.district_id, Node.area_id)
                                           .where(Node.id == node)).one()
         now = time.time()
-        with self.db.begin() as conn:
-            lock_for_write(conn)  # the hub writes too
+        with writing(self.db) as conn:
             alert_id = None
             if with_alert:
                 alert_id, _ = alerts.open_alert(conn, rule=fault, node=node, district=district,
@@ -130,8 +128,7 @@ class World:
         """Register a node, mounted yesterday (so today's readings are plausible)."""
         provision(self.db, node, district=district, area=area, lat=lat, lon=lon, pole=pole,
                   rated_w=60.0)
-        with self.db.begin() as conn:
-            lock_for_write(conn)
+        with writing(self.db) as conn:
             conn.execute(update(Node).where(Node.id == node).values(
                 provisioned_at=time.time() - 86400, updated_at=time.time()))
 
@@ -157,8 +154,7 @@ class World:
     def clear_ticket(self, ticket_id: int) -> None:
         """The sensor verifies the repair and clears the alert (so that the (node, fault)
         may open again)."""
-        with self.db.begin() as conn:
-            lock_for_write(conn)
+        with writing(self.db) as conn:
             assert tickets.sensor_transition(conn, ticket_id, tickets.VERIFIED,
                                              "the lamp has worked at night", at=time.time())
             alert_id = tickets.get(conn, ticket_id)["alert_id"]
@@ -190,8 +186,7 @@ def world(tmp_path_factory: pytest.TempPathFactory,
         for node, (district, area, lat, lon, pole) in NODES.items():
             provision(db, node, district=district, area=area, lat=lat, lon=lon, pole=pole,
                       rated_w=60.0)
-        with db.begin() as conn:  # mounted yesterday: today's readings are plausible
-            lock_for_write(conn)
+        with writing(db) as conn:  # mounted yesterday: today's readings are plausible
             conn.execute(update(Node).values(provisioned_at=time.time() - 86400,
                                              updated_at=time.time()))
         for name, (role, scope) in USERS.items():
@@ -205,8 +200,7 @@ def world(tmp_path_factory: pytest.TempPathFactory,
         with db.connect() as conn:
             for key, ticket_id in w.tickets.items():
                 w.alerts[key] = tickets.get(conn, ticket_id)["alert_id"]
-        with db.begin() as conn:
-            lock_for_write(conn)
+        with writing(db) as conn:
             w.alerts["malir-offline"], _ = alerts.open_alert(
                 conn, rule="node_offline", node="khi-mal-0001", district="malir",
                 area="malir-cantt", started_at=time.time() - 600)

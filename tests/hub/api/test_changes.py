@@ -125,10 +125,9 @@ def test_a_committee_acknowledges_an_alert_once_and_it_is_audited(world: World):
 
 def test_a_cleared_alert_cannot_be_acknowledged(world: World):
     from hub import alerts
-    from hub.api.state import lock_for_write
+    from hub.db import writing
 
-    with world.db.begin() as conn:
-        lock_for_write(conn)
+    with writing(world.db) as conn:
         alert_id, _ = alerts.open_alert(conn, rule="tamper", node="khi-kor-0001",
                                         district="korangi", area="korangi-5",
                                         started_at=time.time() - 60)

@@ -8,7 +8,7 @@ import io
 import time
 
 from hub import alerts
-from hub.api.state import lock_for_write
+from hub.db import writing
 from tests.hub.api.conftest import World
 
 
@@ -25,8 +25,7 @@ def test_the_map_colours_a_dark_lamp_dark(world: World):
 
 
 def test_an_area_incident_is_placed_in_the_middle_of_its_area(world: World):
-    with world.db.begin() as conn:
-        lock_for_write(conn)
+    with writing(world.db) as conn:
         alert_id, _ = alerts.open_alert(conn, rule="area_power_cut", node=None,
                                         district="korangi", area="korangi-6",
                                         started_at=time.time() - 120,
@@ -40,8 +39,7 @@ def test_an_area_incident_is_placed_in_the_middle_of_its_area(world: World):
             world.get("kamran", "/api/v1/export/alerts.csv", rule="area_power_cut").text)))
         assert [int(r["id"]) for r in rows] == [alert_id]
     finally:
-        with world.db.begin() as conn:
-            lock_for_write(conn)
+        with writing(world.db) as conn:
             alerts.clear(conn, alert_id, ended_at=time.time())
 
 

@@ -11,7 +11,7 @@ import time
 import pytest
 from sqlalchemy import insert
 
-from hub.api.state import lock_for_write
+from hub.db import writing
 from hub.models import SpotScore
 from tests.hub.api.conftest import World
 
@@ -187,8 +187,7 @@ def test_spots_ranking_is_scoped_and_merges_a_committees_areas(world: World):
     night = "2026-01-15"
     scores = {"khi-kor-0001": 40.0, "khi-kor-0003": 5.0, "khi-kor-0002": 70.0,
               "khi-mal-0001": 20.0}
-    with world.db.begin() as conn:
-        lock_for_write(conn)
+    with writing(world.db) as conn:
         conn.execute(insert(SpotScore), [
             dict(node_id=n, night=night, dark_minutes=30.0, exposure=s, score=s,
                  updated_at=time.time()) for n, s in scores.items()])

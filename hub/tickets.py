@@ -233,11 +233,18 @@ def _shape(r: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def history(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
-    return [dict(at=at, actor=actor, from_status=f, to_status=t, note=note)
-            for at, actor, f, t, note in conn.execute(
-                select(TicketEvent.at, TicketEvent.actor, TicketEvent.from_status,
-                       TicketEvent.to_status, TicketEvent.note)
-                .where(TicketEvent.ticket_id == ticket_id).order_by(TicketEvent.id))]
+    return histories(conn, [ticket_id])[ticket_id]
+
+
+def histories(conn: Connection, ticket_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """The history of each ticket, in one query for a whole page of tickets."""
+    out: dict[int, list[dict[str, Any]]] = {t: [] for t in ticket_ids}
+    for tid, at, actor, f, t, note in conn.execute(
+            select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.actor,
+                   TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note)
+            .where(TicketEvent.ticket_id.in_(ticket_ids)).order_by(TicketEvent.id)):
+        out[tid].append(dict(at=at, actor=actor, from_status=f, to_status=t, note=note))
+    return out
 
 
 def get(conn: Connection, ticket_id: int) -> dict[str, Any]:
@@ -268,7 +275,8 @@ def query(conn: Connection, *, status: str | None = None, district: str | None =
     count = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
     rows = conn.execute(q.order_by(Ticket.priority, Ticket.sla_due, Ticket.id)
                         .limit(limit).offset(offset)).all()
-    return [_shape(r, history(conn, r.id)) for r in rows], int(count)
+    page = histories(conn, [r.id for r in rows])
+    return [_shape(r, page[r.id]) for r in rows], int(count)
 
 
 def status_counts(conn: Connection) -> dict[str, int]:

@@ -110,18 +110,6 @@ class NodeDetail(NodePublic):
     open_tickets: list[int]
 
 
-class NodeCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=NODE_ID_RE.pattern)
-    district: str
-    area: str = Field(min_length=1, max_length=100)
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    rated_w: float | None = Field(default=None, gt=0)
-    profile: str | None = Field(default=None, max_length=128)
-    pole: str | None = Field(default=None, max_length=32)
-
-
 class NodeAssign(BaseModel):
     model_config = ConfigDict(extra="forbid")
     district: str
@@ -131,6 +119,10 @@ class NodeAssign(BaseModel):
     rated_w: float | None = Field(default=None, gt=0)
     profile: str | None = Field(default=None, max_length=128)
     pole: str | None = Field(default=None, max_length=32)
+
+
+class NodeCreate(NodeAssign):
+    id: str = Field(pattern=NODE_ID_RE.pattern)
 
 
 class Readings(BaseModel):

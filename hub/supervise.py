@@ -31,10 +31,13 @@ max_inflight_messages 1000
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def free_port(exclude: frozenset[int] | set[int] = frozenset()) -> int:
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in exclude:
+            return port
 
 
 def _binary(name: str, *candidates: str) -> str:
@@ -67,6 +70,9 @@ class Service:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.host = "127.0.0.1"
         self.port = free_port() if port is None else port
+        # A port we picked can be taken by someone else before the child binds it; such a
+        # first start is retried on fresh ports. A restart keeps its port (clients need it).
+        self._may_repick = port is None
         self.proc: subprocess.Popen[bytes] | None = None
         self._log = open(self.workdir / f"{self.name}.log", "ab")  # noqa: SIM115
 
@@ -80,12 +86,25 @@ class Service:
     def start(self, timeout: float = 30.0) -> None:
         if self.running:
             return
-        self.proc = subprocess.Popen(
-            self.command(), stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-        self.ready(time.monotonic() + timeout)
+        for attempt in range(3):
+            self.proc = subprocess.Popen(
+                self.command(), stdout=self._log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,
+            )
+            try:
+                self.ready(time.monotonic() + timeout)
+                break
+            except RuntimeError:
+                if not (self._may_repick and attempt < 2 and self.proc.poll() is not None):
+                    raise
+                log.warning("%s could not start on port %d; trying other ports",
+                            self.name, self.port)
+                self.repick_ports()
+        self._may_repick = False
         log.info("%s listening on %s:%d", self.name, self.host, self.port)
+
+    def repick_ports(self) -> None:
+        self.port = free_port({self.port})
 
     @property
     def running(self) -> bool:
@@ -154,12 +173,16 @@ class Influxd(Service):
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         super().__init__(workdir, port)
-        self.rpc_port = free_port()
+        self.rpc_port = free_port({self.port})
         self.conf = self.workdir / "influxdb.conf"
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def repick_ports(self) -> None:
+        super().repick_ports()
+        self.rpc_port = free_port({self.port, self.rpc_port})
 
     def command(self) -> list[str]:
         d = self.workdir

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 from protocol.settings import ConfigError
-from protocol.topics import TopicError, check_node_id
 
 log = logging.getLogger(__name__)
 
@@ -41,15 +40,44 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     inc.add_argument("--config", type=Path)
     inc.set_defaults(func=_import_incidents)
 
-    prov = sub.add_parser("provision", help="register a node in the hub's database")
-    prov.add_argument("node_id")
-    prov.add_argument("--district", required=True, help="district id, e.g. korangi")
-    prov.add_argument("--area", required=True, help="neighbourhood name; created on first use")
-    prov.add_argument("--lat", type=float, required=True)
-    prov.add_argument("--lon", type=float, required=True)
+    certs = hsub.add_parser(
+        "make-certs", help="a CA and the broker's TLS certificate (for Mosquitto's listener)",
+        description="Create DIR/ca.crt, ca.key, broker.crt and broker.key where missing. The "
+                    "CA is never replaced once made (every node trusts it); --renew makes a "
+                    "new broker certificate for the given names.")
+    certs.add_argument("--dir", type=Path, required=True)
+    certs.add_argument("--hostname", action="append", default=[],
+                       help="a name nodes connect to (repeatable)")
+    certs.add_argument("--ip", action="append", default=[], help="an address (repeatable)")
+    certs.add_argument("--days", type=int, default=3650)
+    certs.add_argument("--renew", action="store_true")
+    certs.set_defaults(func=_make_certs)
+
+    prov = sub.add_parser(
+        "provision", help="register a node, make its broker credentials and bundle",
+        description="Register a node in the hub's database (areas are created on first "
+                    "use), write its MQTT password into Mosquitto's password file and "
+                    "reload the broker ([broker] password_file, pid_file), and write its "
+                    "bundle (node.toml with the password, the CA certificate, a label with "
+                    "a QR code) under [broker] bundle_dir. Running it again for a node "
+                    "keeps its password unless --new-password. --csv provisions many "
+                    "nodes; --revoke takes a node's credentials away.")
+    prov.add_argument("node_id", nargs="?", help="e.g. khi-kor-0042")
+    prov.add_argument("--district", help="district id, e.g. korangi")
+    prov.add_argument("--area", help="neighbourhood name; created on first use")
+    prov.add_argument("--lat", type=float)
+    prov.add_argument("--lon", type=float)
     prov.add_argument("--rated-w", type=float, help="the lamp's rated power in watts")
     prov.add_argument("--profile", help="hardware profile name (firmware-config/profiles)")
     prov.add_argument("--pole", help="pole number painted on the lamp post")
+    prov.add_argument("--lamp-model", help="the lamp's make and model, e.g. 'Philips BRP131'")
+    prov.add_argument("--csv", type=Path, metavar="FILE.csv",
+                      help="provision every node in a CSV file (columns id, district, area, "
+                           "lat, lon; optional rated_w, profile, pole, lamp_model)")
+    prov.add_argument("--new-password", action="store_true",
+                      help="issue a new broker password even if the node has one")
+    prov.add_argument("--revoke", action="store_true",
+                      help="remove the node's broker credentials; it can no longer connect")
     prov.add_argument("--config", type=Path)
     prov.set_defaults(func=_provision)
 
@@ -105,29 +133,85 @@ def _run(args: argparse.Namespace) -> int:
 
 def _provision(args: argparse.Namespace) -> int:
     from hub.db import make_engine, migrate
-    from hub.registry import provision
+    from hub.provisioning import NodeSpec, Provisioner, ProvisionError, SpecError
+    from hub.provisioning.batch import CsvFileError, provision_csv
 
-    try:
-        check_node_id(args.node_id)
-    except TopicError as err:
-        print(f"roshni provision: {err}", file=sys.stderr)
+    def fail(message: str) -> int:
+        print(f"roshni provision: {message}", file=sys.stderr)
         return 2
-    if not (-90 <= args.lat <= 90 and -180 <= args.lon <= 180):
-        print("roshni provision: --lat/--lon are not a place on Earth", file=sys.stderr)
-        return 2
+
+    single = ("district", "area", "lat", "lon", "rated_w", "profile", "pole", "lamp_model")
+    given = [f"--{k.replace('_', '-')}" for k in single if getattr(args, k) is not None]
+    if args.csv and (args.node_id or given or args.revoke):
+        return fail("--csv provisions the nodes of the file: give no NODE_ID, "
+                    f"{', '.join(given) or '--revoke'} with it")
+    if not args.csv and not args.node_id:
+        return fail("give a NODE_ID, or --csv FILE")
+    if args.revoke and (given or args.new_password):
+        return fail(f"--revoke takes only the node id (not {', '.join(given) or '--new-password'})")
+    spec = None
+    if not args.csv and not args.revoke:
+        missing = [f"--{k}" for k in ("district", "area", "lat", "lon") if getattr(args, k) is None]
+        if missing:
+            return fail(f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} needed "
+                        "to register a node")
+        try:
+            spec = NodeSpec.parse({"id": args.node_id, **{k: getattr(args, k) for k in single}})
+        except SpecError as err:
+            return fail(str(err))
     settings = _settings(args.config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.db_url)
     engine = make_engine(settings.db_url)
     try:
-        provision(engine, args.node_id, district=args.district, area=args.area, lat=args.lat,
-                  lon=args.lon, rated_w=args.rated_w, profile=args.profile, pole=args.pole)
-    except ValueError as err:
-        print(f"roshni provision: {err}", file=sys.stderr)
-        return 2
+        provisioner = Provisioner(settings, engine)
+        if args.csv:
+            result = provision_csv(provisioner, args.csv, rotate=args.new_password)
+            for line, reason in result.bad:
+                print(f"{args.csv}:{line}: {reason}", file=sys.stderr)
+            print(f"{args.csv}: {result.summary()}; bundles in {settings.bundle_dir}")
+            status = 1 if result.bad else 0
+        elif args.revoke:
+            out = provisioner.revoke(args.node_id)
+            print(f"revoked {out.node_id}" + "".join(f"; {n}" for n in out.notes))
+            status = 0
+        else:
+            assert spec is not None
+            out = provisioner.provision(spec, rotate=args.new_password)
+            creds = {"new": "new broker credentials", "kept": "broker credentials kept",
+                     "none": "no broker credentials"}[out.credentials]
+            print(f"provisioned {spec.id} in {spec.district} / {spec.area}: {creds}; bundle "
+                  f"{settings.bundle_dir / spec.id} ({', '.join(out.bundle)})")
+            for note in out.notes:
+                print(f"  note: {note}")
+            status = 0
+        broker = provisioner.finish()
+    except (ProvisionError, CsvFileError) as err:
+        return fail(str(err))
     finally:
         engine.dispose()
-    print(f"provisioned {args.node_id} in {args.district} / {args.area}")
+    if broker is not None:
+        print(broker, file=sys.stderr if broker.startswith("credentials") else sys.stdout)
+        if broker.startswith("credentials"):
+            status = max(status, 1)
+    return status
+
+
+def _make_certs(args: argparse.Namespace) -> int:
+    from hub.broker.certs import make_certs
+
+    try:
+        paths, written = make_certs(args.dir, args.hostname, args.ip, days=args.days,
+                                    renew=args.renew)
+    except ValueError as err:
+        print(f"roshni hub make-certs: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"roshni hub make-certs: {args.dir}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    print(f"{args.dir}: " + (f"wrote {', '.join(written)}" if written else "nothing to do, "
+                             "the certificates exist (--renew for a new broker certificate)"))
+    print(f"  Mosquitto: cafile {paths.ca_cert}, certfile {paths.cert}, keyfile {paths.key}")
     return 0
 
 

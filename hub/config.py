@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
@@ -101,6 +103,32 @@ class Open311Settings(Section):
         return value
 
 
+class BrokerSettings(Section):
+    """`[broker]`: what `roshni provision` needs to give nodes their MQTT credentials."""
+
+    # Mosquitto's password_file; node credentials are written here. Unset: provisioning
+    # registers nodes but makes no credentials (a broker managed some other way).
+    password_file: Path | None = None
+    # Mosquitto's pid_file: it is sent SIGHUP to reload passwords (and cut off revoked nodes).
+    pid_file: Path | None = None
+    # What nodes connect to, written into their node.toml, e.g. mqtts://hub.example.pk:8883.
+    node_url: str = "mqtts://127.0.0.1:8883"
+    # The broker's CA certificate, copied into every node's bundle.
+    ca_file: Path | None = None
+    # Where bundles (node.toml, ca.crt, label.svg) are written; default data_dir/bundles.
+    bundle_dir: Path | None = None
+
+    @field_validator("node_url")
+    @classmethod
+    def _node_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError("must be mqtts://host:port (or mqtt:// for a test bench)")
+        if parts.username or parts.password:
+            raise ValueError("give it without credentials: each node gets its own")
+        return url
+
+
 class HubSettings(RoshniSettings):
     mqtt: HubMqttSettings = HubMqttSettings()
     influx: InfluxSettings = InfluxSettings()
@@ -113,6 +141,7 @@ class HubSettings(RoshniSettings):
     dashboard: DashboardSettings = DashboardSettings()
     auth: AuthSettings = AuthSettings()
     open311: Open311Settings = Open311Settings()
+    broker: BrokerSettings = BrokerSettings()
 
     @model_validator(mode="after")
     def _v2_needs_token(self) -> HubSettings:
@@ -125,5 +154,9 @@ class HubSettings(RoshniSettings):
         return self.db.url or f"sqlite:///{(self.data_dir / 'hub.db').resolve()}"
 
     @property
-    def spool_dir(self):  # noqa: ANN201 - Path
+    def spool_dir(self) -> Path:
         return self.data_dir / "spool"
+
+    @property
+    def bundle_dir(self) -> Path:
+        return self.broker.bundle_dir or self.data_dir / "bundles"

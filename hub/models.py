@@ -48,9 +48,32 @@ class Node(Base):
     reported_profile: Mapped[str | None] = mapped_column(String(128))
     config_sha: Mapped[str | None] = mapped_column(String(128))
     clock_faults: Mapped[int] = mapped_column(Integer, default=0)
+    lamp_model: Mapped[str | None] = mapped_column(String(64))
+    # The technician's on-site self-test (`roshni node selftest`) as the hub received it;
+    # commissioned once one passed while the node was registered (migration 0006).
+    commissioned_at: Mapped[float | None] = mapped_column(Float)
+    selftest_at: Mapped[float | None] = mapped_column(Float)
+    selftest_ok: Mapped[bool | None] = mapped_column()
+    selftest: Mapped[str | None] = mapped_column(Text)  # JSON: the checklist
     # Set whenever a person or tool changes the registration, so every hub worker's
     # in-memory registry can pick up just the changed rows.
     updated_at: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+
+
+class Command(Base):
+    """A command sent to a node over `roshni/v1/<id>/cmd`, and the node's answer."""
+
+    __tablename__ = "commands"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # uuid, also on the wire
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), index=True)
+    cmd: Mapped[str] = mapped_column(String(32))
+    args: Mapped[str] = mapped_column(Text)  # JSON
+    issued_by: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[float] = mapped_column(Float, index=True)
+    status: Mapped[str] = mapped_column(String(16))  # sent | answered
+    ok: Mapped[bool | None] = mapped_column()
+    result: Mapped[str | None] = mapped_column(Text)  # JSON: the node's detail
+    answered_at: Mapped[float | None] = mapped_column(Float)
 
 
 class NodeSeq(Base):

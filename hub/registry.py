@@ -132,13 +132,15 @@ def ensure_area(conn, district: str, area_name: str) -> str:  # type: ignore[no-
 
 def provision(engine: Engine, node_id: str, *, district: str, area: str, lat: float, lon: float,
               rated_w: float | None = None, profile: str | None = None,
-              pole: str | None = None) -> None:
-    """Register (or re-register) a node; a pending node keeps its history and becomes active."""
+              pole: str | None = None, lamp_model: str | None = None) -> None:
+    """Register (or re-register) a node; a pending node keeps its history and becomes
+    active, and so does a revoked one that is provisioned again."""
     now = time.time()
     with writing(engine) as conn:
         area_id = ensure_area(conn, district, area)
         values = dict(state="active", district_id=district, area_id=area_id, lat=lat, lon=lon,
-                      rated_w=rated_w, profile=profile, pole=pole, updated_at=now)
+                      rated_w=rated_w, profile=profile, pole=pole, lamp_model=lamp_model,
+                      updated_at=now)
         existing = conn.execute(select(Node.provisioned_at, Node.first_seen)
                                 .where(Node.id == node_id)).first()
         if existing:
@@ -149,3 +151,18 @@ def provision(engine: Engine, node_id: str, *, district: str, area: str, lat: fl
         else:
             conn.execute(insert(Node).values(id=node_id, provisioned_at=now, status="unknown",
                                              session=-1, clock_faults=0, **values))
+
+
+REVOKED = "revoked"
+
+
+def revoke(engine: Engine, node_id: str) -> str:
+    """Mark a node revoked (its credentials are gone; it raises nothing any more) and
+    return the state it had. Its history stays."""
+    with writing(engine) as conn:
+        row = conn.execute(select(Node.state).where(Node.id == node_id)).first()
+        if row is None:
+            raise LookupError(f"no node {node_id!r} is registered")
+        conn.execute(Node.__table__.update().where(Node.id == node_id)
+                     .values(state=REVOKED, updated_at=time.time()))
+        return str(row[0])

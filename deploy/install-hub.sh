@@ -102,6 +102,17 @@ mqtt_password=$(toml get "$HUB_TOML" mqtt.url | sed -n 's|^mqtts\{0,1\}://roshni
 influx_user=$(toml get "$HUB_TOML" influx.username) || influx_user=
 influx_password=$(toml get "$HUB_TOML" influx.password) || influx_password=
 install -d -o "$ROSHNI_USER" -g "$ROSHNI_USER" -m 0750 "$ROSHNI_HOME/bundles"
+# The database, made (or migrated) by the user the hub runs as, so that it owns the file
+# even when an operator's first command is a `roshni provision` run as root.
+setpriv --reuid="$ROSHNI_USER" --regid="$ROSHNI_USER" --init-groups \
+  env -C "$ROSHNI_HOME" ROSHNI_DATA_DIR="$ROSHNI_HOME" "$ROSHNI_VENV/bin/python" - "$HUB_TOML" <<'EOF'
+import sys
+from hub.config import HubSettings
+from hub.db import migrate
+settings = HubSettings.load(sys.argv[1])
+settings.data_dir.mkdir(parents=True, exist_ok=True)
+migrate(settings.db_url)
+EOF
 
 # --- Mosquitto: certificates, configuration, ACL, password file ----------------------------
 say "broker certificates in $CERTS"
@@ -109,7 +120,8 @@ cert_args=()
 for h in "${hostnames[@]}"; do cert_args+=(--hostname "$h"); done
 for a in "${ips[@]}"; do cert_args+=(--ip "$a"); done
 install -d -m 0755 "$CERTS"
-before=$(cat "$CERTS"/*.crt 2>/dev/null | md5sum)
+certs_sum() { cat "$CERTS"/*.crt 2>/dev/null | md5sum || true; }
+before=$(certs_sum)
 "$ROSHNI_VENV/bin/roshni" hub make-certs --dir "$CERTS" "${cert_args[@]}"
 # The broker reads its key after dropping to user mosquitto; the CA's key stays root's.
 chgrp mosquitto "$CERTS/broker.key"
@@ -117,7 +129,7 @@ chmod 0640 "$CERTS/broker.key"
 chmod 0600 "$CERTS/ca.key"
 chmod 0644 "$CERTS/ca.crt" "$CERTS/broker.crt"
 broker_changed=0
-[ "$before" = "$(cat "$CERTS"/*.crt | md5sum)" ] || broker_changed=1
+[ "$before" = "$(certs_sum)" ] || broker_changed=1
 
 say "broker configuration"
 install_file "$here/mosquitto/roshni.conf" /etc/mosquitto/conf.d/roshni.conf 0644 root:root &&

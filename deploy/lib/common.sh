@@ -64,17 +64,20 @@ random_secret() {
   /usr/bin/python3 -c 'import secrets, sys; print(secrets.token_urlsafe(int(sys.argv[1])))' "${1:-32}"
 }
 
-# install_venv SOURCE EXTRA FIRMWARE_CONFIG: the Python package and its `roshni` command.
-# SOURCE is a checkout or a wheel; EXTRA "hub" or "node". A checkout is copied first (without
-# .git, .venv and data) so that the build leaves nothing in it. pip reinstalls a local
-# package on every run, so running again upgrades to what SOURCE holds; dependencies that
-# are already there stay.
+# install_venv SOURCE EXTRA FIRMWARE_CONFIG [--system-site-packages]: the Python package
+# and its `roshni` command. SOURCE is a checkout or a wheel; EXTRA "hub" or "node". A
+# checkout is copied first (without .git, .venv and data) so that the build leaves nothing
+# in it. pip reinstalls a local package on every run, so running again upgrades to what
+# SOURCE holds; dependencies that are already there stay.
 install_venv() {
-  local src=$1 extra=$2 firmware=$3 build=""
+  local src=$1 extra=$2 firmware=$3 system_site=${4:-} build=""
   if [ ! -x "$ROSHNI_VENV/bin/python" ]; then
     say "creating $ROSHNI_VENV"
     install -d -m 0755 "$ROSHNI_OPT"
-    /usr/bin/python3 -m venv "$ROSHNI_VENV"
+    /usr/bin/python3 -m venv ${system_site:+"$system_site"} "$ROSHNI_VENV"
+  elif [ -n "$system_site" ]; then
+    sed -i 's/^include-system-site-packages = false$/include-system-site-packages = true/' \
+      "$ROSHNI_VENV/pyvenv.cfg"
   fi
   say "installing roshni[$extra] from $src into $ROSHNI_VENV"
   if [ -d "$src" ]; then

@@ -180,6 +180,11 @@ class Chroot:
         if any((etc_apt / "sources.list.d").glob("*.sources")):
             (etc_apt / "sources.list").unlink(missing_ok=True)
         shutil.copy("/etc/resolv.conf", self.path("/etc/resolv.conf"), follow_symlinks=True)
+        # What the Debian installer writes and minbase lacks: "localhost" must resolve.
+        hosts = self.path("/etc/hosts")
+        if not hosts.exists():
+            hosts.write_text("127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost "
+                             "ip6-loopback\n")
         # Certificate authorities this machine trusts besides Debian's (a proxy's): the
         # install's ca-certificates adds them to the chroot's bundle, which pip uses.
         local_cas = self.path("/usr/local/share/ca-certificates")

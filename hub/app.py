@@ -12,6 +12,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from hub import dashboard
 from hub.api import health
 from hub.api.main import install_api
+from hub.backup import hold_while_running
 from hub.config import HubSettings
 from hub.db import make_engine, migrate
 from hub.ingest import Ingest
@@ -28,6 +29,8 @@ class Hub:
     def __init__(self, settings: HubSettings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Held while the process lives: `roshni hub restore` refuses while a hub runs.
+        self.running = hold_while_running(settings.db_url)
         migrate(settings.db_url)
         self.engine = make_engine(settings.db_url)
         self.metrics = Metrics()
@@ -55,6 +58,7 @@ class Hub:
         self.ingest.stop()
         self.notifier.stop()
         self.engine.dispose()
+        self.running.release()
 
 
 def create_app(settings: HubSettings) -> FastAPI:

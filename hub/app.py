@@ -12,6 +12,8 @@ from fastapi.middleware.gzip import GZipMiddleware
 from hub import dashboard
 from hub.api import health
 from hub.api.main import install_api
+from hub.commands import CommandBus
+from hub.commissioning import Commissioning
 from hub.config import HubSettings
 from hub.db import make_engine, migrate
 from hub.ingest import Ingest
@@ -39,6 +41,9 @@ class Hub:
         self.rules = RulesEngine(settings.rules, self.engine)
         self.ingest.pipeline.stages.append(self.rules)
         self.ingest.pipeline.stages.append(SpotScorer(settings.spots))
+        # Commands to nodes, and answers to their self-tests, on a connection of their own.
+        self.commands = CommandBus(settings.mqtt)
+        self.ingest.pipeline.stages.append(Commissioning(self.commands))
         self.notifier = Notifier(self.engine, settings.notify, settings.spots.tz,
                                  metrics=self.metrics)
         self.ticker = Ticker(self.rules, self.engine, interval_s=settings.rules.tick_s,
@@ -46,6 +51,7 @@ class Hub:
                                  self.ingest, max_backlog=settings.ingest.batch_size))
 
     def start(self) -> None:
+        self.commands.start()
         self.ingest.start()
         self.notifier.start()
         self.ticker.start()
@@ -54,6 +60,7 @@ class Hub:
         self.ticker.stop()
         self.ingest.stop()
         self.notifier.stop()
+        self.commands.stop()
         self.engine.dispose()
 
 

@@ -134,6 +134,13 @@ class CpuTemp(_Part):
     sensor_file: str = "/sys/class/thermal/thermal_zone0/temp"
 
 
+class StatusLed(_Part):
+    """An LED the technician can see from the street: blinks on the hub's `identify`."""
+
+    pin: GpioPin
+    active_high: bool = Field(True, description="false if the pin sinks the LED's current")
+
+
 class Profile(_Part):
     """One node's hardware. Every sensor is optional; a missing table means no such sensor."""
 
@@ -149,6 +156,7 @@ class Profile(_Part):
     tamper: Tamper | None = None
     pzem: Pzem | None = None
     cpu_temp: CpuTemp | None = None
+    status_led: StatusLed | None = None
 
     @model_validator(mode="after")
     def _consistent_wiring(self) -> Profile:
@@ -174,7 +182,8 @@ class Profile(_Part):
 
     def gpio_pins(self) -> dict[str, int]:
         """Dotted key → GPIO number of every pin-wired sensor."""
-        return {f"{key}.pin": part.pin for key in ("lamp", "ambient", "pir", "tamper")
+        return {f"{key}.pin": part.pin
+                for key in ("lamp", "ambient", "pir", "tamper", "status_led")
                 if (part := getattr(self, key)) is not None and hasattr(part, "pin")}
 
     def uses_mcp3008(self) -> bool:

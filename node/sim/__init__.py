@@ -19,6 +19,7 @@ from node.sim.mcp3008 import Mcp3008Emulator
 from node.sim.pins import SimChargingPin, SimPinFactory
 from node.sim.pzem import PzemEmulator
 from node.sim.scenario import Scenario, ScenarioError, available_scenarios, load_scenario
+from node.sim.site import Simulation
 from node.sim.world import World
 
 __all__ = ["Scenario", "ScenarioError", "available_scenarios", "load_scenario",
@@ -82,4 +83,5 @@ def open_simulated_hardware(profile: Profile, scenario: str | Scenario, *, clock
     except BaseException:
         stop_everything()
         raise
-    return Hardware(profile, sensors, before_sample=driver.sync, on_close=stop_everything)
+    return Hardware(profile, sensors, before_sample=driver.sync, on_close=stop_everything,
+                    simulation=Simulation(world, clock))

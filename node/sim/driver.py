@@ -100,9 +100,10 @@ class SimDriver:
                 m.lamp_sensor_v * p.lamp.max_voltage / 3.3)
         elif isinstance(p.lamp, LampLdr):
             self._charging("lamp").set_light(m.lamp_sensor_v / 3.3, p.lamp.charge_time_limit_s)
-        elif isinstance(p.lamp, LampRelay):
-            # A closed contact pulls to ground when wired with the pull-up.
-            _drive(self.pins["lamp"], m.lamp_on != p.lamp.pull_up)
+        elif isinstance(p.lamp, LampRelay) and m.relay_closed is not None:
+            # A closed contact pulls to ground when wired with the pull-up; a contact that
+            # is not connected leaves the pin where its pull resistor holds it.
+            _drive(self.pins["lamp"], m.relay_closed != p.lamp.pull_up)
         if isinstance(p.ambient, AmbientAdc):
             share = m.street_lux / p.ambient.lux_full_scale
             self.mcp[p.ambient.spi_device].voltages[p.ambient.channel] = (

@@ -52,9 +52,10 @@ class Client:
 
     def __init__(self, host: str, port: int, *, username: str | None = None,
                  password: str | None = None, ca_file: Path | None = None,
-                 client_id: str = "", protocol: int = mqtt.MQTTv311) -> None:
+                 client_id: str = "", protocol: int = mqtt.MQTTv311,
+                 clean_session: bool = True) -> None:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=protocol)
+                                  protocol=protocol, clean_session=clean_session)
         if username is not None:
             self.client.username_pw_set(username, password)
         if ca_file is not None:

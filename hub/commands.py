@@ -15,7 +15,6 @@ import ssl
 import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -88,22 +87,8 @@ class CommandBus:
             raise NotSent(f"the broker did not acknowledge it within {timeout_s:.0f} s")
 
 
-@dataclass(frozen=True)
-class SentCommand:
-    id: str
-    node: str
-    cmd: str
-    args: dict[str, Any]
-    issued_by: str
-    issued_at: float
-    status: str
-    ok: bool | None
-    result: dict[str, Any] | None
-    answered_at: float | None
-
-
 def send_command(engine: Engine, bus: CommandBus, node_id: str, cmd: str, args: BaseModel,
-                 *, actor: str) -> SentCommand:
+                 *, actor: str) -> dict[str, Any]:
     """Store the command, then send it; a command the broker did not take is kept as
     `not_sent` (and NotSent raised), never silently lost."""
     command_id = str(uuid.uuid4())
@@ -140,14 +125,14 @@ def record_results(conn: Connection, results: list[tuple[str, CommandResult, flo
     return unknown
 
 
-def get_command(conn: Connection, node_id: str, command_id: str) -> SentCommand | None:
+def get_command(conn: Connection, node_id: str, command_id: str) -> dict[str, Any] | None:
     row = conn.execute(select(Command).where(Command.id == command_id,
                                              Command.node_id == node_id)).first()
     return None if row is None else _sent(row)
 
 
 def list_commands(conn: Connection, node_id: str, *, limit: int, offset: int
-                  ) -> tuple[list[SentCommand], int]:
+                  ) -> tuple[list[dict[str, Any]], int]:
     count = conn.execute(select(func.count()).select_from(Command)
                          .where(Command.node_id == node_id)).scalar_one()
     rows = conn.execute(select(Command).where(Command.node_id == node_id)
@@ -155,8 +140,9 @@ def list_commands(conn: Connection, node_id: str, *, limit: int, offset: int
     return [_sent(r) for r in rows], int(count)
 
 
-def _sent(c: Any) -> SentCommand:
-    return SentCommand(id=c.id, node=c.node_id, cmd=c.cmd, args=json.loads(c.args),
-                       issued_by=c.issued_by, issued_at=c.issued_at, status=c.status, ok=c.ok,
-                       result=None if c.result is None else json.loads(c.result),
-                       answered_at=c.answered_at)
+def _sent(c: Any) -> dict[str, Any]:
+    """A command in the API's shape (hub.api.schemas.CommandPublic)."""
+    return dict(id=c.id, node=c.node_id, cmd=c.cmd, args=json.loads(c.args),
+                issued_by=c.issued_by, issued_at=c.issued_at, status=c.status, ok=c.ok,
+                result=None if c.result is None else json.loads(c.result),
+                answered_at=c.answered_at)

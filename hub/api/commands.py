@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from fastapi import APIRouter, HTTPException
 from pydantic import ValidationError
 
@@ -16,10 +14,6 @@ from hub.commands import NotSent, get_command, list_commands, send_command
 from protocol.payloads import COMMAND_ARGS
 
 router = APIRouter(prefix="/nodes", tags=["commands"])
-
-
-def _public(command: object) -> CommandPublic:
-    return CommandPublic(**dataclasses.asdict(command))  # type: ignore[call-overload]
 
 
 @router.post("/{node_id}/commands", response_model=CommandPublic, status_code=202)
@@ -42,8 +36,8 @@ def create_command(node_id: str, body: CommandCreate, scope: NodesCommand, api: 
         raise HTTPException(503, f"the command was not sent: {err}; try again") from None
     api.transact(lambda c: audit.record(c, actor=scope.user.name, action="node.command",
                                         target=f"node:{node_id}",
-                                        detail={"cmd": body.cmd, "id": sent.id, **given}, ip=ip))
-    return _public(sent)
+                                        detail={"cmd": body.cmd, "id": sent["id"], **given}, ip=ip))
+    return CommandPublic(**sent)
 
 
 @router.get("/{node_id}/commands", response_model=Page[CommandPublic])
@@ -52,7 +46,7 @@ def read_commands(node_id: str, scope: NodesRead, conn: ConnDep,
     """Newest first."""
     visible_node(conn, scope, node_id)
     rows, count = list_commands(conn, node_id, limit=page.limit, offset=page.offset)
-    return Page(data=[_public(r) for r in rows], count=count)
+    return Page(data=[CommandPublic(**r) for r in rows], count=count)
 
 
 @router.get("/{node_id}/commands/{command_id}", response_model=CommandPublic)
@@ -62,4 +56,4 @@ def read_command(node_id: str, command_id: str, scope: NodesRead,
     found = get_command(conn, node_id, command_id)
     if found is None:
         raise not_found("command", command_id)
-    return _public(found)
+    return CommandPublic(**found)

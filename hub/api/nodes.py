@@ -117,9 +117,9 @@ def _detail(conn: Connection, node_id: str) -> NodeDetail:
     extra = conn.execute(select(Node.status_reason, Node.status_at, Node.first_seen,
                                 Node.provisioned_at, Node.fw, Node.reported_profile,
                                 Node.config_sha, Node.lamp_model, Node.commissioned_at,
-                                Node.selftest_at, Node.selftest_ok)
-                         .where(Node.id == node_id)).one()
-    selftest = conn.execute(select(Node.selftest).where(Node.id == node_id)).scalar()
+                                Node.selftest_at, Node.selftest_ok, Node.selftest)
+                         .where(Node.id == node_id)).one()._asdict()
+    selftest = extra.pop("selftest")
     stats = conn.execute(select(LampStats.burning_s, LampStats.switch_on_count,
                                 LampStats.energy_wh, LampStats.lamp_on, LampStats.last_ts)
                          .where(LampStats.node_id == node_id)).first()
@@ -127,7 +127,7 @@ def _detail(conn: Connection, node_id: str) -> NodeDetail:
         select(Ticket.id).where(Ticket.node_id == node_id, Ticket.status.in_(OUTSTANDING))
         .order_by(Ticket.priority, Ticket.sla_due))]
     return NodeDetail(
-        **node_rows([row])[0], **extra._asdict(), open_tickets=tickets,
+        **node_rows([row])[0], **extra, open_tickets=tickets,
         selftest=None if selftest is None else json.loads(selftest),
         lamp_stats=None if stats is None else LampStatsOut(
             burning_hours=round(stats.burning_s / 3600.0, 3),

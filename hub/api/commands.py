@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from hub import audit
 from hub.api.deps import ApiDep, ClientIp, ConnDep, NodesCommand, NodesRead, PageDep, not_found
 from hub.api.nodes import visible_node
 from hub.api.schemas import CommandCreate, CommandPublic, Page
 from hub.commands import NotSent, get_command, list_commands, send_command
+from hub.models import Node
 from protocol.payloads import COMMAND_ARGS
 
 router = APIRouter(prefix="/nodes", tags=["commands"])
@@ -22,6 +24,12 @@ def create_command(node_id: str, body: CommandCreate, scope: NodesCommand, api: 
     """Send a command; 202 once the broker has it. The node's answer shows up in
     `GET …/commands/{id}` (status `answered`, `ok`, `result`)."""
     visible_node(conn, scope, node_id)
+    status = conn.execute(select(Node.status).where(Node.id == node_id)).scalar()
+    if status != "online":
+        # A node starts every connection with a clean session: a command sent while it is
+        # away would never reach it.
+        raise HTTPException(409, f"node {node_id} is {status}: it would not receive the "
+                                 "command; send it when the node is online")
     given = body.model_dump(exclude={"cmd"}, exclude_none=True)
     try:
         args = COMMAND_ARGS[body.cmd].model_validate(given)

@@ -87,6 +87,14 @@ def test_bad_arguments_are_refused_before_anything_is_sent(field: Field, pole: s
     assert r.status_code == 404
 
 
+def test_a_node_that_is_not_online_is_not_sent_a_command_it_would_never_get(field: Field):
+    field.operator.provision("khi-kor-0202")  # registered, never connected
+    r = field.api("POST", "/nodes/khi-kor-0202/commands", "tariq", json={"cmd": "identify"})
+    assert r.status_code == 409
+    assert "unknown: it would not receive the command" in r.json()["detail"]
+    assert field.api("GET", "/nodes/khi-kor-0202/commands", "tariq").json()["count"] == 0
+
+
 def test_an_answer_to_a_command_never_sent_is_kept_as_a_dead_letter(field: Field, pole: str,
                                                                      tmp_path: Path):
     bundle = field.operator.bundle(pole)

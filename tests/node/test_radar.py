@@ -212,6 +212,14 @@ def test_a_port_that_does_not_exist_is_a_read_error_not_a_crash():
             radar.read()
 
 
+def test_an_emulator_nobody_reads_drops_frames_like_a_uart_instead_of_blocking():
+    emulator = Ld2410Emulator(period_s=0.001)
+    try:
+        wait_until(lambda: emulator.frames_dropped > 0, "the pty's buffer to fill")
+    finally:
+        emulator.close()  # would hang on a blocked write
+
+
 def test_repr_names_the_port_and_close_ends_the_reader(emulator):
     radar = Ld2410(emulator.port, clock=FakeClock())
     assert emulator.port in repr(radar) and "baud=256000" in repr(radar)
@@ -240,7 +248,7 @@ def test_hardware_builds_the_radar_from_the_profile_and_samples_footfall(emulato
     assert (fields["footfall"], fields["presence_s"]) == (1, 12)
 
 
-def test_a_silent_radar_leaves_footfall_out_and_is_counted(emulator):
+def test_a_silent_radar_leaves_footfall_out_and_is_counted():
     profile = parse_profile(RADAR_PROFILE)
     radar = Ld2410("/dev/roshni-no-such-port", clock=FakeClock(), silence_s=0.2)
     with Hardware(profile, Sensors(footfall=radar)) as hw:

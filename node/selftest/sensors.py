@@ -12,7 +12,7 @@ from astral import Observer
 from astral.sun import elevation
 
 from node.hardware import Hardware
-from node.profile import LampAdc, LampLdr, LampPower, LampRelay, Radar
+from node.profile import PRIMARY_UART_PORTS, LampAdc, LampLdr, LampPower, LampRelay, Radar
 from node.selftest.checks import Check, failed, passed, skipped
 from node.sensors import Ld2410, SensorError, lamp_on_from_power
 
@@ -138,11 +138,19 @@ RADAR_TITLE = "people radar (LD2410) reports"
 
 
 def radar_remedy(wiring: Radar) -> str:
-    return (f"Check that the radar's TX goes to the Pi's RX and its RX to the Pi's TX (crossed: "
-            f"for {wiring.port} on a Pi 4 with `dtoverlay=uart3`, radar TX → GPIO5 pin 29, "
-            f"radar RX → GPIO4 pin 7), that config.txt has the UART's overlay so "
-            f"{wiring.port} exists, that the radar has 5 V, and that it runs at "
-            f"{wiring.baud} baud ({WIRING}).")
+    port = wiring.port
+    crossed = "the radar's TX goes to the Pi's RX and its RX to the Pi's TX"
+    if port == "/dev/ttyAMA1":  # pi4-radar: the first extra UART, UART3
+        crossed += " (UART3: radar TX → GPIO5 pin 29, radar RX → GPIO4 pin 7)"
+        overlay = f"`dtoverlay=uart3` in config.txt, so {port} exists"
+    elif port in PRIMARY_UART_PORTS:
+        crossed += " (radar TX → GPIO15 pin 10, radar RX → GPIO14 pin 8)"
+        overlay = (f"`enable_uart=1` in config.txt with the serial console off, so {port} "
+                   "is free")
+    else:
+        overlay = f"the UART's overlay in config.txt, so {port} exists"
+    return (f"No valid frames on {port}: check that {crossed}, {overlay}, that the radar has "
+            f"5 V, and that it runs at {wiring.baud} baud ({WIRING}).")
 
 
 def radar_check(radar: Ld2410, wiring: Radar, window_s: float) -> Check:

@@ -289,6 +289,7 @@ def test_selftest_fails_a_silent_radar_with_the_port_overlay_and_crossed_wires()
     remedy = item["remedy"]
     assert "/dev/ttyAMA1" in remedy and "dtoverlay=uart3" in remedy
     assert "TX goes to the Pi's RX and its RX to the Pi's TX" in remedy
+    assert "radar TX → GPIO5 pin 29, radar RX → GPIO4 pin 7" in remedy
 
 
 def test_selftest_on_the_simulated_radar_pole_passes_every_sensor():

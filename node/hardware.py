@@ -30,6 +30,7 @@ from node.sensors import (
     AdcLampSensor,
     CpuTemperature,
     FootfallCounter,
+    Ld2410,
     LdrAmbientLight,
     LdrLampSensor,
     Pzem004t,
@@ -51,7 +52,7 @@ class Sensors:
 
     lamp: AdcLampSensor | LdrLampSensor | RelayFeedback | None = None
     ambient: AdcAmbientLight | LdrAmbientLight | None = None
-    footfall: FootfallCounter | None = None
+    footfall: FootfallCounter | Ld2410 | None = None  # the PIR or the radar
     tamper: TamperSwitch | None = None
     pzem: Pzem004t | None = None
     cpu_temp: CpuTemperature | None = None
@@ -175,7 +176,8 @@ def open_hardware(profile: Profile, *, clock: Clock, pin_factory=None,
     """Open every sensor `profile` lists.
 
     `pin_factory` is passed to every gpiozero device (None: gpiozero's default for the
-    board). `ports` overrides serial ports by sensor name, e.g. ``{"pzem": "/dev/pts/4"}``;
+    board). `ports` overrides serial ports by sensor name (``pzem``, ``radar``), e.g.
+    ``{"pzem": "/dev/pts/4"}``;
     `files` overrides system files by sensor name (``cpu_temp``, ``uptime``).
     """
     return Hardware(profile, build_sensors(profile, clock=clock, pin_factory=pin_factory,
@@ -194,6 +196,11 @@ def build_sensors(profile: Profile, *, clock: Clock, pin_factory=None,
             sensors.footfall = FootfallCounter(profile.pir.pin, clock=clock,
                                                refractory_s=profile.pir.refractory_s,
                                                pin_factory=pin_factory)
+        elif profile.radar is not None:
+            sensors.footfall = Ld2410(ports.get("radar", profile.radar.port), clock=clock,
+                                      baud=profile.radar.baud,
+                                      refractory_s=profile.radar.refractory_s,
+                                      max_distance_cm=profile.radar.max_distance_cm)
         if profile.tamper is not None:
             sensors.tamper = TamperSwitch(profile.tamper.pin,
                                           tampered_when=profile.tamper.tampered_when,

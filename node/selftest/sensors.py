@@ -12,14 +12,15 @@ from astral import Observer
 from astral.sun import elevation
 
 from node.hardware import Hardware
-from node.profile import LampAdc, LampLdr, LampPower, LampRelay
+from node.profile import PRIMARY_UART_PORTS, LampAdc, LampLdr, LampPower, LampRelay, Radar
 from node.selftest.checks import Check, failed, passed, skipped
-from node.sensors import SensorError, lamp_on_from_power
+from node.sensors import Ld2410, SensorError, lamp_on_from_power
 
 WIRING = "the wiring table in firmware-config/README.md"
 # Mains in Pakistan: 230 V nominal; outside this the meter or its wires are wrong.
 MAINS_MIN_V, MAINS_MAX_V = 170.0, 270.0
 CPU_MAX_C = 80.0
+RADAR_WINDOW_S = 1.0  # the LD2410 reports ~10 times a second: one second shows its pace
 
 
 class Technician(Protocol):
@@ -28,7 +29,8 @@ class Technician(Protocol):
 
 
 def sensor_checks(hw: Hardware, *, lat: float | None, lon: float | None,
-                  now: float | None = None) -> list[Check]:
+                  now: float | None = None, radar_window_s: float = RADAR_WINDOW_S
+                  ) -> list[Check]:
     """One item per sensor the profile has: it answers, and what it says is plausible."""
     s, p = hw.sensors, hw.profile
     now = time.time() if now is None else now
@@ -87,6 +89,10 @@ def sensor_checks(hw: Hardware, *, lat: float | None, lon: float | None,
               f"GPIO{p.pir.pin} and its 5 V supply ({WIRING}).", lambda: passed(
                   "footfall", "people sensor (PIR) reads",
                   "motion now" if pir.present else "no motion now"))
+    elif isinstance(s.footfall, Ld2410) and p.radar is not None:
+        radar, wiring = s.footfall, p.radar
+        guard("radar", RADAR_TITLE, radar_remedy(wiring),
+              lambda: radar_check(radar, wiring, radar_window_s))
     if s.tamper is not None and p.tamper is not None:
         tamper, pin = s.tamper, p.tamper.pin
 
@@ -126,6 +132,54 @@ def sensor_checks(hw: Hardware, *, lat: float | None, lon: float | None,
         guard("cpu_temp", "CPU temperature", "Cannot read the SoC's temperature file.",
               cpu_check)
     return out
+
+
+RADAR_TITLE = "people radar (LD2410) reports"
+
+
+def radar_remedy(wiring: Radar) -> str:
+    port = wiring.port
+    crossed = "the radar's TX goes to the Pi's RX and its RX to the Pi's TX"
+    if port == "/dev/ttyAMA1":  # pi4-radar: the first extra UART, UART3
+        crossed += " (UART3: radar TX → GPIO5 pin 29, radar RX → GPIO4 pin 7)"
+        overlay = f"`dtoverlay=uart3` in config.txt, so {port} exists"
+    elif port in PRIMARY_UART_PORTS:
+        crossed += " (radar TX → GPIO15 pin 10, radar RX → GPIO14 pin 8)"
+        overlay = (f"`enable_uart=1` in config.txt with the serial console off, so {port} "
+                   "is free")
+    else:
+        overlay = f"the UART's overlay in config.txt, so {port} exists"
+    return (f"No valid frames on {port}: check that {crossed}, {overlay}, that the radar has "
+            f"5 V, and that it runs at {wiring.baud} baud ({WIRING}).")
+
+
+def radar_check(radar: Ld2410, wiring: Radar, window_s: float) -> Check:
+    """Valid frames arrive, at about the radar's pace; says whether someone is in front."""
+    before, bad_before = radar.frames_ok, radar.frames_bad
+    started = time.monotonic()
+    time.sleep(window_s)
+    frames = radar.frames_ok - before
+    if frames == 0:
+        try:
+            radar.read()
+            why = f"no valid frame within {window_s:g} s"
+        except SensorError as err:
+            why = str(err)
+        bad = radar.frames_bad - bad_before
+        if bad:
+            why += f"; {bad} garbled frames"
+        return failed("radar", RADAR_TITLE, why, radar_remedy(wiring))
+    rate = frames / (time.monotonic() - started)
+    report = radar.last_report
+    nearest = report.nearest_cm if report is not None else None
+    if nearest is None:
+        seen = "nobody in front of it now"
+    elif radar.present or wiring.max_distance_cm is None:
+        seen = f"someone present at {nearest / 100:.1f} m"
+    else:  # worth knowing when aiming it: it sees the road, and is told to ignore it
+        seen = (f"nobody within {wiring.max_distance_cm / 100:.1f} m (a target at "
+                f"{nearest / 100:.1f} m is ignored)")
+    return passed("radar", RADAR_TITLE, f"{rate:.0f} valid frames/s, {seen}")
 
 
 def _sun_up(lat: float | None, lon: float | None, now: float) -> bool:

@@ -103,8 +103,9 @@ def test_default_street_is_dim_at_night_and_bright_by_day():
     assert day == 1000.0  # the street sensor saturates by day
 
 
-def test_default_has_people_passing_and_counts_them():
-    hw, clock = simulate("pi-zero-2w", "default", karachi(19))
+@pytest.mark.parametrize("profile", ["pi-zero-2w", "pi4-radar"], ids=["pir", "radar"])
+def test_default_has_people_passing_and_counts_them(profile):
+    hw, clock = simulate(profile, "default", karachi(19))
     with hw:
         seen = {"footfall": 0, "presence_s": 0}
 

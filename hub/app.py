@@ -13,6 +13,8 @@ from hub import dashboard
 from hub.api import health
 from hub.api.main import install_api
 from hub.backup import hold_while_running
+from hub.commands import CommandBus
+from hub.commissioning import Commissioning
 from hub.config import HubSettings
 from hub.db import make_engine, migrate
 from hub.ingest import Ingest
@@ -42,6 +44,9 @@ class Hub:
         self.rules = RulesEngine(settings.rules, self.engine)
         self.ingest.pipeline.stages.append(self.rules)
         self.ingest.pipeline.stages.append(SpotScorer(settings.spots))
+        # Commands to nodes, and answers to their self-tests, on a connection of their own.
+        self.commands = CommandBus(settings.mqtt)
+        self.ingest.pipeline.stages.append(Commissioning(self.commands))
         self.notifier = Notifier(self.engine, settings.notify, settings.spots.tz,
                                  metrics=self.metrics)
         self.ticker = Ticker(self.rules, self.engine, interval_s=settings.rules.tick_s,
@@ -49,6 +54,7 @@ class Hub:
                                  self.ingest, max_backlog=settings.ingest.batch_size))
 
     def start(self) -> None:
+        self.commands.start()
         self.ingest.start()
         self.notifier.start()
         self.ticker.start()
@@ -57,6 +63,7 @@ class Hub:
         self.ticker.stop()
         self.ingest.stop()
         self.notifier.stop()
+        self.commands.stop()
         self.engine.dispose()
         self.running.release()
 

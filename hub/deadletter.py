@@ -17,10 +17,11 @@ OVERSIZED = "oversized"
 BAD_TOPIC = "bad_topic"
 EMPTY_BATCH = "empty_batch"
 INFLUX_REJECTED = "influx_rejected"
+UNKNOWN_COMMAND = "unknown_command"  # a cmd/result answering no command sent to that node
 
 REASONS = (NOT_JSON, MISSING_FIELD, WRONG_TYPE, BAD_VALUE, BAD_TIMESTAMP, BAD_NODE_ID,
            UNSUPPORTED_VERSION, NODE_MISMATCH, OVERSIZED, BAD_TOPIC, EMPTY_BATCH,
-           INFLUX_REJECTED)
+           INFLUX_REJECTED, UNKNOWN_COMMAND)
 
 
 def classify(err: ValidationError) -> tuple[str, str]:

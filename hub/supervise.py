@@ -292,12 +292,15 @@ class NodeProcess(RoshniProcess):
 
     name = "node"
 
-    def __init__(self, workdir: Path, env: dict[str, str], scenario: str = "default") -> None:
+    def __init__(self, workdir: Path, env: dict[str, str], scenario: str = "default",
+                 config: Path | None = None) -> None:
         super().__init__(workdir, env, port=0)
         self.scenario = scenario
+        self.config = config
 
     def command(self) -> list[str]:
-        return [*_roshni(), "node", "run", "--simulate", self.scenario]
+        config = ["--config", str(self.config)] if self.config else []
+        return [*_roshni(), "node", "run", *config, "--simulate", self.scenario]
 
     def ready(self, deadline: float) -> None:
         time.sleep(0.2)

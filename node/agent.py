@@ -10,19 +10,29 @@ import math
 import signal
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from node.clock import Clock
+from node.commands import Action, CommandFailed, CommandHandler
 from node.config import NodeSettings
+from node.hardware import Hardware as FullHardware
+from node.lock import AgentLock
 from node.publisher import Publisher
 from node.spool import Reading, Spool
+from node.systemd import Watchdog, notify
+from protocol.payloads import IdentifyArgs, SetIntervalArgs
 from protocol.payloads import Reading as ReadingModel
 
 log = logging.getLogger(__name__)
+
+HEARTBEAT_S = 1.0
+# The watchdog stops pinging systemd when the sampling loop has not moved for this long.
+STUCK_S = 60.0
 
 
 class Hardware(Protocol):
@@ -64,6 +74,9 @@ class SamplingLoop:
         self.clock = clock
         self.on_spooled = on_spooled
         self.started_at = clock.now()
+        self.alive_at = time.monotonic()
+        self._lock = threading.Lock()
+        self._new_interval: float | None = None
 
     def run(self, stop: threading.Event) -> None:
         """Sample until `stop` is set. Raises InvalidReading (and whatever the hardware
@@ -71,18 +84,42 @@ class SamplingLoop:
         due = self.clock.now() + self.interval_s
         while True:
             while (remaining := due - self.clock.now()) > 0:
-                if self.clock.wait(remaining, stop):
+                # Short waits: a new interval applies at once, and the watchdog sees a loop
+                # that is alive even when readings are an hour apart.
+                if self.clock.wait(min(remaining, HEARTBEAT_S), stop):
                     return
+                self.alive_at = time.monotonic()
+                due = self._apply_new_interval(due)
             if stop.is_set():
                 return
             now = self.clock.now()
             self.sample_once(now)
+            self.alive_at = time.monotonic()
             due += self.interval_s
             if due <= now:
                 # Far behind (a suspended process, a stalled SD card): start afresh
                 # rather than take a burst of back-to-back samples.
                 log.warning("sampling fell behind by %.1f s", now - due)
                 due = now + self.interval_s
+
+    def set_interval(self, seconds: float) -> float:
+        """Sample every `seconds` from now on (the next reading is due `seconds` after the
+        last one); returns the interval it had."""
+        if seconds <= 0:
+            raise ValueError("interval_s must be positive")
+        with self._lock:
+            old, self._new_interval = self.interval_s, seconds
+        return old
+
+    def _apply_new_interval(self, due: float) -> float:
+        with self._lock:
+            new, self._new_interval = self._new_interval, None
+        if new is None or new == self.interval_s:
+            return due
+        last = due - self.interval_s
+        self.interval_s = new
+        log.info("sampling every %g s from now on", new)
+        return max(self.clock.now(), last + new)
 
     def sample_once(self, now: float) -> Reading:
         fields = self.hardware.sample(now)
@@ -138,11 +175,12 @@ def run_node(
     """Run the agent until `stop` is set; closes the hardware. On a clean stop the hub is
     told `shutdown`; when the agent fails, the broker publishes the last will."""
     try:
-        spool = open_spool(settings)
-        try:
-            _run_with(settings, hardware, spool, clock, profile, config_sha, stop)
-        finally:
-            spool.close()
+        with AgentLock(settings.data_dir, settings.node.id):
+            spool = open_spool(settings)
+            try:
+                _run_with(settings, hardware, spool, clock, profile, config_sha, stop)
+            finally:
+                spool.close()
     finally:
         hardware.close()
 
@@ -151,6 +189,9 @@ def _run_with(
     settings: NodeSettings, hardware: Hardware, spool: Spool, clock: Clock, profile: str,
     config_sha: str, stop: threading.Event,
 ) -> None:
+    publisher: Publisher | None = None
+    commands = CommandHandler({}, answer=lambda result: publisher.answer(result)  # type: ignore[union-attr]
+                              if publisher else None)
     publisher = Publisher(
         node_id=settings.node.id,
         endpoint=settings.mqtt_endpoint(),
@@ -160,24 +201,69 @@ def _run_with(
         clock=clock,
         profile=profile,
         config_sha=config_sha,
+        on_command=commands.receive,
     )
+    interval = spool.interval_override() or settings.node.interval_s
+    if interval != settings.node.interval_s:
+        log.info("sampling every %g s as the hub set it (node.toml says %g s)", interval,
+                 settings.node.interval_s)
     sampler = SamplingLoop(
         node_id=settings.node.id,
-        interval_s=settings.node.interval_s,
+        interval_s=interval,
         hardware=hardware,
         spool=spool,
         clock=clock,
         on_spooled=publisher.wake,
     )
+    commands.actions.update(node_actions(settings, hardware, spool, sampler))
     log.info(
         "node %s: profile %s, every %g s, spool %s (%d waiting, %d dropped so far)",
-        settings.node.id, profile, settings.node.interval_s, spool.path, spool.depth(),
+        settings.node.id, profile, interval, spool.path, spool.depth(),
         spool.dropped_total(),
     )
+    watchdog = Watchdog(lambda: time.monotonic() - sampler.alive_at < STUCK_S
+                        and publisher.sending)
     clean = False
+    commands.start()
     publisher.start()
+    notify("READY=1")
+    watchdog.start()
     try:
         sampler.run(stop)
         clean = True
     finally:
+        notify("STOPPING=1")
+        watchdog.stop()
+        commands.stop()
         publisher.stop(clean=clean)
+
+
+def node_actions(settings: NodeSettings, hardware: Hardware, spool: Spool,
+                 sampler: SamplingLoop) -> dict[str, Action]:
+    """What the node does for each command the hub may send (protocol COMMAND_ARGS)."""
+
+    def identify(args: BaseModel) -> dict[str, Any]:
+        assert isinstance(args, IdentifyArgs)
+        led = getattr(getattr(hardware, "sensors", None), "status_led", None)
+        if led is None:
+            raise CommandFailed("this node has no status LED ([status_led] in its profile)")
+        led.blink(args.seconds)
+        return {"blinking_s": args.seconds, "led": f"GPIO{led.pin}"}
+
+    def set_interval(args: BaseModel) -> dict[str, Any]:
+        assert isinstance(args, SetIntervalArgs)
+        spool.set_interval_override(args.interval_s)  # first: it must survive a restart
+        old = sampler.set_interval(args.interval_s)
+        return {"interval_s": args.interval_s, "was_s": old}
+
+    def selftest(args: BaseModel) -> dict[str, Any]:
+        from node.selftest import quick_checks
+
+        if not isinstance(hardware, FullHardware):
+            raise CommandFailed("this hardware cannot test itself")
+        with hardware.lock:
+            checks = quick_checks(hardware, spool, settings)
+        return {"ok": not any(c.failed for c in checks),
+                "checks": [c.as_dict() for c in checks]}
+
+    return {"identify": identify, "set_interval": set_interval, "selftest": selftest}

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from node.clock import Clock
+from node.indicator import StatusLed
 from node.profile import (
     AmbientAdc,
     AmbientLdr,
@@ -28,6 +30,7 @@ from node.sensors import (
     AdcLampSensor,
     CpuTemperature,
     FootfallCounter,
+    Ld2410,
     LdrAmbientLight,
     LdrLampSensor,
     Pzem004t,
@@ -49,15 +52,17 @@ class Sensors:
 
     lamp: AdcLampSensor | LdrLampSensor | RelayFeedback | None = None
     ambient: AdcAmbientLight | LdrAmbientLight | None = None
-    footfall: FootfallCounter | None = None
+    footfall: FootfallCounter | Ld2410 | None = None  # the PIR or the radar
     tamper: TamperSwitch | None = None
     pzem: Pzem004t | None = None
     cpu_temp: CpuTemperature | None = None
     uptime: Uptime | None = None
+    # Not a sensor, but wired and closed like one.
+    status_led: StatusLed | None = None
 
-    def all(self) -> list[Sensor]:
+    def all(self) -> list[Sensor | StatusLed]:
         named = [self.lamp, self.ambient, self.footfall, self.tamper, self.pzem,
-                 self.cpu_temp, self.uptime]
+                 self.cpu_temp, self.uptime, self.status_led]
         return [s for s in named if s is not None]
 
 
@@ -69,10 +74,16 @@ class Hardware:
 
     def __init__(self, profile: Profile, sensors: Sensors, *,
                  before_sample: Callable[[float], None] | None = None,
-                 on_close: Callable[[], None] | None = None) -> None:
+                 on_close: Callable[[], None] | None = None,
+                 simulation: Any = None) -> None:
         self.profile = profile
+        # node.sim.Simulation when the pole is simulated: its technician and OS clock state.
+        self.simulation = simulation
         self.sensors = sensors
         self.failures: Counter[str] = Counter()
+        # The sampling loop and a self-test asked for by the hub read the same devices; a
+        # Modbus exchange with the meter must not interleave with another.
+        self.lock = threading.RLock()
         self._failing: set[str] = set()
         self._before_sample = before_sample
         self._on_close = on_close
@@ -83,6 +94,10 @@ class Hardware:
         lamp_w, lamp_a, mains_v, energy_wh (float), footfall (int), presence_s (int), tamper (bool),
         cpu_c (float), uptime_s (int). Omit fields the profile has no sensor for, and fields
         whose sensor failed this interval (log it). Resets per-interval counters."""
+        with self.lock:
+            return self._sample(now)
+
+    def _sample(self, now: float) -> dict[str, Any]:
         if self._closed:
             raise SensorError("hardware is closed")
         if self._before_sample is not None:
@@ -161,7 +176,8 @@ def open_hardware(profile: Profile, *, clock: Clock, pin_factory=None,
     """Open every sensor `profile` lists.
 
     `pin_factory` is passed to every gpiozero device (None: gpiozero's default for the
-    board). `ports` overrides serial ports by sensor name, e.g. ``{"pzem": "/dev/pts/4"}``;
+    board). `ports` overrides serial ports by sensor name (``pzem``, ``radar``), e.g.
+    ``{"pzem": "/dev/pts/4"}``;
     `files` overrides system files by sensor name (``cpu_temp``, ``uptime``).
     """
     return Hardware(profile, build_sensors(profile, clock=clock, pin_factory=pin_factory,
@@ -180,6 +196,11 @@ def build_sensors(profile: Profile, *, clock: Clock, pin_factory=None,
             sensors.footfall = FootfallCounter(profile.pir.pin, clock=clock,
                                                refractory_s=profile.pir.refractory_s,
                                                pin_factory=pin_factory)
+        elif profile.radar is not None:
+            sensors.footfall = Ld2410(ports.get("radar", profile.radar.port), clock=clock,
+                                      baud=profile.radar.baud,
+                                      refractory_s=profile.radar.refractory_s,
+                                      max_distance_cm=profile.radar.max_distance_cm)
         if profile.tamper is not None:
             sensors.tamper = TamperSwitch(profile.tamper.pin,
                                           tampered_when=profile.tamper.tampered_when,
@@ -195,6 +216,10 @@ def build_sensors(profile: Profile, *, clock: Clock, pin_factory=None,
             else:
                 log.info("cpu_temp: %s does not exist on this board; cpu_c left out",
                          sensor_file)
+        if profile.status_led is not None:
+            sensors.status_led = StatusLed(profile.status_led.pin,
+                                           active_high=profile.status_led.active_high,
+                                           pin_factory=pin_factory)
         uptime_file = files.get("uptime", DEFAULT_UPTIME_FILE)
         if os.path.exists(uptime_file):
             sensors.uptime = Uptime(uptime_file)

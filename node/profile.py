@@ -23,6 +23,9 @@ from pydantic_core import PydanticCustomError
 PROFILE_NAME_RE = r"^[a-z0-9][a-z0-9-]{0,62}$"
 FIRMWARE_CONFIG_ENV = "ROSHNI_FIRMWARE_CONFIG"
 SPI0_PINS = {7: "SPI0 CE1", 8: "SPI0 CE0", 9: "SPI0 MISO", 10: "SPI0 MOSI", 11: "SPI0 SCLK"}
+# The primary UART is on GPIO14/15 whichever of these names the OS gives it.
+PRIMARY_UART_PORTS = ("/dev/serial0", "/dev/ttyAMA0", "/dev/ttyS0")
+PRIMARY_UART_PINS = {14: "the primary UART's TXD", 15: "the primary UART's RXD"}
 
 
 class ProfileError(ValueError):
@@ -130,8 +133,29 @@ class Pzem(_Part):
     lamp_on_above_w: float = Field(5.0, ge=0, description="lamp counts as burning above this draw")
 
 
+class Radar(_Part):
+    """HLK-LD2410 24 GHz presence radar on a UART: footfall, and presence of people who
+    stand still, which a PIR misses."""
+
+    port: str = Field(min_length=1, description="serial device, e.g. /dev/ttyAMA1")
+    baud: Literal[9600, 19200, 38400, 57600, 115200, 230400, 256000, 460800] = Field(
+        256000, description="the radar's UART speed; 256000 unless it was reconfigured")
+    refractory_s: float = Field(
+        10.0, ge=0, description="seconds: a target this soon after the last is the same person")
+    max_distance_cm: int | None = Field(
+        None, gt=0, le=600, description="ignore targets farther away (the road beyond the "
+                                        "pavement); the LD2410 sees up to 6 m")
+
+
 class CpuTemp(_Part):
     sensor_file: str = "/sys/class/thermal/thermal_zone0/temp"
+
+
+class StatusLed(_Part):
+    """An LED the technician can see from the street: blinks on the hub's `identify`."""
+
+    pin: GpioPin
+    active_high: bool = Field(True, description="false if the pin sinks the LED's current")
 
 
 class Profile(_Part):
@@ -148,18 +172,30 @@ class Profile(_Part):
     pir: Pir | None = None
     tamper: Tamper | None = None
     pzem: Pzem | None = None
+    radar: Radar | None = None
     cpu_temp: CpuTemp | None = None
+    status_led: StatusLed | None = None
 
     @model_validator(mode="after")
     def _consistent_wiring(self) -> Profile:
         if isinstance(self.lamp, LampPower) and self.pzem is None:
             raise ValueError("lamp.kind: \"power\" needs a [pzem] energy meter")
+        if self.pir is not None and self.radar is not None:
+            raise ValueError("pir, radar: footfall comes from one people sensor; keep the "
+                             "[pir] table or the [radar] table, not both")
+        ports = self.serial_ports()
+        if len(set(ports.values())) < len(ports):
+            raise ValueError(f"radar.port: {ports['radar.port']} is already used by pzem.port")
+        on_primary_uart = [key for key, port in ports.items() if port in PRIMARY_UART_PORTS]
         used: dict[int, str] = {}
         for key, pin in self.gpio_pins().items():
             if pin in used:
                 raise ValueError(f"{key}: GPIO{pin} is already used by {used[pin]}")
             if pin in SPI0_PINS and self.uses_mcp3008():
                 raise ValueError(f"{key}: GPIO{pin} is {SPI0_PINS[pin]}, used by the MCP3008")
+            if pin in PRIMARY_UART_PINS and on_primary_uart:
+                raise ValueError(f"{key}: GPIO{pin} is {PRIMARY_UART_PINS[pin]}, used by "
+                                 f"{on_primary_uart[0]} ({ports[on_primary_uart[0]]})")
             used[pin] = key
         channels: dict[tuple[int, int], str] = {}
         for key in ("lamp", "ambient"):
@@ -174,8 +210,14 @@ class Profile(_Part):
 
     def gpio_pins(self) -> dict[str, int]:
         """Dotted key → GPIO number of every pin-wired sensor."""
-        return {f"{key}.pin": part.pin for key in ("lamp", "ambient", "pir", "tamper")
+        return {f"{key}.pin": part.pin
+                for key in ("lamp", "ambient", "pir", "tamper", "status_led")
                 if (part := getattr(self, key)) is not None and hasattr(part, "pin")}
+
+    def serial_ports(self) -> dict[str, str]:
+        """Dotted key → serial device of every UART sensor."""
+        return {f"{key}.port": part.port for key in ("pzem", "radar")
+                if (part := getattr(self, key)) is not None}
 
     def uses_mcp3008(self) -> bool:
         return any(isinstance(p, _Mcp3008Channel) for p in (self.lamp, self.ambient))

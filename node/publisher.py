@@ -114,6 +114,18 @@ class Publisher:
         self._client.loop_start()
         self._sender.start()
 
+    def answer(self, result: dict[str, Any]) -> None:
+        """Answer a command on cmd/result (QoS 1; paho sends it once connected again)."""
+        info = self._client.publish(self._topics[Kind.CMD_RESULT], _json(result), QOS)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            log.warning("could not answer command %s: %s", result.get("id"),
+                        mqtt.error_string(info.rc))
+
+    @property
+    def sending(self) -> bool:
+        """The sender thread is alive (for the watchdog)."""
+        return self._sender.is_alive()
+
     def wake(self) -> None:
         """A reading was spooled: send it if the broker is reachable."""
         self._wakeup.set()

@@ -26,7 +26,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS reading (seq INTEGER PRIMARY KEY, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS counter (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 INSERT OR IGNORE INTO counter (name, value) VALUES
-    ('last_seq', 0), ('session', 0), ('dropped', 0);
+    ('last_seq', 0), ('session', 0), ('dropped', 0), ('event_seq', 0), ('interval_s', 0);
 """
 
 
@@ -104,6 +104,21 @@ class Spool:
         with self._transaction() as db:
             db.execute("UPDATE counter SET value = value + 1 WHERE name = 'session'")
             return self._counter(db, "session")
+
+    def next_event_seq(self) -> int:
+        """The seq of a new event: events count on their own, like readings (DESIGN.md §4)."""
+        with self._transaction() as db:
+            db.execute("UPDATE counter SET value = value + 1 WHERE name = 'event_seq'")
+            return self._counter(db, "event_seq")
+
+    def interval_override(self) -> int | None:
+        """Seconds between readings as last set by the hub (`set_interval`), if ever."""
+        with self._lock:
+            return self._counter(self._db, "interval_s") or None
+
+    def set_interval_override(self, seconds: int) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE counter SET value = ? WHERE name = 'interval_s'", (seconds,))
 
     def close(self) -> None:
         with self._lock:

@@ -110,6 +110,38 @@ class Command(_Message):
     cmd: Literal["selftest", "identify", "set_interval"]
 
 
+class IdentifyArgs(_Message):
+    """`identify`: blink the status LED so a technician finds the pole."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    seconds: int = Field(default=30, ge=1, le=600)
+
+
+class SetIntervalArgs(_Message):
+    """`set_interval`: seconds between readings from now on (kept across restarts)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    interval_s: int = Field(ge=5, le=3600)
+
+
+class SelftestArgs(_Message):
+    """`selftest`: run the checks that need nobody at the pole; the answer lists them."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+# What each command takes besides `v`, `id` and `cmd`; hub and node validate with these.
+COMMAND_ARGS: dict[str, type[_Message]] = {
+    "identify": IdentifyArgs, "set_interval": SetIntervalArgs, "selftest": SelftestArgs,
+}
+
+
+def command_args(command: Command) -> _Message:
+    """The arguments of a command, validated for its kind (raises ValidationError)."""
+    extra = dict(command.__pydantic_extra__ or {})
+    return COMMAND_ARGS[command.cmd].model_validate(extra)
+
+
 class CommandResult(_Message):
     v: Literal[1]
     id: str = Field(min_length=1, max_length=64)

@@ -27,6 +27,7 @@ ALL = frozenset(ROLES)
 PERMISSIONS: dict[str, frozenset[str]] = {
     "nodes:read": ALL,
     "nodes:write": frozenset({ADMIN, TECHNICIAN}),  # register, assign
+    "nodes:command": frozenset({ADMIN, TECHNICIAN}),  # identify, selftest, set_interval
     "alerts:read": ALL,
     "alerts:ack": frozenset({ADMIN, TECHNICIAN, COMMITTEE}),
     "tickets:read": frozenset({ADMIN, COMMITTEE, CREW}),
@@ -178,6 +179,7 @@ def not_found(what: str, ident: object) -> HTTPException:
 
 NodesRead = Annotated[Scope, Depends(authorize("nodes:read"))]
 NodesWrite = Annotated[Scope, Depends(authorize("nodes:write"))]
+NodesCommand = Annotated[Scope, Depends(authorize("nodes:command"))]
 AlertsRead = Annotated[Scope, Depends(authorize("alerts:read"))]
 AlertsAck = Annotated[Scope, Depends(authorize("alerts:ack"))]
 TicketsRead = Annotated[Scope, Depends(authorize("tickets:read"))]

@@ -16,7 +16,7 @@ from hub.models import Area, District, Node, Ticket
 
 router = APIRouter(prefix="/export", tags=["export"])
 
-NodeState = Literal["pending", "active"]
+NodeState = Literal["pending", "active", "revoked"]
 NodeStatus = Literal["online", "offline", "unknown"]
 AlertState = Literal["active", "acknowledged", "cleared", "open"]
 TicketStatus = Literal[(*tickets.STATUSES, "outstanding")]  # type: ignore[valid-type]

@@ -10,6 +10,7 @@ from hub.api import (
     alerts,
     audit,
     auth,
+    commands,
     exports,
     me,
     nodes,
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from hub.app import Hub
 
 API_PREFIX = "/api/v1"
-ROUTERS = (auth.router, me.router, users.router, nodes.router, readings.router,
+ROUTERS = (auth.router, me.router, users.router, nodes.router, commands.router, readings.router,
            alerts.router, tickets.router, spots.router, reports.router, exports.router,
            audit.router)
 

@@ -3,6 +3,7 @@ node, get one with its status, clock faults and lamp counters."""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
@@ -96,7 +97,8 @@ def visible_node(conn: Connection, scope: Scope, node_id: str) -> Any:
 
 @router.get("", response_model=Page[NodePublic])
 def read_nodes(scope: NodesRead, conn: ConnDep, page: PageDep,
-               state: Annotated[Literal["pending", "active"] | None, Query()] = None,
+               state: Annotated[Literal["pending", "active", "revoked"] | None,
+                                Query()] = None,
                status: Annotated[Literal["online", "offline", "unknown"] | None,
                                  Query()] = None,
                district: str | None = None, area: str | None = None) -> Page[NodePublic]:
@@ -114,7 +116,10 @@ def _detail(conn: Connection, node_id: str) -> NodeDetail:
     assert row is not None
     extra = conn.execute(select(Node.status_reason, Node.status_at, Node.first_seen,
                                 Node.provisioned_at, Node.fw, Node.reported_profile,
-                                Node.config_sha).where(Node.id == node_id)).one()
+                                Node.config_sha, Node.lamp_model, Node.commissioned_at,
+                                Node.selftest_at, Node.selftest_ok, Node.selftest)
+                         .where(Node.id == node_id)).one()._asdict()
+    selftest = extra.pop("selftest")
     stats = conn.execute(select(LampStats.burning_s, LampStats.switch_on_count,
                                 LampStats.energy_wh, LampStats.lamp_on, LampStats.last_ts)
                          .where(LampStats.node_id == node_id)).first()
@@ -122,7 +127,8 @@ def _detail(conn: Connection, node_id: str) -> NodeDetail:
         select(Ticket.id).where(Ticket.node_id == node_id, Ticket.status.in_(OUTSTANDING))
         .order_by(Ticket.priority, Ticket.sla_due))]
     return NodeDetail(
-        **node_rows([row])[0], **extra._asdict(), open_tickets=tickets,
+        **node_rows([row])[0], **extra, open_tickets=tickets,
+        selftest=None if selftest is None else json.loads(selftest),
         lamp_stats=None if stats is None else LampStatsOut(
             burning_hours=round(stats.burning_s / 3600.0, 3),
             switch_on_count=stats.switch_on_count, energy_wh=stats.energy_wh,
@@ -157,7 +163,8 @@ def _provision(api: Api, scope: Scope, ip: str, node_id: str, body: NodeAssign |
     # that belongs to another district.
     try:
         provision(api.engine, node_id, district=district, area=body.area, lat=body.lat,
-                  lon=body.lon, rated_w=body.rated_w, profile=body.profile, pole=body.pole)
+                  lon=body.lon, rated_w=body.rated_w, profile=body.profile, pole=body.pole,
+                  lamp_model=body.lamp_model)
     except ValueError as err:
         raise HTTPException(422, str(err)) from None
     api.transact(lambda c: audit.record(

@@ -82,7 +82,7 @@ class LampStats(BaseModel):
 
 class NodePublic(BaseModel):
     id: str
-    state: str  # pending | active
+    state: str  # pending | active | revoked
     district: str
     area: str
     lat: float | None
@@ -108,6 +108,13 @@ class NodeDetail(NodePublic):
     config_sha: str | None
     lamp_stats: LampStats | None
     open_tickets: list[int]
+    lamp_model: str | None
+    # The technician's on-site self-test: when it last ran, whether it passed, its
+    # checklist (name, title, status, detail, remedy), and when the node was commissioned.
+    commissioned_at: float | None
+    selftest_at: float | None
+    selftest_ok: bool | None
+    selftest: list[dict[str, Any]] | None
 
 
 class NodeAssign(BaseModel):
@@ -119,10 +126,34 @@ class NodeAssign(BaseModel):
     rated_w: float | None = Field(default=None, gt=0)
     profile: str | None = Field(default=None, max_length=128)
     pole: str | None = Field(default=None, max_length=32)
+    lamp_model: str | None = Field(default=None, max_length=64)
 
 
 class NodeCreate(NodeAssign):
     id: str = Field(pattern=NODE_ID_RE.pattern)
+
+
+class CommandCreate(BaseModel):
+    """A command for a node: `identify` (`seconds`, default 30), `selftest`, or
+    `set_interval` (`interval_s`, 5-3600)."""
+
+    model_config = ConfigDict(extra="forbid")
+    cmd: Literal["identify", "selftest", "set_interval"]
+    seconds: int | None = None
+    interval_s: int | None = None
+
+
+class CommandPublic(BaseModel):
+    id: str
+    node: str
+    cmd: str
+    args: dict[str, Any]
+    issued_by: str
+    issued_at: float
+    status: str  # sent | answered | not_sent
+    ok: bool | None
+    result: dict[str, Any] | None
+    answered_at: float | None
 
 
 class Readings(BaseModel):

@@ -6,15 +6,18 @@ Every sensor has `read()`, `close()`, works as a context manager, and raises
 
 from node.sensors.ambient import AdcAmbientLight, LdrAmbientLight
 from node.sensors.base import Sensor, SensorError, SensorReadError
-from node.sensors.footfall import FootfallCount, FootfallCounter
+from node.sensors.footfall import FootfallCounter
 from node.sensors.lamp import AdcLampSensor, LdrLampSensor, RelayFeedback, lamp_on_from_power
+from node.sensors.ld2410_frames import FrameReader, TargetReport
+from node.sensors.presence import FootfallCount, PresenceTally
 from node.sensors.pzem import EnergyReading, Pzem004t, decode_registers
+from node.sensors.radar import Ld2410
 from node.sensors.system import CpuTemperature, Uptime
 from node.sensors.tamper import TamperSwitch
 
 __all__ = [
     "AdcAmbientLight", "AdcLampSensor", "CpuTemperature", "EnergyReading", "FootfallCount",
-    "FootfallCounter", "LdrAmbientLight", "LdrLampSensor", "Pzem004t", "RelayFeedback",
-    "Sensor", "SensorError", "SensorReadError", "TamperSwitch", "Uptime",
-    "decode_registers", "lamp_on_from_power",
+    "FootfallCounter", "FrameReader", "Ld2410", "LdrAmbientLight", "LdrLampSensor",
+    "PresenceTally", "Pzem004t", "RelayFeedback", "Sensor", "SensorError", "SensorReadError",
+    "TamperSwitch", "TargetReport", "Uptime", "decode_registers", "lamp_on_from_power",
 ]

@@ -7,22 +7,17 @@ taken on the injected clock, so a simulated night at 600x counts the way a real 
 
 from __future__ import annotations
 
-import threading
 import time
-from dataclasses import dataclass
 
 from gpiozero import MotionSensor
 
 from node.clock import Clock
 from node.sensors.base import Sensor, SensorError
+from node.sensors.presence import FootfallCount, PresenceTally
 
 STARTUP_TIMEOUT_S = 2.0
 
-
-@dataclass(frozen=True, slots=True)
-class FootfallCount:
-    people: int
-    presence_s: float
+__all__ = ["FootfallCount", "FootfallCounter"]
 
 
 class FootfallCounter(Sensor):
@@ -31,15 +26,9 @@ class FootfallCounter(Sensor):
     def __init__(self, pin: int, *, clock: Clock, refractory_s: float = 10.0,
                  pin_factory=None) -> None:
         super().__init__()
-        if refractory_s < 0:
-            raise ValueError("refractory_s must not be negative")
+        self._tally = PresenceTally(refractory_s=refractory_s)
         self.refractory_s = refractory_s
         self._clock = clock
-        self._lock = threading.Lock()
-        self._people = 0
-        self._presence_s = 0.0
-        self._present_since: float | None = None
-        self._last_seen: float | None = None
         self._pir = MotionSensor(pin, pin_factory=pin_factory)
         self._pir.when_motion = self._motion_started
         self._pir.when_no_motion = self._motion_ended
@@ -60,44 +49,19 @@ class FootfallCounter(Sensor):
     @property
     def present(self) -> bool:
         """Someone is in front of the PIR, as far as this counter has been told."""
-        with self._lock:
-            return self._present_since is not None
+        return self._tally.present
 
     def read(self, now: float | None = None, *, reset: bool = False) -> FootfallCount:
-        """People and presence seconds since the last reset, up to `now` (clock time).
-
-        With `reset=True` the interval ends at `now` and a new one starts, atomically, so
-        nobody who walks past during the call is lost or counted twice.
-        """
+        """People and presence seconds since the last reset, up to `now` (clock time);
+        see `PresenceTally.read`."""
         self._check_open()
-        now = self._clock.now() if now is None else now
-        with self._lock:
-            presence = self._presence_s
-            if self._present_since is not None:
-                presence += max(0.0, now - self._present_since)
-            count = FootfallCount(self._people, presence)
-            if reset:
-                self._people = 0
-                self._presence_s = 0.0
-                if self._present_since is not None:
-                    self._present_since = now
-        return count
+        return self._tally.read(self._clock.now() if now is None else now, reset=reset)
 
     def _motion_started(self) -> None:
-        now = self._clock.now()
-        with self._lock:
-            if self._last_seen is None or now - self._last_seen >= self.refractory_s:
-                self._people += 1
-            self._present_since = now
-            self._last_seen = now
+        self._tally.observe(self._clock.now(), True)
 
     def _motion_ended(self) -> None:
-        now = self._clock.now()
-        with self._lock:
-            if self._present_since is not None:
-                self._presence_s += max(0.0, now - self._present_since)
-            self._present_since = None
-            self._last_seen = now
+        self._tally.observe(self._clock.now(), False)
 
     def _close(self) -> None:
         self._pir.close()

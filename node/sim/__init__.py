@@ -2,7 +2,8 @@
 
 `open_simulated_hardware` returns the same `Hardware` the agent gets on a Pi; only the
 other ends of the wires are simulated: gpiozero mock pins, an MCP3008 emulator on the
-mock SPI pins, a PZEM-004T on a pseudo-terminal, and files standing in for /sys and /proc.
+mock SPI pins, a PZEM-004T and an LD2410 radar on pseudo-terminals, and files standing in
+for /sys and /proc.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from node.clock import Clock
 from node.hardware import Hardware, build_sensors
 from node.profile import AmbientLdr, LampLdr, LampRelay, Profile
 from node.sim.driver import SimDriver
+from node.sim.ld2410 import Ld2410Emulator
 from node.sim.mcp3008 import Mcp3008Emulator
 from node.sim.pins import SimChargingPin, SimPinFactory
 from node.sim.pzem import PzemEmulator
 from node.sim.scenario import Scenario, ScenarioError, available_scenarios, load_scenario
+from node.sim.site import Simulation
 from node.sim.world import World
 
 __all__ = ["Scenario", "ScenarioError", "available_scenarios", "load_scenario",
@@ -40,6 +43,7 @@ def open_simulated_hardware(profile: Profile, scenario: str | Scenario, *, clock
     workdir = Path(tempfile.mkdtemp(prefix="roshni-sim-"))
     mcp: dict[int, Mcp3008Emulator] = {}
     pzem: PzemEmulator | None = None
+    radar: Ld2410Emulator | None = None
     driver: SimDriver | None = None
 
     def stop_everything() -> None:
@@ -49,6 +53,8 @@ def open_simulated_hardware(profile: Profile, scenario: str | Scenario, *, clock
             emulator.close()
         if pzem is not None:
             pzem.close()
+        if radar is not None:
+            radar.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
     try:
@@ -69,17 +75,21 @@ def open_simulated_hardware(profile: Profile, scenario: str | Scenario, *, clock
                 pins[key] = factory.pin(part.pin)
         if profile.pzem is not None:
             pzem = PzemEmulator(address=profile.pzem.address)
+        if profile.radar is not None:
+            radar = Ld2410Emulator()
         files = {"uptime": workdir / "uptime"}
         if profile.cpu_temp is not None:
             files["cpu_temp"] = workdir / "cpu_temp"
         driver = SimDriver(world, clock=clock, profile=profile, factory=factory, mcp=mcp,
-                           pzem=pzem, pins=pins, files=files)
+                           pzem=pzem, radar=radar, pins=pins, files=files)
         driver.sync(start)  # the files must exist before the sensors look for them
-        sensors = build_sensors(profile, clock=clock, pin_factory=factory,
-                                ports={"pzem": pzem.port} if pzem else None,
+        ports = {name: emulator.port for name, emulator in (("pzem", pzem), ("radar", radar))
+                 if emulator is not None}
+        sensors = build_sensors(profile, clock=clock, pin_factory=factory, ports=ports,
                                 files={k: str(v) for k, v in files.items()})
         driver.start()  # after the sensors: their pull resistors reset the pins
     except BaseException:
         stop_everything()
         raise
-    return Hardware(profile, sensors, before_sample=driver.sync, on_close=stop_everything)
+    return Hardware(profile, sensors, before_sample=driver.sync, on_close=stop_everything,
+                    simulation=Simulation(world, clock))

@@ -1,10 +1,12 @@
-"""Moves the emulated parts (mock pins, MCP3008, PZEM, system files) along with the world.
+"""Moves the emulated parts (mock pins, MCP3008, PZEM, LD2410, system files) along with
+the world.
 
 A thread applies `world.at(clock.now())` every few milliseconds; `sync(now)` applies a
 moment on demand, so the sensors read exactly that moment when the agent samples. The
-PIR is pulsed here too, with pulses and gaps at least `MIN_PIR_EDGE_S` long in real time
-whatever the clock's speed, because gpiozero's MotionSensor samples the pin 10 times a
-second in real time.
+passers-by are drawn here too, and shown to the PIR and the radar alike: someone is there
+or not for at least `MIN_SHOWN_S` of real time whatever the clock's speed, because
+gpiozero's MotionSensor samples the pin 10 times a second in real time and the radar
+reports 10 times a second in real time.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from gpiozero.pins.mock import MockFactory, MockPin
 
 from node.clock import Clock
 from node.profile import AmbientAdc, AmbientLdr, LampAdc, LampLdr, LampRelay, Profile
+from node.sim.ld2410 import Ld2410Emulator
 from node.sim.mcp3008 import Mcp3008Emulator
 from node.sim.pins import SimChargingPin
 from node.sim.pzem import PzemEmulator
@@ -29,35 +32,41 @@ from node.sim.world import Moment, World
 
 log = logging.getLogger(__name__)
 
-# Fine enough for PIR pulses (>= MIN_PIR_EDGE_S); faster ticks only cost the Pi CPU.
+# Fine enough for passers-by shown >= MIN_SHOWN_S; faster ticks only cost the Pi CPU.
 TICK_S = 0.1
 FILES_EVERY_S = 1.0
-MIN_PIR_EDGE_S = 0.3
+MIN_SHOWN_S = 0.3
+# Where a passer-by is from the radar on the pole: the pavement, not the road.
+PASSER_BY_CM = (60, 300)
 
 
 class SimDriver:
     def __init__(self, world: World, *, clock: Clock, profile: Profile, factory: MockFactory,
                  mcp: dict[int, Mcp3008Emulator], pzem: PzemEmulator | None,
-                 pins: dict[str, MockPin], files: dict[str, Path]) -> None:
+                 pins: dict[str, MockPin], files: dict[str, Path],
+                 radar: Ld2410Emulator | None = None) -> None:
         self.world = world
         self.factory = factory
         self.clock = clock
         self.profile = profile
         self.mcp = mcp
         self.pzem = pzem
+        self.radar = radar
         self.pins = pins
         self.files = files
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._rng = random.Random(world.scenario.seed)
+        # Its own stream, so adding a radar does not change who the PIR sees.
+        self._distance_rng = random.Random(f"{world.scenario.seed}-distance")
         per_hour = world.scenario.people.per_hour
         self._max_rate = max(per_hour) / 3600
         self._next_candidate = self._draw_next(world.start)
         self._motion_until = 0.0
         self._pending_person = False
-        self._pir_high = False
-        self._pir_changed = time.monotonic() - MIN_PIR_EDGE_S
+        self._someone_there = False
+        self._shown_changed = time.monotonic() - MIN_SHOWN_S
         self._files_written = 0.0
         self._history_cleared = 0.0
 
@@ -100,9 +109,10 @@ class SimDriver:
                 m.lamp_sensor_v * p.lamp.max_voltage / 3.3)
         elif isinstance(p.lamp, LampLdr):
             self._charging("lamp").set_light(m.lamp_sensor_v / 3.3, p.lamp.charge_time_limit_s)
-        elif isinstance(p.lamp, LampRelay):
-            # A closed contact pulls to ground when wired with the pull-up.
-            _drive(self.pins["lamp"], m.lamp_on != p.lamp.pull_up)
+        elif isinstance(p.lamp, LampRelay) and m.relay_closed is not None:
+            # A closed contact pulls to ground when wired with the pull-up; a contact that
+            # is not connected leaves the pin where its pull resistor holds it.
+            _drive(self.pins["lamp"], m.relay_closed != p.lamp.pull_up)
         if isinstance(p.ambient, AmbientAdc):
             share = m.street_lux / p.ambient.lux_full_scale
             self.mcp[p.ambient.spi_device].voltages[p.ambient.channel] = (
@@ -145,7 +155,7 @@ class SimDriver:
         return after + self._rng.expovariate(self._max_rate)
 
     def _people(self, now: float) -> None:
-        if "pir" not in self.pins:
+        if "pir" not in self.pins and self.radar is None:
             return
         per_hour = self.world.scenario.people.per_hour
         dwell = self.world.scenario.people.dwell_s
@@ -155,20 +165,26 @@ class SimDriver:
             hour = dt.datetime.fromtimestamp(t, KARACHI).hour
             if self._rng.random() * self._max_rate * 3600 < per_hour[hour]:
                 self._motion_until = max(self._motion_until, t + dwell)
-                if not self._pir_high:
+                if not self._someone_there:
                     self._pending_person = True
             self._next_candidate = self._draw_next(t)
         real = time.monotonic()
-        if real - self._pir_changed < MIN_PIR_EDGE_S:
+        if real - self._shown_changed < MIN_SHOWN_S:
             return
-        pin = self.pins["pir"]
-        if self._pir_high and now >= self._motion_until:
-            _drive(pin, False)
-            self._pir_high, self._pir_changed = False, real
-        elif not self._pir_high and (self._pending_person or now < self._motion_until):
-            _drive(pin, True)
-            self._pir_high, self._pir_changed = True, real
+        if self._someone_there and now >= self._motion_until:
+            self._show_someone(False)
+            self._shown_changed = real
+        elif not self._someone_there and (self._pending_person or now < self._motion_until):
+            self._show_someone(True)
+            self._shown_changed = real
             self._pending_person = False
+
+    def _show_someone(self, there: bool) -> None:
+        self._someone_there = there
+        if "pir" in self.pins:
+            _drive(self.pins["pir"], there)
+        if self.radar is not None:
+            self.radar.person_at(self._distance_rng.randint(*PASSER_BY_CM) if there else None)
 
 
 def _drive(pin: MockPin, high: bool) -> None:

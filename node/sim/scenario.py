@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -94,6 +94,14 @@ class TamperBehaviour(_Part):
     closes_at: TimeSpec | None = Field(None, description="default: stays open")
 
 
+class Installation(_Part):
+    """How the node was put up: what the technician's self-test will find."""
+
+    lamp_sensor: Literal["connected", "unplugged"] = Field(
+        "connected", description="unplugged: the lamp sensor's wire is off; it never changes")
+    clock_synchronised: bool = Field(True, description="the OS reports NTP synchronisation")
+
+
 class Scenario(_Part):
     name: str
     description: str = ""
@@ -102,6 +110,7 @@ class Scenario(_Part):
     mains: Mains = Mains()
     people: People = People()
     tamper: TamperBehaviour = TamperBehaviour()
+    install: Installation = Installation()
 
 
 def available_scenarios() -> list[str]:

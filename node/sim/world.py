@@ -34,6 +34,7 @@ class Moment:
     frequency_hz: float
     street_lux: float
     lamp_sensor_v: float  # lamp-facing photodiode, volts of 3.3
+    relay_closed: bool | None  # the contactor's auxiliary contact; None: not connected
     tamper_open: bool
     cpu_c: float
     people_per_hour: float
@@ -62,6 +63,14 @@ class World:
         self._lock = threading.Lock()
         self._energy_wh = lamp.meter_start_wh
         self._energy_t = start
+        self.unplugged = scenario.install.lamp_sensor == "unplugged"
+        self._hand: tuple[float, float] | None = None
+
+    def technician_acts(self, at: float, seconds: float) -> None:
+        """A technician at the pole covers the lamp sensor (or switches the contactor) for
+        `seconds` from `at`, as the self-test asks."""
+        with self._lock:
+            self._hand = (at, at + seconds)
 
     def _window(self, begin: str | None, end: str | None) -> tuple[float, float] | None:
         if begin is None:
@@ -86,12 +95,18 @@ class World:
         daylight = daylight_lux(sun)
         lamp_share = min(1.0, lamp.power_fraction) if lamp_on else 0.0
         hour = dt.datetime.fromtimestamp(t, KARACHI).hour
+        # The hooded photodiode sees the lamp well and the sky a little.
+        sensor_v = 0.05 + 2.6 * lamp_share + 0.4 * min(1.0, daylight / 100_000)
+        relay: bool | None = lamp_on
+        if _inside(self._hand, t):
+            sensor_v, relay = 0.02, not lamp_on  # a hand over the sensor; the contactor flipped
+        if self.unplugged:
+            sensor_v, relay = 0.0, None
         return Moment(
             t=t, sun_elevation=sun, lamp_on=lamp_on, lamp_w=lamp_w, lamp_a=lamp_a,
             power_factor=pf, mains_v=mains_v, frequency_hz=mains.frequency_hz if powered else 0.0,
             street_lux=daylight + LAMP_LUX_AT_STREET * lamp_share,
-            # The hooded photodiode sees the lamp well and the sky a little.
-            lamp_sensor_v=0.05 + 2.6 * lamp_share + 0.4 * min(1.0, daylight / 100_000),
+            lamp_sensor_v=sensor_v, relay_closed=relay,
             tamper_open=_inside(self.tamper_window, t),
             cpu_c=44.0 + 12.0 * max(0.0, math.sin(math.radians(sun))) + 0.8 * math.sin(t / 31),
             people_per_hour=self.scenario.people.per_hour[hour],

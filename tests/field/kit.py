@@ -52,9 +52,10 @@ class Client:
 
     def __init__(self, host: str, port: int, *, username: str | None = None,
                  password: str | None = None, ca_file: Path | None = None,
-                 client_id: str = "", protocol: int = mqtt.MQTTv311) -> None:
+                 client_id: str = "", protocol: int = mqtt.MQTTv311,
+                 clean_session: bool = True) -> None:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
-                                  protocol=protocol)
+                                  protocol=protocol, clean_session=clean_session)
         if username is not None:
             self.client.username_pw_set(username, password)
         if ca_file is not None:
@@ -99,3 +100,44 @@ class Client:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+PASSWORD = "lamp-post-42"
+SECRET_KEY = "field-test-signing-key-that-is-long-enough-0123"
+
+
+class Field:
+    """A hub as deployed: the production broker configuration, InfluxDB, `roshni hub run`,
+    and its operator; people log in to its API as they would from a phone."""
+
+    def __init__(self, broker: DeployedBroker, hub: Any, operator: Operator) -> None:
+        import httpx
+
+        self.broker, self.hub, self.operator = broker, hub, operator
+        self.http = httpx.Client(base_url=hub.url, timeout=30)
+        self._tokens: dict[str, str] = {}
+
+    def add_user(self, name: str, role: str, *scope: str) -> None:
+        self.operator.run("user", "add", name, "--role", role, *scope, "--password-stdin",
+                          stdin=PASSWORD + "\n")
+
+    def token(self, user: str) -> str:
+        if user not in self._tokens:
+            r = self.http.post("/api/v1/auth/token",
+                               data={"username": user, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            self._tokens[user] = r.json()["access_token"]
+        return self._tokens[user]
+
+    def api(self, method: str, path: str, user: str, **kw: Any) -> Any:
+        return self.http.request(method, f"/api/v1{path}",
+                                 headers={"Authorization": f"Bearer {self.token(user)}"}, **kw)
+
+    @staticmethod
+    def node_env(bundle: Path, data_dir: Path) -> dict[str, str]:
+        """How the technician's Pi runs: the bundle's node.toml and CA, its own data dir."""
+        return {**os.environ, "ROSHNI_MQTT__CA_FILE": str(bundle / "ca.crt"),
+                "ROSHNI_DATA_DIR": str(data_dir)}
+
+    def close(self) -> None:
+        self.http.close()

@@ -157,3 +157,30 @@ def test_editing_keeps_other_entries_and_the_files_mode(tmp_path):
         del entries["a-node"]
     assert list(pf.read()) == ["b-node"] and pf.check("b-node", "b")
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_the_hubs_session_keeps_every_reading_while_the_hub_is_away(broker, operator):
+    """Mosquitto's default queue of 1 000 messages per client would drop the rest silently,
+    even at QoS 1; the deploy configuration must keep them all."""
+    node = node_client(operator.provision("khi-kor-0042"))
+    # The hub's persistent session, as hub/receiver.py keeps it.
+    hub = Client(broker.host, broker.port, username=HUB_USER, password=HUB_PASSWORD,
+                 client_id="roshni-hub", clean_session=False)
+    assert hub.connect()
+    hub.subscribe("roshni/v1/+/reading")
+    time.sleep(0.3)
+    hub.close()  # the hub restarts
+    assert node.connect()
+    for seq in range(1, 2501):
+        node.client.publish("roshni/v1/khi-kor-0042/reading",
+                            json.dumps(reading("khi-kor-0042", seq)), qos=1)
+    assert node.publish("roshni/v1/khi-kor-0042/reading",
+                        json.dumps(reading("khi-kor-0042", 2501)))
+    back = Client(broker.host, broker.port, username=HUB_USER, password=HUB_PASSWORD,
+                  client_id="roshni-hub", clean_session=False)
+    assert back.connect()
+    wait_for(lambda: len(back.messages) >= 2501, what="every queued reading", timeout=60)
+    seqs = sorted(json.loads(m.payload)["seq"] for m in back.messages)
+    assert seqs[:2501] == list(range(1, 2502))
+    back.close()
+    node.close()

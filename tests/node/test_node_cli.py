@@ -12,6 +12,7 @@ import pytest
 
 import roshni_cli
 from hub.supervise import Mosquitto
+from node.profile import available_profiles
 from tests.node.nodekit import REPO, Collector, eventually, node_env
 
 NODE = "khi-test-03"
@@ -48,7 +49,6 @@ def test_invalid_node_id_exits_2_naming_the_key(
 def test_unknown_profile_exits_2(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pytest.importorskip("node.profile")
     monkeypatch.setenv("ROSHNI_NODE__ID", NODE)
     monkeypatch.setenv("ROSHNI_NODE__PROFILE", "no-such-board")
     assert run_cli("--simulate", "default") == 2
@@ -69,15 +69,15 @@ def test_cli_loads_without_hardware_modules() -> None:
     assert out.strip() == "[]"
 
 
+@pytest.mark.parametrize("profile", available_profiles())
 def test_simulated_node_publishes_and_stops_cleanly(
-    mosquitto: Mosquitto, tmp_path: Path
+    mosquitto: Mosquitto, tmp_path: Path, profile: str
 ) -> None:
-    sim = pytest.importorskip("node.sim")
-    if not hasattr(sim, "open_simulated_hardware"):
-        pytest.skip("node.sim.open_simulated_hardware is not there yet")
+    """Every hardware profile in firmware-config/ runs in simulation and publishes."""
     collector = Collector(mosquitto.url)
     env = node_env(NODE, mosquitto.url, tmp_path / "data", interval_s=0.2)
-    env.update(ROSHNI_SIM__START="2026-01-01T20:00:00+05:00", ROSHNI_SIM__SPEED="60")
+    env.update(ROSHNI_SIM__START="2026-01-01T20:00:00+05:00", ROSHNI_SIM__SPEED="60",
+               ROSHNI_NODE__PROFILE=profile)
     roshni = Path(sys.executable).parent / "roshni"
     with open(tmp_path / "node.log", "wb") as log:
         node = subprocess.Popen(
@@ -98,7 +98,9 @@ def test_simulated_node_publishes_and_stops_cleanly(
     log_text = (tmp_path / "node.log").read_text()
     assert "sent reading seq" in log_text
     birth = collector.statuses(NODE)[0]
-    assert birth["profile"] == "pi-zero-2w" and birth["config_sha"]
+    assert birth["profile"] == profile and birth["config_sha"]
     first = collector.readings(NODE)[0]
+    # A January night in Karachi: the simulated lamp burns, and its sensor says so.
+    assert first["lamp_on"] is True and "mains_v" in first
     # A simulated clock: the reading is stamped in simulated time, a January night.
     assert 1767279600 <= first["ts"] < 1767279600 + 3600

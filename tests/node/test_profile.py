@@ -42,8 +42,8 @@ def error_for(tmp_path: Path, text: str) -> str:
     return message
 
 
-def test_the_two_reference_profiles_ship():
-    assert {"pi-zero-2w", "pi4-relay"} <= set(available_profiles())
+def test_the_reference_profiles_ship():
+    assert {"pi-zero-2w", "pi4-relay", "pi4-radar"} <= set(available_profiles())
 
 
 def test_pi_zero_2w_is_wired_as_documented():
@@ -58,6 +58,16 @@ def test_pi4_relay_is_wired_as_documented():
     assert isinstance(p.lamp, LampRelay) and p.lamp.pin == 22
     assert p.ambient.kind == "light_sensor" and p.ambient.pin == 18
     assert (p.pir.pin, p.tamper.pin, p.pzem.port) == (17, 27, "/dev/ttyAMA0")
+
+
+def test_pi4_radar_is_wired_as_documented():
+    p = load_profile("pi4-radar")
+    assert isinstance(p.lamp, LampRelay) and p.lamp.pin == 22
+    assert p.pir is None
+    assert (p.radar.port, p.radar.baud, p.radar.max_distance_cm) == ("/dev/ttyAMA1", 256000, 400)
+    assert (p.pzem.port, p.tamper.pin, p.status_led.pin) == ("/dev/ttyAMA0", 27, 24)
+    # UART3 (dtoverlay=uart3) takes GPIO4 and GPIO5 for the radar: nothing else may.
+    assert not {4, 5, 14, 15} & set(p.gpio_pins().values())
 
 
 def test_committed_schema_is_the_one_the_model_generates():
@@ -118,6 +128,29 @@ def test_a_gpio_sensor_on_the_spi_pins_of_the_mcp3008_is_an_error(tmp_path):
     message = error_for(tmp_path, MINIMAL + '[lamp]\nkind = "mcp3008"\nchannel = 0\n'
                                             "[pir]\npin = 9\n")
     assert "pir.pin: GPIO9 is SPI0 MISO" in message
+
+
+def test_a_pir_and_a_radar_together_is_an_error_naming_both(tmp_path):
+    message = error_for(tmp_path, MINIMAL + '[pir]\npin = 17\n[radar]\nport = "/dev/ttyAMA1"\n')
+    assert "pir, radar: footfall comes from one people sensor" in message
+    assert "[pir] table or the [radar] table, not both" in message
+
+
+def test_radar_and_meter_on_one_port_is_an_error(tmp_path):
+    message = error_for(tmp_path, MINIMAL + '[radar]\nport = "/dev/ttyAMA0"\n'
+                                            '[pzem]\nport = "/dev/ttyAMA0"\n')
+    assert "radar.port: /dev/ttyAMA0 is already used by pzem.port" in message
+
+
+def test_a_gpio_sensor_on_the_primary_uart_pins_is_an_error(tmp_path):
+    message = error_for(tmp_path, MINIMAL + '[pzem]\nport = "/dev/serial0"\n[tamper]\npin = 15\n')
+    assert "tamper.pin: GPIO15 is the primary UART's RXD, used by pzem.port (/dev/serial0)" \
+        in message
+
+
+def test_a_radar_baud_rate_the_ld2410_cannot_do_lists_the_ones_it_can(tmp_path):
+    message = error_for(tmp_path, MINIMAL + '[radar]\nport = "/dev/ttyAMA1"\nbaud = 25600\n')
+    assert "radar.baud: expected 9600, 19200" in message and "256000 or 460800" in message
 
 
 def test_lamp_verdict_from_power_needs_a_meter(tmp_path):

@@ -5,15 +5,14 @@ before the broker has acknowledged it."""
 from __future__ import annotations
 
 import logging
-import shutil
 import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from hub.broker.certs import make_certs
 from hub.supervise import Mosquitto
 from node.clock import RealClock
 from node.publisher import Publisher
@@ -225,21 +224,9 @@ def test_readings_the_broker_refuses_stay_in_the_spool(
 
 
 def _make_certificates(directory: Path) -> tuple[Path, Path, Path]:
-    """A CA and a server certificate for 127.0.0.1 signed by it."""
-    if shutil.which("openssl") is None:
-        pytest.skip("openssl is not installed")
-
-    def openssl(*args: str) -> None:
-        subprocess.run(["openssl", *args], cwd=directory, check=True, capture_output=True)
-
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key",
-            "-out", "ca.crt", "-days", "2", "-subj", "/CN=Roshni test CA")
-    openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key",
-            "-out", "server.csr", "-subj", "/CN=127.0.0.1")
-    (directory / "san.ext").write_text("subjectAltName=IP:127.0.0.1\n")
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext")
-    return directory / "ca.crt", directory / "server.crt", directory / "server.key"
+    """A CA and a server certificate for 127.0.0.1 signed by it (as `roshni hub make-certs`)."""
+    paths, _ = make_certs(directory, [], ["127.0.0.1"], days=2)
+    return paths.ca_cert, paths.cert, paths.key
 
 
 def test_mqtts_url_connects_over_tls_trusting_the_configured_ca(

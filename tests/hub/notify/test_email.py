@@ -3,12 +3,9 @@ and the ticket, and survives the server being down."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
-import pytest
 from sqlalchemy import select
 
+from hub.broker.certs import make_certs
 from hub.models import Outbox
 from hub.notify import NotifySettings, SmtpSettings, Subscriber, enqueue
 from hub.notify.service import Notifier
@@ -85,17 +82,13 @@ def test_an_email_waits_for_the_smtp_server_and_goes_once(tmp_path):
     assert len(sink.messages) == 1
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a cert")
 def test_email_over_starttls_with_login(tmp_path):
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-keyout", str(key), "-out", str(cert), "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True,
-                   capture_output=True)
+    certs, _ = make_certs(tmp_path, [], ["127.0.0.1"], days=1)
+    cert, key = certs.cert, certs.key
     sink = SmtpSink(tls=(cert, key), login=("roshni", "mail-password")).start()
     try:
         engine = state_db(tmp_path)
-        cfg = depot(sink.port, security="starttls", ca_file=str(cert), username="roshni",
+        cfg = depot(sink.port, security="starttls", ca_file=str(certs.ca_cert), username="roshni",
                     password="mail-password")
         notifier = Notifier(engine, cfg, TZ, clock=Clock())
         with engine.begin() as conn:

@@ -84,7 +84,11 @@ if [ -n "$bundle" ]; then
 fi
 chown root:"$ROSHNI_USER" "$NODE_TOML"
 chmod 0640 "$NODE_TOML"
-ROSHNI_FIRMWARE_CONFIG=$ROSHNI_OPT/firmware-config "$ROSHNI_VENV/bin/python" - "$NODE_TOML" <<'EOF' ||
+# Checks the settings and prints the config.txt lines the node's profile needs, one a line
+# (firmware-config/README.md, "Raspberry Pi OS settings"): the UART and SPI always; the
+# PL011 UART on the GPIO pins (ttyAMA0) for a meter there; UART3 (ttyAMA1, Pi 4) for a
+# radar there.
+firmware_lines=$(ROSHNI_FIRMWARE_CONFIG=$ROSHNI_OPT/firmware-config "$ROSHNI_VENV/bin/python" - "$NODE_TOML" <<'EOF'
 import sys
 from node.config import NodeSettings
 from node.profile import load_profile
@@ -94,32 +98,43 @@ try:
     ca = settings.mqtt.ca_file
     if ca is not None and not ca.is_file():
         sys.exit(f"{sys.argv[1]}: mqtt.ca_file {ca} does not exist")
-    load_profile(settings.node.profile)
+    profile = load_profile(settings.node.profile)
 except (ConfigError, ValueError) as err:
     sys.exit(str(err))
+end = settings.mqtt.endpoint()
 print(f"    node {settings.node.id}, profile {settings.node.profile}, broker "
-      f"{settings.mqtt.endpoint().host}:{settings.mqtt.endpoint().port}")
+      f"{end.host}:{end.port}", file=sys.stderr)
+ports = {part.port for part in (profile.pzem, profile.radar) if part is not None}
+print("enable_uart=1\ndtparam=spi=on")
+if "/dev/ttyAMA0" in ports:
+    print("dtoverlay=disable-bt")
+if "/dev/ttyAMA1" in ports:
+    print("dtoverlay=uart3")
 EOF
-  die "$NODE_TOML cannot be used"
+) || die "$NODE_TOML cannot be used"
 
-# --- Raspberry Pi OS: the UART (energy meter, radar) and SPI (MCP3008) ----------------------
+# --- Raspberry Pi OS: UARTs (energy meter, radar) and SPI (MCP3008), written once ------------
 if [ -f "$CONFIG_TXT" ]; then
+  wanted=()
+  while read -r setting; do
+    grep -qx "$setting" "$CONFIG_TXT" || wanted+=("$setting")
+  done <<<"$firmware_lines"
   if grep -q '^# Roshni node' "$CONFIG_TXT"; then
-    note "$CONFIG_TXT: Roshni's settings are there already"
-  else
-    wanted=()
-    grep -qx 'enable_uart=1' "$CONFIG_TXT" || wanted+=(enable_uart=1)
-    grep -qx 'dtparam=spi=on' "$CONFIG_TXT" || wanted+=(dtparam=spi=on)
     if [ ${#wanted[@]} -gt 0 ]; then
-      cp -p "$CONFIG_TXT" "$CONFIG_TXT.roshni-backup"
-      {
-        echo ""
-        echo "# Roshni node (deploy/install-node.sh): UART for the energy meter, SPI for the ADC"
-        echo "[all]"
-        printf '%s\n' "${wanted[@]}"
-      } >>"$CONFIG_TXT"
-      note "$CONFIG_TXT: added ${wanted[*]} (the old file is $CONFIG_TXT.roshni-backup); reboot to apply"
+      warn "$CONFIG_TXT has Roshni's settings from an earlier install, but this profile" \
+        "also needs: ${wanted[*]} (not edited twice: add them under [all] by hand)"
+    else
+      note "$CONFIG_TXT: Roshni's settings are there already"
     fi
+  elif [ ${#wanted[@]} -gt 0 ]; then
+    cp -p "$CONFIG_TXT" "$CONFIG_TXT.roshni-backup"
+    {
+      echo ""
+      echo "# Roshni node (deploy/install-node.sh): the UARTs and SPI its sensors are on"
+      echo "[all]"
+      printf '%s\n' "${wanted[@]}"
+    } >>"$CONFIG_TXT"
+    note "$CONFIG_TXT: added ${wanted[*]} (the old file is $CONFIG_TXT.roshni-backup); reboot to apply"
   fi
   cmdline=/boot/firmware/cmdline.txt
   if [ -f "$cmdline" ] && grep -Eq 'console=(serial0|ttyAMA0|ttyS0)' "$cmdline"; then

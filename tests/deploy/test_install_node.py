@@ -49,7 +49,8 @@ def _groups_of(c: Chroot, user: str) -> set[str]:
 def test_install_node_on_fresh_debian(fresh_debian: Chroot, broker: DeployedBroker,
                                       tmp_path: Path) -> None:
     c = fresh_debian
-    bundle = Operator(tmp_path / "hub", broker).provision(NODE)
+    # The profile with the most to set up: a meter on the PL011 UART, a radar on UART3.
+    bundle = Operator(tmp_path / "hub", broker).provision(NODE, "--profile", "pi4-radar")
     shutil.copytree(bundle, c.path("/root/bundle"))
     config_txt = c.path("/boot/firmware/config.txt")
     config_txt.parent.mkdir(parents=True)
@@ -78,8 +79,8 @@ def test_install_node_on_fresh_debian(fresh_debian: Chroot, broker: DeployedBrok
     # The firmware settings are added once, for every board ([all]), after its own.
     text = config_txt.read_text()
     assert text.startswith(CONFIG_TXT)
-    assert text[len(CONFIG_TXT):].splitlines()[-3:] == ["[all]", "enable_uart=1",
-                                                         "dtparam=spi=on"]
+    assert text[len(CONFIG_TXT):].splitlines()[-5:] == [
+        "[all]", "enable_uart=1", "dtparam=spi=on", "dtoverlay=disable-bt", "dtoverlay=uart3"]
     analyze = shutil.which("systemd-analyze")
     if analyze:
         done = subprocess.run([analyze, "verify", f"--root={c.root}", "roshni-node.service"],

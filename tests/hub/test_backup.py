@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 
+from hub.backup import RunningLock, hold_while_running
 from hub.db import migrate
 from hub.supervise import HubProcess, Influxd, Mosquitto, _roshni
 from tests.hub.conftest import hub_env, roshni
@@ -152,3 +153,27 @@ def _sqlite_file(tmp_path: Path) -> Path:
     path = tmp_path / "some.db"
     migrate(f"sqlite:///{path}")
     return path
+
+
+def test_a_hub_starting_during_a_restore_waits_for_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    restoring = RunningLock.acquire(url, exclusive=True, wait=False)
+    assert restoring is not None
+    assert RunningLock.acquire(url, exclusive=True, wait=False) is None
+    assert RunningLock.acquire(url, exclusive=False, wait=False) is None
+    held: list[RunningLock] = []
+    starting = threading.Thread(target=lambda: held.append(hold_while_running(url)))
+    starting.start()
+    starting.join(0.5)
+    assert starting.is_alive() and not held  # waits while the restore runs
+    restoring.release()
+    starting.join(10)
+    assert held
+    # Two hubs may share it; a restore may not.
+    second = hold_while_running(url)
+    assert RunningLock.acquire(url, exclusive=True, wait=False) is None
+    held[0].release()
+    second.release()
+    lock = RunningLock.acquire(url, exclusive=True, wait=False)
+    assert lock is not None
+    lock.release()

@@ -13,7 +13,8 @@
 #   --hostname    the name(s) nodes use to reach the broker, in its certificate and in
 #                 each node's bundle (default: `hostname -f`); --ip adds an address
 #   --influx-port, --influx-rpc-port
-#                 InfluxDB's HTTP and backup ports on 127.0.0.1 (default 8086, 8088)
+#                 InfluxDB's HTTP and backup ports on 127.0.0.1 (default 8086, 8088;
+#                 an existing hub.toml keeps its [influx] url)
 #   --retention   how long InfluxDB keeps readings (default 104w; INF keeps them forever)
 #
 # Where systemd is not running (a chroot, a container) the units are enabled, not started,
@@ -99,6 +100,10 @@ except ConfigError as err:
     sys.exit(str(err))
 EOF
 mqtt_password=$(toml get "$HUB_TOML" mqtt.url | sed -n 's|^mqtts\{0,1\}://roshni-hub:\([^@]*\)@.*|\1|p')
+configured_url=$(toml get "$HUB_TOML" influx.url) || configured_url=http://127.0.0.1:8086
+if [ "$configured_url" != "$influx_url" ]; then
+  warn "$HUB_TOML has [influx] url = $configured_url, not $influx_url: set it there"
+fi
 influx_user=$(toml get "$HUB_TOML" influx.username) || influx_user=
 influx_password=$(toml get "$HUB_TOML" influx.password) || influx_password=
 install -d -o "$ROSHNI_USER" -g "$ROSHNI_USER" -m 0750 "$ROSHNI_HOME/bundles"
@@ -241,6 +246,7 @@ not_started
 
 say "done"
 note "settings: $HUB_TOML (mode 0640, group $ROSHNI_USER); state: $ROSHNI_HOME"
-note "register a node: roshni provision NODE_ID --district D --area A --lat LAT --lon LON"
-note "  (as root; its bundle for deploy/install-node.sh is written to $ROSHNI_HOME/bundles)"
-note "add a person:    roshni user add NAME --role admin --password-stdin"
+note "as root, with --config $HUB_TOML:"
+note "  register a node: roshni provision NODE_ID --district D --area A --lat LAT --lon LON"
+note "    (its bundle for deploy/install-node.sh goes to $ROSHNI_HOME/bundles/NODE_ID)"
+note "  add a person:    roshni user add NAME --role admin --password-stdin"

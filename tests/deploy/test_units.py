@@ -58,6 +58,19 @@ def test_unit_passes_systemd_analyze_verify(root: Path, unit: str) -> None:
     assert done.returncode == 0 and not (done.stdout + done.stderr).strip(), done.stderr
 
 
+@pytest.mark.parametrize("unit", ["roshni-hub.service", "roshni-node.service"])
+def test_unit_is_sandboxed(unit: str) -> None:
+    """systemd's own exposure score, offline: below 2.0 of 10 ("OK"; Debian's mosquitto
+    and influxdb units score 9 and more)."""
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
+    done = subprocess.run([analyze, "security", "--offline=true", "--threshold=20",
+                           str(DEPLOY / "systemd" / unit)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+
+
 def test_units_run_what_the_install_scripts_install() -> None:
     node_script = _assignments(DEPLOY / "install-node.sh")
     venv, home, opt, user = (node_script[k] for k in ("ROSHNI_VENV", "ROSHNI_HOME",

@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
 from hub.db import MIGRATIONS, migrate
@@ -154,8 +155,9 @@ def backup(url: str, dest: Path) -> str:
         if db.kind == "sqlite":
             revisions = _sqlite_backup(db.path, tmp)
         else:
+            _tool("pg_dump")  # before anything else: the likeliest thing to be missing
+            revisions = _current_revisions(db)
             _pg_dump(db, tmp)
-            revisions = None
         os.replace(tmp, dest)
         _fsync_dir(dest.parent)
     finally:
@@ -407,6 +409,9 @@ def _backup_command(args: argparse.Namespace) -> int:
     settings = _settings(args.config)
     try:
         print(backup(settings.db_url, args.file))
+    except OperationalError as err:
+        print(f"roshni hub backup: cannot reach the database: {err.orig}", file=sys.stderr)
+        return 1
     except BackupError as err:
         print(f"roshni hub backup: {err}", file=sys.stderr)
         return 1
@@ -419,6 +424,9 @@ def _restore_command(args: argparse.Namespace) -> int:
     settings = _settings(args.config)
     try:
         print(restore(settings.db_url, args.file, force=args.force))
+    except OperationalError as err:
+        print(f"roshni hub restore: cannot reach the database: {err.orig}", file=sys.stderr)
+        return 1
     except BackupError as err:
         print(f"roshni hub restore: {err}", file=sys.stderr)
         return 1

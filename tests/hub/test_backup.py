@@ -1,17 +1,23 @@
 """`roshni hub backup` and `roshni hub restore` against a running hub (Mosquitto, InfluxDB
-and `roshni hub run` as processes): a backup taken while readings flow in, the database
-lost, restored, the hub restarted, and the node and the person are back."""
+and `roshni hub run` as processes), on SQLite and on PostgreSQL: a backup taken while
+readings flow in, the database lost, restored, the hub restarted, and the node and the
+person are back."""
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import sqlite3
 import subprocess
 import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
+from hub import supervise
 from hub.backup import RunningLock, hold_while_running
 from hub.db import migrate
 from hub.supervise import HubProcess, Influxd, Mosquitto, _roshni
@@ -20,6 +26,45 @@ from tests.support import Publisher, reading, wait_for
 
 NODE = "khi-kor-0042"
 PASSWORD = "lamp-post-42"
+
+
+@dataclass
+class Backend:
+    env: dict[str, str]
+    lose: Callable[[], None]  # the database is gone (and, on PostgreSQL, made again empty)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        db = tmp_path / "hub" / "data" / "hub.db"
+
+        def lose() -> None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{db}{suffix}").unlink(missing_ok=True)
+
+        yield Backend({}, lose)
+        return
+    postgres = getattr(supervise, "Postgres", None)
+    if postgres is None or importlib.util.find_spec("psycopg") is None:
+        pytest.skip("needs hub.supervise.Postgres and psycopg (the PostgreSQL state)")
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed (postgresql-client)")
+    with postgres(tmp_path / "postgres") as server:
+        url = server.create_database("roshni")
+
+        def lose() -> None:
+            server.drop_database("roshni")
+            server.create_database("roshni")
+
+        yield Backend({"ROSHNI_DB__URL": url}, lose)
+
+
+@pytest.fixture
+def hub(tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd,
+        backend: Backend) -> Iterator[HubProcess]:
+    with HubProcess(tmp_path / "hub", {**hub_env(mosquitto, influxd), **backend.env}) as proc:
+        yield proc
 
 
 def _db(hub: HubProcess) -> Path:
@@ -40,7 +85,7 @@ def _node_as_admin(hub: HubProcess) -> httpx.Response:
 
 
 def test_backup_while_running_then_restore_brings_the_state_back(
-        hub: HubProcess, mosquitto: Mosquitto, tmp_path: Path) -> None:
+        hub: HubProcess, mosquitto: Mosquitto, backend: Backend, tmp_path: Path) -> None:
     roshni(hub, "provision", NODE, "--district", "korangi", "--area", "Korangi 5",
            "--lat", "24.8315", "--lon", "67.1311", "--pole", "K5-117")
     added = subprocess.run([*_roshni(), "user", "add", "ayesha", "--role", "admin",
@@ -72,18 +117,19 @@ def test_backup_while_running_then_restore_brings_the_state_back(
         sender.join(10)
         pub.close()
     assert backup.stat().st_mode & 0o777 == 0o600
-    assert not Path(f"{backup}-wal").exists()  # one self-contained file
-    with sqlite3.connect(backup) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("SELECT count(*) FROM nodes WHERE id = ?", (NODE,)).fetchone()[0]
+    if not backend.env:  # SQLite: one self-contained database file
+        assert not Path(f"{backup}-wal").exists()
+        with sqlite3.connect(backup) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert conn.execute("SELECT count(*) FROM nodes WHERE id = ?",
+                                (NODE,)).fetchone()[0]
 
     # While the hub runs on the database, restore refuses, even with --force.
     refused = roshni(hub, "hub", "restore", str(backup), "--force", check=False)
     assert refused.returncode == 1 and "a hub is running" in refused.stderr
 
     hub.stop()
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{_db(hub)}{suffix}").unlink(missing_ok=True)
+    backend.lose()
     done = roshni(hub, "hub", "restore", str(backup))
     assert "restored" in done.stdout, done.stdout
     # A second restore would overwrite the database: only with --force.

@@ -186,11 +186,28 @@ def test_install_hub_on_fresh_debian(fresh_debian: Chroot) -> None:
     assert sorted(p.name for p in units_dir.glob("roshni-*.service")) == ["roshni-hub.service"]
     hub.terminate()
     hub.wait(30)
-    _start(c, "roshni-hub.service", hub_env)
+    hub = _start(c, "roshni-hub.service", hub_env)
     wait_for(lambda: get_json(f"http://127.0.0.1:{http_port}/healthz")[0] == 200,
              timeout=120, what="the hub after the second install")
     out = c.run(["roshni", "provision", NODE, "--district", "korangi", "--area", "Korangi 5",
                  "--lat", "24.8315", "--lon", "67.1311", "--config", "/etc/roshni/hub.toml"])
     assert "credentials kept" in out.stdout
+
+    # Backup and restore as the operator (root) does it on the installed hub: the restored
+    # database belongs to the hub's user again, and the hub starts on it.
+    config = ["--config", "/etc/roshni/hub.toml"]
+    c.run(["roshni", "hub", "backup", "/root/hub-backup.db", *config])
+    hub.terminate()
+    hub.wait(30)
+    for suffix in ("", "-wal", "-shm"):
+        c.path(f"/var/lib/roshni/hub.db{suffix}").unlink(missing_ok=True)
+    c.run(["roshni", "hub", "restore", "/root/hub-backup.db", *config])
+    assert _owner(c, "/var/lib/roshni/hub.db")[:2] == ("roshni", "roshni")
+    _start(c, "roshni-hub.service", hub_env)
+    wait_for(lambda: get_json(f"http://127.0.0.1:{http_port}/healthz")[0] == 200,
+             timeout=120, what="the hub on the restored database")
+    out = c.run(["roshni", "provision", NODE, "--district", "korangi", "--area", "Korangi 5",
+                 "--lat", "24.8315", "--lon", "67.1311", *config])
+    assert "credentials kept" in out.stdout  # the node is known, its password unchanged
     print(f"\ninstall-hub.sh on a fresh Debian: first run {first_s:.0f} s, "
           f"second run {second_s:.0f} s")

@@ -5,7 +5,7 @@
 import { all, api } from "../api.js";
 import { clear, h } from "../dom.js";
 import { label, number, relative, t } from "../i18n.js";
-import { loading } from "./common.js";
+import { loading, nodeStatusText } from "./common.js";
 import { showError } from "../app.js";
 
 // Clock faults are counted per node; nodes are scanned for them up to this many.
@@ -33,7 +33,7 @@ function count(query) {
 function nodeRow(node) {
   return h("tr", { dataset: { node: node.id } },
     h("td", {}, h("a", { class: "mono", href: `#/nodes/${encodeURIComponent(node.id)}`, text: node.id })),
-    h("td", {}, node.state === "pending" ? t("count_pending") : label("count", node.status)),
+    h("td", {}, nodeStatusText(node)),
     h("td", {}, label("district", node.district), " · ", h("bdi", { text: node.area }),
       node.pole ? [" · ", h("bdi", { class: "pole", text: node.pole })] : null),
     h("td", { text: node.last_seen ? relative(node.last_seen) : t("never") }),

@@ -282,6 +282,20 @@ def test_a_node_that_does_not_answer_is_given_up_on_with_a_clear_message(
     login(page, world, "tech-sana")
     open_node(page, world, node)
     expect(page.locator("#cmd-hint")).to_contain_text("has not heard from this node lately")
+    # Never connected: the hub refuses a command the node could not receive.
+    page.get_by_role("button", name="Identify (blink LED)").click()
+    expect(page.locator("#cmd-progress [role=alert]")).to_have_text(
+        "The node is not connected to the hub now, so it would not get the command. Send it "
+        "when the node is online again.")
+    # A node that comes online (its birth, from a real MQTT peer) but then never answers.
+    birth = Publisher(world.broker.host, world.broker.port, client_id=f"{node}-birth")
+    try:
+        birth.send(f"roshni/v1/{node}/status", {"v": 1, "state": "online", "session": 1},
+                   retain=True)
+    finally:
+        birth.close()
+    wait_for(lambda: api(world, f"/nodes/{node}")["status"] == "online",
+             what="the node online at the hub")
     page.get_by_role("button", name="Identify (blink LED)").click()
     expect(page.locator("#cmd-progress .cmd-waiting")).to_contain_text(
         "Sent. Waiting for the node to answer")
@@ -316,7 +330,9 @@ def test_a_broker_that_does_not_take_the_command_is_said_in_plain_words(
     page = open_page(PHONE)
     login(page, world, "tech-sana")
     open_node(page, world, pole)
-    world.broker.stop()
+    # Killed, not stopped: a broker shutting down sends its clients' wills, and the hub
+    # would then refuse the command for an offline node instead (409).
+    world.broker.kill()
     try:
         page.get_by_role("button", name="Identify (blink LED)").click()
         expect(page.locator("#cmd-progress [role=alert]")).to_have_text(

@@ -38,6 +38,8 @@ export function commandError(err) {
       ? err.detail.map((e) => `${(e.loc || []).filter((l) => l !== "body").join(".")}: ${e.msg}`).join("; ")
       : String(err.detail);
     text = t("err_422", { detail });
+  } else if (err.status === 409) {
+    text = t("err_409");
   } else if (err.status === 503) {
     return h("div", { class: "cmd-error" },
       h("p", { class: "error", role: "alert", text: t("err_503") }),

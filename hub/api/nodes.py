@@ -40,27 +40,32 @@ NODE_COLUMNS = (Node.id, Node.state, Node.district_id, Node.area_id, Node.lat, N
                 Node.clock_faults, LampStats.lamp_on, _OPEN_RULES)
 
 
-def node_query(place: Place, *, state: str | None = None, status: str | None = None) -> Any:
+def _filtered(q: Any, state: str | None, status: str | None,
+              commissioned: bool | None) -> Any:
+    if state is not None:
+        q = q.where(Node.state == state)
+    if status is not None:
+        q = q.where(Node.status == status)
+    if commissioned is not None:
+        q = q.where(Node.commissioned_at.is_not(None) if commissioned
+                    else Node.commissioned_at.is_(None))
+    return q
+
+
+def node_query(place: Place, *, state: str | None = None, status: str | None = None,
+               commissioned: bool | None = None) -> Any:
     """Nodes in a place with their lamp's last state and open alerts, for lists and
     exports (order and page it)."""
     q = (select(*NODE_COLUMNS).outerjoin(LampStats, LampStats.node_id == Node.id)
          .where(place.where(Node.district_id, Node.area_id)))
-    if state is not None:
-        q = q.where(Node.state == state)
-    if status is not None:
-        q = q.where(Node.status == status)
-    return q
+    return _filtered(q, state, status, commissioned)
 
 
 def count_nodes(conn: Connection, place: Place, *, state: str | None = None,
-                status: str | None = None) -> int:
+                status: str | None = None, commissioned: bool | None = None) -> int:
     q = select(func.count()).select_from(Node).where(place.where(Node.district_id,
                                                                  Node.area_id))
-    if state is not None:
-        q = q.where(Node.state == state)
-    if status is not None:
-        q = q.where(Node.status == status)
-    return int(conn.execute(q).scalar_one())
+    return int(conn.execute(_filtered(q, state, status, commissioned)).scalar_one())
 
 
 def lamp_state(status: str, lamp_on: bool | None, rules: list[str]) -> str:
@@ -101,12 +106,16 @@ def read_nodes(scope: NodesRead, conn: ConnDep, page: PageDep,
                                 Query()] = None,
                status: Annotated[Literal["online", "offline", "unknown"] | None,
                                  Query()] = None,
-               district: str | None = None, area: str | None = None) -> Page[NodePublic]:
+               district: str | None = None, area: str | None = None,
+               commissioned: Annotated[bool | None, Query(
+                   description="false: nodes no self-test has commissioned yet")] = None,
+               ) -> Page[NodePublic]:
     place = scope.place(district, area)
     if place is None:
         return Page(data=[], count=0)
-    count = count_nodes(conn, place, state=state, status=status)
-    rows = conn.execute(node_query(place, state=state, status=status).order_by(Node.id)
+    count = count_nodes(conn, place, state=state, status=status, commissioned=commissioned)
+    rows = conn.execute(node_query(place, state=state, status=status,
+                                   commissioned=commissioned).order_by(Node.id)
                         .limit(page.limit).offset(page.offset)).all()
     return Page(data=[NodePublic(**n) for n in node_rows(rows)], count=count)
 

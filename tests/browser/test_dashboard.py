@@ -168,6 +168,8 @@ def test_a_technician_sees_fleet_health_and_a_lamps_charts_from_influxdb(
     counts = page.locator("#fleet-counts")
     expect(counts.locator('[data-count="count_online"] b')).to_have_text("1")
     expect(counts.locator('[data-count="count_unknown"] b')).to_have_text(str(len(LAMPS) - 1))
+    # No self-test has come from any of them yet: all still to be commissioned.
+    expect(counts.locator('[data-count="count_uncommissioned"] b')).to_have_text(str(len(LAMPS)))
     expect(page.locator("#main")).to_contain_text("Hub spool: 0 readings waiting for InfluxDB")
     shot(page, "technician-fleet-phone")
 
@@ -219,7 +221,7 @@ def test_screenshots_of_every_page_on_a_phone_and_a_desktop(world, open_page, gu
         page.locator("#logout").click()
 
         login(page, world, "tech-sana")
-        expect(page.locator("#fleet-counts .count")).to_have_count(5)
+        expect(page.locator("#fleet-counts .count")).to_have_count(6)
         shot(page, f"technician-fleet-{size}")
         page.goto(f"{world.url}/#/nodes/khi-kor-0001")
         expect(page.locator("#charts svg.chart")).to_have_count(3)

@@ -58,6 +58,12 @@ def test_a_healthy_pole_passes_every_item_and_the_hub_marks_it_commissioned(
     node = field.api("GET", "/nodes/khi-kor-0101", "tariq").json()
     assert node["commissioned_at"] is not None and node["selftest_ok"] is True
     assert {c["name"]: c["status"] for c in node["selftest"]}["lamp_responds"] == "pass"
+    # The technicians' to-do list no longer has it.
+    waiting = field.api("GET", "/nodes", "tariq", params={"commissioned": "false",
+                                                           "limit": 500}).json()["data"]
+    done = field.api("GET", "/nodes", "tariq", params={"commissioned": "true"}).json()["data"]
+    assert "khi-kor-0101" in {n["id"] for n in done}
+    assert "khi-kor-0101" not in {n["id"] for n in waiting}
 
 
 def test_an_unplugged_lamp_sensor_fails_with_its_remedy_and_is_not_commissioned(

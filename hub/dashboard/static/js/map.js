@@ -64,10 +64,14 @@ export async function lampMap(el, config) {
   const lamps = L.layerGroup().addTo(map);
   const markers = new Map();
   let fitted = false;
+  // Live updates may still arrive after the page was left; drawing on a removed canvas
+  // renderer makes Leaflet throw (reading 'clearRect' of its deleted context).
+  let destroyed = false;
 
   return {
     map,
     setNodes(nodes, stateOf, onClick) {
+      if (destroyed) return;
       lamps.clearLayers();
       markers.clear();
       const points = [];
@@ -93,12 +97,14 @@ export async function lampMap(el, config) {
       }
     },
     focus(node) {
-      if (node?.lat == null) return;
+      if (destroyed || node?.lat == null) return;
       map.setView([node.lat, node.lon], Math.max(map.getZoom(), 16), { animate: false });
       markers.get(node.id)?.openTooltip();
       el.scrollIntoView({ behavior: "smooth", block: "center" });
     },
     destroy() {
+      if (destroyed) return;
+      destroyed = true;
       map.stop();
       map.remove();
     },

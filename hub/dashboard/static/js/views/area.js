@@ -53,7 +53,7 @@ export function render(root, ctx) {
   }
 
   function drawMap() {
-    if (!map) return;
+    if (!map || closed) return;
     map.setNodes([...state.nodes.values()].map(withName), lampStateOf);
   }
 

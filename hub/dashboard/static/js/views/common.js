@@ -11,6 +11,13 @@ export function stateBadge(state) {
   return h("span", { class: `badge state-${state}`, text: label("state", state) });
 }
 
+/** A node's standing for people: pending or revoked (registry), else online/offline/no data. */
+export function nodeStatusText(node) {
+  if (node.state === "pending") return t("count_pending");
+  if (node.state === "revoked") return t("node_state_revoked");
+  return label("count", node.status);
+}
+
 export function priorityBadge(p) {
   return h("span", { class: `badge p${Math.min(p, 4)}`, text: t("priority", { p }) });
 }

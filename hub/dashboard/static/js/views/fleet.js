@@ -5,7 +5,7 @@
 import { all, api } from "../api.js";
 import { clear, h } from "../dom.js";
 import { label, number, relative, t } from "../i18n.js";
-import { loading } from "./common.js";
+import { loading, nodeStatusText } from "./common.js";
 import { showError } from "../app.js";
 
 // Clock faults are counted per node; nodes are scanned for them up to this many.
@@ -33,7 +33,7 @@ function count(query) {
 function nodeRow(node) {
   return h("tr", { dataset: { node: node.id } },
     h("td", {}, h("a", { class: "mono", href: `#/nodes/${encodeURIComponent(node.id)}`, text: node.id })),
-    h("td", {}, node.state === "pending" ? t("count_pending") : label("count", node.status)),
+    h("td", {}, nodeStatusText(node)),
     h("td", {}, label("district", node.district), " · ", h("bdi", { text: node.area }),
       node.pole ? [" · ", h("bdi", { class: "pole", text: node.pole })] : null),
     h("td", { text: node.last_seen ? relative(node.last_seen) : t("never") }),
@@ -51,9 +51,10 @@ export function render(root, ctx) {
   async function load() {
     const busy = loading(table);
     try {
-      const [online, offline, unknown, pending, metrics, offlineNodes, pendingNodes, scanned] = await Promise.all([
+      const [online, offline, unknown, pending, uncommissioned, metrics, offlineNodes, pendingNodes, scanned] = await Promise.all([
         count({ status: "online", state: "active" }), count({ status: "offline", state: "active" }),
-        count({ status: "unknown", state: "active" }), count({ state: "pending" }), hubMetrics(),
+        count({ status: "unknown", state: "active" }), count({ state: "pending" }),
+        count({ state: "active", commissioned: "false" }), hubMetrics(),
         all("/api/v1/nodes", { status: "offline" }, 200), all("/api/v1/nodes", { state: "pending" }, 200),
         all("/api/v1/nodes", {}, SCAN),
       ]);
@@ -62,6 +63,7 @@ export function render(root, ctx) {
       clear(counts);
       for (const [key, value, bad] of [["count_online", online], ["count_offline", offline, offline > 0],
         ["count_pending", pending, pending > 0], ["count_unknown", unknown],
+        ["count_uncommissioned", uncommissioned, uncommissioned > 0],
         ["count_clock", clockFaulty.length, clockFaulty.length > 0]]) {
         counts.append(h("div", { class: ["card", "count", bad && "bad"], dataset: { count: key } },
           h("b", { text: number(value) }), h("span", { text: t(key) })));

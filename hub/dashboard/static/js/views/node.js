@@ -1,12 +1,15 @@
 // A lamp's own page: where it is, how it is, and charts of lamp state, light on the
 // street and people passing over 24 hours or 7 days (downsampled by the API from
-// InfluxDB), with its burning hours, switch-ons and energy.
+// InfluxDB), with its burning hours, switch-ons and energy; its commissioning (the last
+// self-test from the pole) and, for technicians and admins, commands to the node.
 
 import { api } from "../api.js";
 import { clear, h } from "../dom.js";
 import { chart } from "../chart.js";
 import { label, number, relative, t, time, tx } from "../i18n.js";
-import { loading } from "./common.js";
+import { loading, nodeStatusText } from "./common.js";
+import { commissioningCard } from "./commissioning.js";
+import { commandsCard } from "./commands.js";
 import { areaNames, lampStateOf } from "./area.js";
 import { mapsLinks } from "./ticket.js";
 import { showError } from "../app.js";
@@ -20,23 +23,31 @@ let chosen = "24h";
 export function render(root, ctx, id) {
   const names = areaNames(ctx.me);
   const head = h("div");
-  const facts = h("section", { class: "card" });
+  const facts = h("section", { class: "card", id: "facts" });
+  const commissioning = h("div");
   const tabs = h("div", { class: "tabs", role: "group" });
   const charts = h("section", { class: "card", id: "charts" });
-  root.append(head, facts, tabs, charts);
+  root.append(head, facts, commissioning, tabs, charts);
+  const mayCommand = (ctx.me.permissions || []).includes("nodes:command");
+  let commands = null; // made once, so a command in progress survives reloads of the node
   let closed = false;
 
   function drawNode(node) {
-    clear(head).append(
+    // (DOM append would show a null as the text "null"; h() skips it)
+    clear(head).append(...[
       h("h1", { class: "row" },
         h("span", { class: "grow mono", text: t("node_title", { id: node.id }) }),
-        h("span", { class: `badge lamp-${lampStateOf(node)}`, text: t(`legend_${lampStateOf(node)}`) })),
+        node.state === "revoked"
+          ? h("span", { class: "badge node-revoked", id: "node-revoked", text: t("node_state_revoked") })
+          : h("span", { class: `badge lamp-${lampStateOf(node)}`, text: t(`legend_${lampStateOf(node)}`) })),
       h("p", { class: "place" },
         h("bdi", { class: "area-name", text: names.get(node.area) ?? node.area }),
-        node.pole ? [" · ", h("span", { class: "pole" }, tx("pole", { pole: node.pole }))] : null));
+        node.pole ? [" · ", h("span", { class: "pole" }, tx("pole", { pole: node.pole }))] : null),
+      node.state === "revoked" ? h("p", { class: "card revoked-notice", role: "note", text: t("revoked_notice") }) : null,
+    ].filter(Boolean));
     const stats = node.lamp_stats;
     const rows = [
-      [t("status"), node.state === "pending" ? t("count_pending") : label("count", node.status)],
+      [t("status"), nodeStatusText(node)],
       [t("district"), label("district", node.district)],
       [t("last_seen"), node.last_seen ? `${time(node.last_seen)} (${relative(node.last_seen)})` : t("never")],
       [t("burning_hours"), stats ? number(stats.burning_hours, 1) : "–"],
@@ -44,10 +55,17 @@ export function render(root, ctx, id) {
       [t("energy"), stats ? `${number(stats.energy_wh / 1000, 2)} kWh` : "–"],
       [t("count_clock"), number(node.clock_faults)],
       [t("firmware"), node.fw || "–"],
+      [t("lamp_model"), node.lamp_model || "–"],
     ];
-    clear(facts).append(h("dl", { class: "kv" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
+    clear(facts).append(...[h("dl", { class: "kv" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
       node.open_alerts?.length ? h("p", {}, node.open_alerts.map((r) => [h("span", { class: "badge state-active", text: label("rule", r) }), " "])) : null,
-      mapsLinks(node));
+      mapsLinks(node)].filter(Boolean));
+    clear(commissioning).append(commissioningCard(node, { onRecheck: load }));
+    if (mayCommand && node.state !== "revoked") {
+      if (!commands) commands = commandsCard(node.id);
+      commands.update(node);
+      commissioning.append(commands.el);
+    }
   }
 
   async function drawCharts() {
@@ -99,5 +117,5 @@ export function render(root, ctx, id) {
   });
   load();
   drawCharts();
-  return { cleanup() { closed = true; unsubscribe(); } };
+  return { cleanup() { closed = true; unsubscribe(); commands?.cleanup(); } };
 }

@@ -20,6 +20,13 @@ have influxd || packages+=(influxdb)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 if [ "$what" = test ]; then
   have victoria-metrics || packages+=(victoria-metrics)
+  # deploy tests: install scripts run in a debootstrap chroot, units checked by
+  # systemd-analyze (no running systemd needed), scripts by shellcheck, InfluxDB set up
+  # over HTTP with curl
+  have debootstrap || packages+=(debootstrap)
+  have systemd-analyze || packages+=(systemd)
+  have shellcheck || packages+=(shellcheck)
+  have curl || packages+=(curl)
   # browser tests: Debian's Chromium, and a font with Urdu's letters for its screenshots
   have chromium || packages+=(chromium)
   [ -e /usr/share/fonts/truetype/noto/NotoNaskhArabicUI-Regular.ttf ] || packages+=(fonts-noto-ui-core)

@@ -12,6 +12,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from hub import dashboard
 from hub.api import health
 from hub.api.main import install_api
+from hub.backup import hold_while_running
 from hub.commands import CommandBus
 from hub.commissioning import Commissioning
 from hub.config import HubSettings
@@ -30,6 +31,8 @@ class Hub:
     def __init__(self, settings: HubSettings) -> None:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
+        # Held while the process lives: `roshni hub restore` refuses while a hub runs.
+        self.running = hold_while_running(settings.db_url)
         migrate(settings.db_url)
         self.engine = make_engine(settings.db_url)
         self.metrics = Metrics()
@@ -62,6 +65,7 @@ class Hub:
         self.notifier.stop()
         self.commands.stop()
         self.engine.dispose()
+        self.running.release()
 
 
 def create_app(settings: HubSettings) -> FastAPI:

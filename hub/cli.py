@@ -40,6 +40,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     inc.add_argument("--config", type=Path)
     inc.set_defaults(func=_import_incidents)
 
+    from hub.backup import add_commands as add_backup_commands
+
+    add_backup_commands(hsub)  # backup, restore
+
     certs = hsub.add_parser(
         "make-certs", help="a CA and the broker's TLS certificate (for Mosquitto's listener)",
         description="Create DIR/ca.crt, ca.key, broker.crt and broker.key where missing. The "

@@ -79,6 +79,11 @@ class RoshniSettings(BaseModel):
     def load(cls, path: Path | str | None = None, *, environ: Mapping[str, str] | None = None,
              **overrides: Any) -> Self:
         data: dict[str, Any] = {}
+        environ = os.environ if environ is None else environ
+        if path is None and environ.get(CONFIG_ENV):
+            # The installed `roshni` wrapper points here, so an operator need not type
+            # --config /etc/roshni/hub.toml on every command.
+            path = environ[CONFIG_ENV]
         if path is not None:
             path = Path(path)
             try:
@@ -89,7 +94,7 @@ class RoshniSettings(BaseModel):
                 raise ConfigError(f"{path}: not valid TOML: {err}") from None
         for key, value in overrides.items():
             data.setdefault(key, value)
-        _overlay_environment(cls, data, os.environ if environ is None else environ)
+        _overlay_environment(cls, data, environ)
         where = f"{path} (and ROSHNI_* variables)" if path else "ROSHNI_* environment variables"
         try:
             return cls.model_validate(data)
@@ -98,6 +103,7 @@ class RoshniSettings(BaseModel):
 
 
 ENV_PREFIX = "ROSHNI_"
+CONFIG_ENV = "ROSHNI_CONFIG"  # the settings file when no --config is given
 
 
 def _overlay_environment(cls: type[BaseModel], data: dict[str, Any],

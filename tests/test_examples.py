@@ -46,3 +46,13 @@ def test_lists_and_tables_come_from_the_environment_as_json():
     with pytest.raises(ConfigError) as err:
         HubSettings.load(environ={"ROSHNI_SPOTS__SITES": "[{broken"})
     assert "not valid JSON" in str(err.value)
+
+
+def test_roshni_config_names_the_settings_file_when_no_path_is_given(tmp_path):
+    """The installed `roshni` wrapper sets it, so operators need not repeat --config."""
+    path = tmp_path / "hub.toml"
+    path.write_text('[http]\nport = 9090\n')
+    assert HubSettings.load(environ={"ROSHNI_CONFIG": str(path)}).http.port == 9090
+    assert HubSettings.load(environ={}).http.port == 8080
+    with pytest.raises(ConfigError, match="no such settings file"):
+        HubSettings.load(environ={"ROSHNI_CONFIG": str(tmp_path / "missing.toml")})

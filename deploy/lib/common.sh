@@ -104,7 +104,8 @@ install_venv() {
 #!/bin/sh
 # Installed by Roshni's deploy/install-*.sh.
 : "\${ROSHNI_FIRMWARE_CONFIG:=$ROSHNI_OPT/firmware-config}"
-export ROSHNI_FIRMWARE_CONFIG
+: "\${ROSHNI_CONFIG:=/etc/roshni/$extra.toml}"
+export ROSHNI_FIRMWARE_CONFIG ROSHNI_CONFIG
 exec $ROSHNI_VENV/bin/roshni "\$@"
 WRAPPER
   install_file "$wrapper" /usr/local/bin/roshni 0755 root:root || true

@@ -39,7 +39,8 @@ def node_toml(spec: NodeSpec, *, url: str, ca: bool, area_name: str) -> str:
         f"# Roshni node {spec.id}: {area_name} ({spec.district})"
         + (f", pole {spec.pole}" if spec.pole else ""),
         f"# Made by `roshni provision` on {today}. It holds the node's broker password:",
-        f"# copy it to {NODE_CONFIG_DIR}/node.toml on the Pi, owner roshni, mode 0600.",
+        f"# on the Pi it goes to {NODE_CONFIG_DIR}/node.toml, readable by the agent only",
+        "# (deploy/install-node.sh BUNDLE_DIR puts it there: owner root, group roshni, 0640).",
         "",
         f"data_dir = {_toml(NODE_DATA_DIR)}",
         "",

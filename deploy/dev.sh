@@ -20,6 +20,8 @@ have influxd || packages+=(influxdb)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 if [ "$what" = test ]; then
   have victoria-metrics || packages+=(victoria-metrics)
+  # the state tests run against SQLite and a PostgreSQL server they start themselves
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || packages+=(postgresql)
   # browser tests: Debian's Chromium, and a font with Urdu's letters for its screenshots
   have chromium || packages+=(chromium)
   [ -e /usr/share/fonts/truetype/noto/NotoNaskhArabicUI-Regular.ttf ] || packages+=(fonts-noto-ui-core)

@@ -1,6 +1,7 @@
-"""A street for the rules engine without processes: a state database migrated like the
-hub's, nodes provisioned in Karachi, and readings handed to the engine exactly as the
-ingest pipeline does (a Batch of Stored readings, inside a transaction and a SAVEPOINT).
+"""A street for the rules engine without processes: a state database (SQLite or
+PostgreSQL, see `databases` in tests/hub/conftest.py) migrated like the hub's, nodes
+provisioned in Karachi, and readings handed to the engine exactly as the ingest pipeline
+does (a Batch of Stored readings, inside a transaction and a SAVEPOINT).
 
 Time is event time: each reading says when it was taken and when it reached the hub, so a
 night runs in milliseconds.
@@ -11,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -53,9 +53,7 @@ def subscribers() -> NotifySettings:
 
 
 class Street:
-    def __init__(self, tmp_path: Path, nodes: int = 5, **settings: Any) -> None:
-        tmp_path.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{tmp_path / 'hub.db'}"
+    def __init__(self, url: str, nodes: int = 5, **settings: Any) -> None:
         migrate(url)
         self.db: Engine = make_engine(url)
         bind(self.db, subscribers())

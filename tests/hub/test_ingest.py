@@ -1,4 +1,5 @@
-"""Ingest end to end: MQTT messages into a running hub process, into a real InfluxDB."""
+"""Ingest end to end: MQTT messages into a running hub process, into a real InfluxDB, with
+the hub's state on each backend (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from hub.supervise import HubProcess, Influxd, Mosquitto
-from tests.hub.conftest import roshni
+from tests.hub.conftest import hub_env, roshni
 from tests.support import Publisher, influx_query, influx_rows, metrics, reading, wait_for
+
+
+@pytest.fixture
+def hub(tmp_path, mosquitto: Mosquitto, influxd: Influxd, db_url: str):
+    """The hub, and every `roshni` command run beside it, on the backend under test."""
+    env = {**hub_env(mosquitto, influxd), "ROSHNI_DB__URL": db_url}
+    with HubProcess(tmp_path / "hub", env) as proc:
+        yield proc
 
 
 @pytest.fixture
@@ -26,7 +35,7 @@ def stored_count(influxd: Influxd, where: str = "") -> int:
 
 
 def node_row(hub: HubProcess, node_id: str) -> dict:
-    engine = create_engine(f"sqlite:///{hub.workdir / 'data' / 'hub.db'}")
+    engine = create_engine(hub.env["ROSHNI_DB__URL"])
     with engine.connect() as conn:
         row = conn.execute(text("SELECT * FROM nodes WHERE id = :id"), {"id": node_id})
         result = row.mappings().first()

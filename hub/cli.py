@@ -50,6 +50,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     prov.add_argument("--rated-w", type=float, help="the lamp's rated power in watts")
     prov.add_argument("--profile", help="hardware profile name (firmware-config/profiles)")
     prov.add_argument("--pole", help="pole number painted on the lamp post")
+    prov.add_argument("--feeder", help="electricity feeder the lamp is on, e.g. KE-Korangi-12: "
+                                       "its lamps going dark together are one power cut")
     prov.add_argument("--config", type=Path)
     prov.set_defaults(func=_provision)
 
@@ -121,7 +123,8 @@ def _provision(args: argparse.Namespace) -> int:
     engine = make_engine(settings.db_url)
     try:
         provision(engine, args.node_id, district=args.district, area=args.area, lat=args.lat,
-                  lon=args.lon, rated_w=args.rated_w, profile=args.profile, pole=args.pole)
+                  lon=args.lon, rated_w=args.rated_w, profile=args.profile, pole=args.pole,
+                  feeder=args.feeder)
     except ValueError as err:
         print(f"roshni provision: {err}", file=sys.stderr)
         return 2

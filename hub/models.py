@@ -31,6 +31,9 @@ class Node(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"), index=True)
     area_id: Mapped[str] = mapped_column(ForeignKey("areas.id"), index=True)
+    # The electricity feeder the lamp hangs on (a slug; migration 0007): its nodes going
+    # dark together are one power cut, like an area's (DESIGN.md §6). None: not known.
+    feeder: Mapped[str | None] = mapped_column(String(64), index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     pole: Mapped[str | None] = mapped_column(String(32))

@@ -130,15 +130,27 @@ def ensure_area(conn, district: str, area_name: str) -> str:  # type: ignore[no-
     return area_id
 
 
+def feeder_id(name: str | None) -> str | None:
+    """The id of the electricity feeder a node hangs on: a slug like an area's (no table:
+    a feeder is known by the nodes provisioned on it)."""
+    if name is None:
+        return None
+    feeder = slug(name)
+    if not feeder or len(feeder) > 64:
+        raise ValueError(f"feeder {name!r} is not a name of 1 to 64 letters, digits and dashes")
+    return feeder
+
+
 def provision(engine: Engine, node_id: str, *, district: str, area: str, lat: float, lon: float,
               rated_w: float | None = None, profile: str | None = None,
-              pole: str | None = None) -> None:
+              pole: str | None = None, feeder: str | None = None) -> None:
     """Register (or re-register) a node; a pending node keeps its history and becomes active."""
     now = time.time()
     with writing(engine) as conn:
         area_id = ensure_area(conn, district, area)
         values = dict(state="active", district_id=district, area_id=area_id, lat=lat, lon=lon,
                       rated_w=rated_w, profile=profile, pole=pole, updated_at=now)
+        values["feeder"] = feeder_id(feeder)
         existing = conn.execute(select(Node.provisioned_at, Node.first_seen)
                                 .where(Node.id == node_id)).first()
         if existing:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from protocol.payloads import Event, Reading
 KARACHI = ZoneInfo("Asia/Karachi")
 AREA, DISTRICT = "Korangi 5", "korangi"
 AREA_ID = "korangi-5"
+AREA_2 = "Korangi 6"  # the next neighbourhood, same district
 SECRET = "a-secret-of-sixteen-or-more"
 
 
@@ -46,6 +47,7 @@ def subscribers() -> NotifySettings:
     hook = dict(channel="webhook", url="http://127.0.0.1:9/hook", secret=SECRET)
     return NotifySettings(subscribers=[
         Subscriber(name="k5-committee", audience=["committee"], areas=[AREA], **hook),
+        Subscriber(name="k6-committee", audience=["committee"], areas=[AREA_2], **hook),
         Subscriber(name="korangi-crew", audience=["crew"], districts=[DISTRICT], **hook),
         Subscriber(name="technicians", audience=["technician"], **hook),
         Subscriber(name="malir-crew", audience=["crew"], districts=["malir"], **hook),
@@ -53,14 +55,18 @@ def subscribers() -> NotifySettings:
 
 
 class Street:
-    def __init__(self, url: str, nodes: int = 5, **settings: Any) -> None:
+    def __init__(self, url: str, nodes: int = 5, *,
+                 places: Sequence[tuple[str, str | None]] = (), **settings: Any) -> None:
+        """`places[i]`: the (area name, feeder) of node i + 1; by default every node is in
+        Korangi 5 and nobody knows its feeder."""
         migrate(url)
         self.db: Engine = make_engine(url)
         bind(self.db, subscribers())
         self.nodes = [f"khi-kor-{i:04d}" for i in range(1, nodes + 1)]
         for i, node in enumerate(self.nodes):
-            provision(self.db, node, district=DISTRICT, area=AREA, lat=24.83 + i * 0.0005,
-                      lon=67.13, rated_w=60, pole=f"K5-{100 + i}")
+            area, feeder = places[i] if places else (AREA, None)
+            provision(self.db, node, district=DISTRICT, area=area, lat=24.83 + i * 0.0005,
+                      lon=67.13, rated_w=60, pole=f"K5-{100 + i}", feeder=feeder)
         self.settings = RulesSettings(**settings)
         self.wall = 0.0
         self.rules = self.start()

@@ -51,7 +51,8 @@ def dead_letters(hub: HubProcess) -> list[dict]:
 def test_provisioned_node_readings_are_stored_with_registry_tags_and_schema_types(
         hub, influxd, pub):
     roshni(hub, "provision", "khi-kor-0042", "--district", "korangi", "--area", "Korangi 5",
-           "--lat", "24.83", "--lon", "67.13", "--rated-w", "60")
+           "--lat", "24.83", "--lon", "67.13", "--rated-w", "60", "--feeder", "KE Korangi 12")
+    assert node_row(hub, "khi-kor-0042")["feeder"] == "ke-korangi-12"
     t0 = time.time()  # after provisioning: earlier times would be a clock fault
     for seq in range(1, 6):
         # lux as a JSON integer must still land as a float field

@@ -124,10 +124,10 @@ class World:
         return ticket_id
 
     def add_node(self, node: str, district: str, area: str, lat: float, lon: float,
-                 pole: str | None = None) -> None:
+                 pole: str | None = None, feeder: str | None = None) -> None:
         """Register a node, mounted yesterday (so today's readings are plausible)."""
         provision(self.db, node, district=district, area=area, lat=lat, lon=lon, pole=pole,
-                  rated_w=60.0)
+                  rated_w=60.0, feeder=feeder)
         with writing(self.db) as conn:
             conn.execute(update(Node).where(Node.id == node).values(
                 provisioned_at=time.time() - 86400, updated_at=time.time()))

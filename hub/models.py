@@ -3,7 +3,16 @@ through migrations in hub/migrations, never by deleting the database."""
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -46,7 +55,7 @@ class Node(Base):
     status: Mapped[str] = mapped_column(String(16), default="unknown")
     status_reason: Mapped[str | None] = mapped_column(String(16))
     status_at: Mapped[float | None] = mapped_column(Float)
-    session: Mapped[int] = mapped_column(Integer, default=-1)
+    session: Mapped[int] = mapped_column(BigInteger, default=-1)  # the node's own number
     fw: Mapped[str | None] = mapped_column(String(64))
     reported_profile: Mapped[str | None] = mapped_column(String(128))
     config_sha: Mapped[str | None] = mapped_column(String(128))
@@ -62,7 +71,7 @@ class NodeSeq(Base):
     __tablename__ = "node_seq"
     node_id: Mapped[str] = mapped_column(String(63), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    max_seq: Mapped[int] = mapped_column(Integer)
+    max_seq: Mapped[int] = mapped_column(BigInteger)  # 64 bits: see migration 0008
     last_ts: Mapped[float] = mapped_column(Float)
 
 

@@ -6,25 +6,41 @@ import subprocess
 import sys
 import threading
 
-from sqlalchemy import inspect, text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import BigInteger, Integer, text
 
 from hub.db import make_engine, migrate, writing
 from hub.models import Base
 from tests.support import wait_for
 
 
-def test_migrations_build_the_whole_schema_on_an_empty_database_and_can_run_again(db_url):
+def schema_drift(conn) -> list:  # type: ignore[no-untyped-def]
+    """How the database differs from the models (alembic's autogenerate comparison), less
+    what is no drift: indexes only the migrations declare (for the API's queries), tables
+    of models in modules not imported here, and SQLite's INTEGER, which is 64 bits
+    whatever the model calls it."""
+    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    out = []
+    for diff in compare_metadata(context, Base.metadata):
+        change = diff[0] if isinstance(diff, list) else diff
+        kind = change[0]
+        if kind in ("remove_index", "remove_table"):
+            continue
+        if (kind == "modify_type" and conn.dialect.name == "sqlite"
+                and isinstance(change[-1], BigInteger) and isinstance(change[-2], Integer)):
+            continue
+        out.append(change)
+    return out
+
+
+def test_migrations_build_the_schema_of_the_models_on_an_empty_database_and_can_run_again(
+        db_url):
     migrate(db_url)
     engine = make_engine(db_url)
     with engine.connect() as conn:
         heads = {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
-        schema = inspect(conn)
-        tables = set(schema.get_table_names())
-        columns = {t: {c["name"] for c in schema.get_columns(t)} for t in Base.metadata.tables}
-    # every table and column the code uses is there: the models and migrations agree
-    assert set(Base.metadata.tables) <= tables
-    for name, table in Base.metadata.tables.items():
-        assert {c.name for c in table.columns} <= columns[name], name
+        assert schema_drift(conn) == []
 
     migrate(db_url)  # a hub restarting, or `roshni provision` beside it: nothing changes
     with engine.connect() as conn:

@@ -113,6 +113,26 @@ def test_a_repeated_reading_is_stored_once(hub, influxd, pub):
     assert stored_count(influxd) == 2
 
 
+def test_a_node_counting_seq_and_sessions_in_milliseconds_is_stored_and_deduplicated(
+        hub, influxd, pub):
+    """Other firmware may number its readings and connections by the clock in ms: past
+    32 bits, which PostgreSQL's INTEGER would refuse, jamming ingest on the batch."""
+    node = "khi-ms-0001"
+    seq = int(time.time() * 1000)
+    pub.send(f"roshni/v1/{node}/status", {"v": 1, "state": "online", "session": seq,
+                                          "ts": time.time(), "fw": "other-1.0"})
+    r = reading(node, seq)
+    pub.send(f"roshni/v1/{node}/reading", r)
+    pub.send(f"roshni/v1/{node}/reading", r)  # again: a duplicate
+    pub.send(f"roshni/v1/{node}/reading", reading(node, seq + 60_000, r["ts"] + 60))
+    wait_for(lambda: metrics(hub.url)["roshni_readings_received_total"] == 3,
+             what="the three readings received")
+    wait_for(lambda: metrics(hub.url)["roshni_readings_stored_total"] == 2,
+             what="the two new readings committed")
+    assert metrics(hub.url)["roshni_readings_duplicate_total"] == 1
+    assert node_row(hub, node)["session"] == seq
+
+
 def test_implausible_clock_is_stored_at_receive_time_and_counted(hub, influxd, pub):
     roshni(hub, "provision", "khi-eas-0003", "--district", "east", "--area", "Gulshan",
            "--lat", "24.92", "--lon", "67.09")

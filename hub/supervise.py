@@ -256,6 +256,7 @@ class Postgres(Service):
         self._owner = _postgres_user()
         if self._owner is None:
             self.datadir = self.workdir / "pgdata"
+            self.datadir.mkdir(mode=0o700, exist_ok=True)  # initdb takes an empty one
             self._own_datadir = False
         else:
             # Run as `postgres` (the server refuses root), which cannot enter a private

@@ -92,10 +92,12 @@ def test_a_node_cannot_move_itself_to_another_district(hub, influxd, pub):
 def test_unknown_node_is_stored_and_listed_as_pending_in_unassigned(hub, influxd, pub):
     pub.send("roshni/v1/khi-new-0007/reading", reading("khi-new-0007", 1))
     wait_for(lambda: stored_count(influxd) == 1, what="the pending node's reading")
-    row = node_row(hub, "khi-new-0007")
+    # InfluxDB has the reading before the batch's state commits: wait for the commit
+    row = wait_for(lambda: node_row(hub, "khi-new-0007"), what="the node in the registry")
     assert row["state"] == "pending"
     assert row["district_id"] == "unassigned"
-    assert metrics(hub.url)['roshni_nodes{state="pending"}'] == 1
+    wait_for(lambda: metrics(hub.url)['roshni_nodes{state="pending"}'] == 1,
+             what="the pending node counted")
 
 
 def test_a_repeated_reading_is_stored_once(hub, influxd, pub):
@@ -145,7 +147,9 @@ def test_implausible_clock_is_stored_at_receive_time_and_counted(hub, influxd, p
     after = time.time()
     times = [r["time"] / 1e6 for r in influx_rows(influxd.url, "SELECT * FROM reading")]
     assert all(before - 1 <= t <= after + 1 for t in times), times
-    assert metrics(hub.url)["roshni_clock_faults_total"] == 2
+    # counted once the batch's state has committed, which is after InfluxDB has it
+    wait_for(lambda: metrics(hub.url)["roshni_clock_faults_total"] == 2,
+             what="both clock faults counted")
     assert node_row(hub, "khi-eas-0003")["clock_faults"] == 2
 
 

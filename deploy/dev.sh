@@ -27,6 +27,8 @@ if [ "$what" = test ]; then
   have systemd-analyze || packages+=(systemd)
   have shellcheck || packages+=(shellcheck)
   have curl || packages+=(curl)
+  # the state tests run against SQLite and a PostgreSQL server they start themselves
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || packages+=(postgresql)
   # browser tests: Debian's Chromium, and a font with Urdu's letters for its screenshots
   have chromium || packages+=(chromium)
   [ -e /usr/share/fonts/truetype/noto/NotoNaskhArabicUI-Regular.ttf ] || packages+=(fonts-noto-ui-core)

@@ -1,8 +1,8 @@
 """Alerts: what the committee (or the technician) sees (DESIGN.md §6, §7).
 
-One open alert per (node, rule), or (area, rule) for an area incident: the unique
-`open_key` is set while an alert is not cleared, so two readings 10 ms apart, or two hub
-workers, can never open two — the loser of the race gets the one already open.
+One open alert per (node, rule), or (area, rule) or (feeder, rule) for a power cut: the
+unique `open_key` is set while an alert is not cleared, so two readings 10 ms apart, or two
+hub workers, can never open two — the loser of the race gets the one already open.
 
 States: active → acknowledged (a person saw it) → cleared (the condition is gone; only
 the rules clear alerts). An alert found in replayed history is `historical`: a past
@@ -34,18 +34,23 @@ class AlertNotFound(AlertError, LookupError):
     pass
 
 
-def open_key(rule: str, *, node: str | None, area: str) -> str:
-    return f"{rule}:{node}" if node is not None else f"{rule}:area:{area}"
+def open_key(rule: str, *, node: str | None, area: str, feeder: str | None = None) -> str:
+    if node is not None:
+        return f"{rule}:{node}"
+    return f"{rule}:feeder:{feeder}" if feeder is not None else f"{rule}:area:{area}"
 
 
 def open_alert(conn: Connection, *, rule: str, node: str | None, district: str, area: str,
                started_at: float, detail: dict[str, Any] | None = None,
-               historical: bool = False, now: float | None = None) -> tuple[int, bool]:
+               historical: bool = False, now: float | None = None,
+               feeder: str | None = None) -> tuple[int, bool]:
     """Open the (node, rule) alert, or find the one already open. Returns (id, created).
+    A feeder's power cut (`node` None, `feeder` set) is filed under `area` but is its own
+    incident, beside that area's.
 
     Safe against a concurrent opener: the insert runs in its own SAVEPOINT, and losing the
     race on the unique `open_key` means the other one's alert is the alert."""
-    key = open_key(rule, node=node, area=area)
+    key = open_key(rule, node=node, area=area, feeder=feeder)
     now = time.time() if now is None else now
     existing = _open_id(conn, key)
     if existing is not None:

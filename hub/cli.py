@@ -75,9 +75,11 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     prov.add_argument("--profile", help="hardware profile name (firmware-config/profiles)")
     prov.add_argument("--pole", help="pole number painted on the lamp post")
     prov.add_argument("--lamp-model", help="the lamp's make and model, e.g. 'Philips BRP131'")
+    prov.add_argument("--feeder", help="electricity feeder the lamp is on, e.g. KE-Korangi-12: "
+                                       "its lamps going dark together are one power cut")
     prov.add_argument("--csv", type=Path, metavar="FILE.csv",
                       help="provision every node in a CSV file (columns id, district, area, "
-                           "lat, lon; optional rated_w, profile, pole, lamp_model)")
+                           "lat, lon; optional rated_w, profile, pole, lamp_model, feeder)")
     prov.add_argument("--new-password", action="store_true",
                       help="issue a new broker password even if the node has one")
     prov.add_argument("--revoke", action="store_true",
@@ -144,7 +146,8 @@ def _provision(args: argparse.Namespace) -> int:
         print(f"roshni provision: {message}", file=sys.stderr)
         return 2
 
-    single = ("district", "area", "lat", "lon", "rated_w", "profile", "pole", "lamp_model")
+    single = ("district", "area", "lat", "lon", "rated_w", "profile", "pole", "lamp_model",
+              "feeder")
     given = [f"--{k.replace('_', '-')}" for k in single if getattr(args, k) is not None]
     if args.csv and (args.node_id or given or args.revoke):
         return fail("--csv provisions the nodes of the file: give no NODE_ID, "

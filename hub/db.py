@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -40,18 +40,28 @@ def make_engine(url: str) -> Engine:
 
 
 _IMMEDIATE = "roshni_write_lock_first"
+# PostgreSQL's stand-in for SQLite's write lock: one transaction-level advisory lock.
+WRITE_LOCK_KEY = 0x526F73686E69  # "Roshni"
 
 
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A transaction for work that reads and then writes (acknowledge an alert, move a
-    ticket, commit an ingest batch). On SQLite it takes the write lock first (BEGIN
-    IMMEDIATE) and so waits for another writer instead of failing with "database is
-    locked" when that writer commits between our read and our write. Plain reads keep
-    using `engine.connect()` and never wait for writers (WAL)."""
+    ticket, commit an ingest batch), taking the database's write lock first, so that such
+    transactions queue one after another and each reads what the previous one wrote.
+
+    On SQLite that is BEGIN IMMEDIATE: it waits for another writer instead of failing with
+    "database is locked" when that writer commits between our read and our write. On
+    PostgreSQL it is an advisory lock held to the end of the transaction: under READ
+    COMMITTED two such transactions would otherwise both read, then both write (two
+    provisions of one new node, say, and the second fails on the primary key). Plain reads
+    keep using `engine.connect()` and never wait for writers."""
     with engine.connect() as conn:
         conn.execution_options(**{_IMMEDIATE: True})
         with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                             {"key": WRITE_LOCK_KEY})
             yield conn
 
 

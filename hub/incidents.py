@@ -23,8 +23,8 @@ from sqlalchemy import Engine
 
 from hub.models import Incident
 from hub.spots.queries import nights_affected, rescore
-from hub.spots.scorer import dialect_insert
 from hub.spots.settings import SpotSettings
+from hub.upsert import insert_new
 
 # Accepted header names for each column (case-insensitive).
 COLUMNS = {
@@ -181,14 +181,11 @@ def import_incidents(engine: Engine, path: Path, settings: SpotSettings, *,
     source = (source or Path(path).name)[:256]
     table = Incident.__table__
     with engine.begin() as conn:
-        stmt = dialect_insert(conn, table).on_conflict_do_nothing(
-            index_elements=["fingerprint"])
         new: list[Row] = []
         for row in rows:
-            inserted = conn.execute(stmt.values(
-                ts=row.ts, lat=row.lat, lon=row.lon, category=row.category, source=source,
-                fingerprint=row.fingerprint)).rowcount
-            if inserted:
+            if insert_new(conn, table, dict(
+                    ts=row.ts, lat=row.lat, lon=row.lon, category=row.category,
+                    source=source, fingerprint=row.fingerprint), keys=("fingerprint",)):
                 new.append(row)
             else:
                 result.duplicates += 1

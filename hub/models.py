@@ -3,7 +3,16 @@ through migrations in hub/migrations, never by deleting the database."""
 
 from __future__ import annotations
 
-from sqlalchemy import Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -31,6 +40,9 @@ class Node(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     district_id: Mapped[str] = mapped_column(ForeignKey("districts.id"), index=True)
     area_id: Mapped[str] = mapped_column(ForeignKey("areas.id"), index=True)
+    # The electricity feeder the lamp hangs on (a slug; migration 0007): its nodes going
+    # dark together are one power cut, like an area's (DESIGN.md §6). None: not known.
+    feeder: Mapped[str | None] = mapped_column(String(64), index=True)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
     pole: Mapped[str | None] = mapped_column(String(32))
@@ -43,7 +55,7 @@ class Node(Base):
     status: Mapped[str] = mapped_column(String(16), default="unknown")
     status_reason: Mapped[str | None] = mapped_column(String(16))
     status_at: Mapped[float | None] = mapped_column(Float)
-    session: Mapped[int] = mapped_column(Integer, default=-1)
+    session: Mapped[int] = mapped_column(BigInteger, default=-1)  # the node's own number
     fw: Mapped[str | None] = mapped_column(String(64))
     reported_profile: Mapped[str | None] = mapped_column(String(128))
     config_sha: Mapped[str | None] = mapped_column(String(128))
@@ -82,7 +94,7 @@ class NodeSeq(Base):
     __tablename__ = "node_seq"
     node_id: Mapped[str] = mapped_column(String(63), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    max_seq: Mapped[int] = mapped_column(Integer)
+    max_seq: Mapped[int] = mapped_column(BigInteger)  # 64 bits: see migration 0008
     last_ts: Mapped[float] = mapped_column(Float)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, Float, ForeignKey, Integer, String, Text, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from hub import alerts as alert_store
 from hub import tickets as ticket_store
 from hub.exports import iso
 from hub.influx import Influx, InfluxError
@@ -122,7 +123,8 @@ def nearest_node(conn: Connection, lat: float, lon: float, radius_m: float
     dlat = math.degrees(radius_m / _EARTH_M)
     dlon = dlat / max(math.cos(math.radians(lat)), 1e-6)
     rows = conn.execute(
-        select(Node.id, Node.district_id, Node.area_id, Node.lat, Node.lon, Node.pole)
+        select(Node.id, Node.district_id, Node.area_id, Node.lat, Node.lon, Node.pole,
+               Node.feeder)
         .where(Node.state == "active", Node.lat.between(lat - dlat, lat + dlat),
                Node.lon.between(lon - dlon, lon + dlon))).all()
     best = min(((distance_m(lat, lon, r.lat, r.lon), r) for r in rows),
@@ -196,19 +198,23 @@ def judge(conn: Connection, influx: Influx, sun: SunCache, service: Service,
         v.notes = (f"The lamp's sensor agrees ({FAULT_TITLE[row.fault].lower()}, {where}, "
                    f"{dist:.0f} m away): joined repair ticket #{row.id}.")
     else:
-        # 2. an alert for it is open (no ticket yet), or the whole area has a power cut
+        # 2. an alert for it is open (no ticket yet), or its area or feeder has a power cut
         about = (Alert.node_id == node.id) & Alert.rule.in_(service.faults)
-        if not service.lamp_on:  # a dark lamp in an area without power is no lamp fault
-            about = about | ((Alert.area_id == node.area_id) & Alert.node_id.is_(None)
-                             & (Alert.rule == "area_power_cut"))
-        alert = conn.execute(select(Alert.id, Alert.rule, Alert.ticket_id)
+        area_cut = alert_store.open_key("area_power_cut", node=None, area=node.area_id)
+        feeder_cut = None if node.feeder is None else alert_store.open_key(
+            "area_power_cut", node=None, area=node.area_id, feeder=node.feeder)
+        if not service.lamp_on:  # a dark lamp without power is no lamp fault
+            # (open_key is set while an alert is open)
+            about = about | Alert.open_key.in_([k for k in (area_cut, feeder_cut) if k])
+        alert = conn.execute(select(Alert.id, Alert.rule, Alert.ticket_id, Alert.open_key)
                              .where(Alert.state != "cleared", about)
                              .order_by(Alert.id)).first()
         if alert is not None:
             v.alert_id, v.ticket_id = alert.id, alert.ticket_id
-            if alert.rule == "area_power_cut":
+            if alert.open_key in (area_cut, feeder_cut):
+                lamps = "on its feeder" if alert.open_key == feeder_cut else "of this area"
                 v.verdict = "power_cut"
-                v.notes = (f"The lamps of this area are dark together: a power cut "
+                v.notes = (f"The lamps {lamps} are dark together: a power cut "
                            f"(load-shedding or a feeder fault), alert #{alert.id}. Joined it.")
             else:
                 v.verdict = "agrees"

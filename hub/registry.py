@@ -122,6 +122,7 @@ def ensure_area(conn, district: str, area_name: str) -> str:  # type: ignore[no-
     area_id = slug(area_name)
     if not area_id:
         raise ValueError(f"area name {area_name!r} has no letters or digits")
+    _fits(Area, "area ", name=area_name, id=area_id)
     row = conn.execute(select(Area.district_id).where(Area.id == area_id)).first()
     if row is None:
         conn.execute(insert(Area).values(id=area_id, district_id=district, name=area_name))
@@ -130,9 +131,31 @@ def ensure_area(conn, district: str, area_name: str) -> str:  # type: ignore[no-
     return area_id
 
 
+def _fits(model: type, what: str = "", **values: object) -> None:
+    """Refuse text longer than its column: PostgreSQL would fail the transaction with a
+    database error where SQLite stores any length, so both refuse it the same way."""
+    for name, value in values.items():
+        length = getattr(model.__table__.c[name].type, "length", None)  # type: ignore[attr-defined]
+        if isinstance(value, str) and length is not None and len(value) > length:
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            raise ValueError(f"{what}{name} {shown!r} is longer than {length} characters")
+
+
+def feeder_id(name: str | None) -> str | None:
+    """The id of the electricity feeder a node hangs on: a slug like an area's (no table:
+    a feeder is known by the nodes provisioned on it)."""
+    if name is None:
+        return None
+    feeder = slug(name)
+    if not feeder:
+        raise ValueError(f"feeder name {name!r} has no letters or digits")
+    return feeder
+
+
 def provision(engine: Engine, node_id: str, *, district: str, area: str, lat: float, lon: float,
               rated_w: float | None = None, profile: str | None = None,
-              pole: str | None = None, lamp_model: str | None = None) -> None:
+              pole: str | None = None, lamp_model: str | None = None,
+              feeder: str | None = None) -> None:
     """Register (or re-register) a node; a pending node keeps its history and becomes
     active, and so does a revoked one that is provisioned again."""
     now = time.time()
@@ -141,6 +164,8 @@ def provision(engine: Engine, node_id: str, *, district: str, area: str, lat: fl
         values = dict(state="active", district_id=district, area_id=area_id, lat=lat, lon=lon,
                       rated_w=rated_w, profile=profile, pole=pole, lamp_model=lamp_model,
                       updated_at=now)
+        values["feeder"] = feeder_id(feeder)
+        _fits(Node, **values)
         existing = conn.execute(select(Node.provisioned_at, Node.first_seen)
                                 .where(Node.id == node_id)).first()
         if existing:

@@ -1,19 +1,23 @@
-"""Run Mosquitto, InfluxDB 1.x and VictoriaMetrics as child processes on free ports.
+"""Run Mosquitto, InfluxDB 1.x, VictoriaMetrics and PostgreSQL as child processes on free
+ports.
 
-The demo supervises these when no URL is configured (DESIGN.md §8), and the test suite and
-benchmarks start their own the same way, so nothing depends on a system service.
+The demo supervises the first two when no URL is configured (DESIGN.md §8), and the test
+suite and benchmarks start their own the same way, so nothing depends on a system service.
 """
 
 from __future__ import annotations
 
 import getpass
+import glob
 import logging
 import os
+import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -64,6 +68,8 @@ class Service:
     """A child process with a data directory that outlives restarts of the process."""
 
     name = "service"
+    # The signal that asks the child to stop cleanly.
+    stop_signal = signal.SIGTERM
 
     def __init__(self, workdir: Path, port: int | None = None) -> None:
         self.workdir = Path(workdir)
@@ -79,6 +85,10 @@ class Service:
     def command(self) -> list[str]:
         raise NotImplementedError
 
+    def popen_options(self) -> dict[str, object]:
+        """Extra keyword arguments for the child's Popen (e.g. the user it runs as)."""
+        return {}
+
     def ready(self, deadline: float) -> None:
         assert self.proc is not None
         _wait_port(self.host, self.port, deadline, self.proc)
@@ -89,7 +99,7 @@ class Service:
         for attempt in range(3):
             self.proc = subprocess.Popen(
                 self.command(), stdout=self._log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
+                stdin=subprocess.DEVNULL, start_new_session=True, **self.popen_options(),
             )
             try:
                 self.ready(time.monotonic() + timeout)
@@ -118,7 +128,7 @@ class Service:
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc and self.running:
-            self.proc.terminate()
+            self.proc.send_signal(self.stop_signal)
             try:
                 self.proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -226,6 +236,137 @@ class VictoriaMetrics(Service):
     def ready(self, deadline: float) -> None:
         super().ready(deadline)
         _wait_http(f"{self.url}/health", deadline, self)
+
+
+class Postgres(Service):
+    """A throwaway PostgreSQL cluster (Debian's `postgresql`) for tests and benchmarks of the
+    state on PostgreSQL (DESIGN.md §8): initdb into a fresh data directory, trust
+    authentication, TCP on 127.0.0.1 only (no unix socket). Without fsync: a commit survives
+    the server being killed (crash tests), not the machine losing power. Nothing here is fit
+    to keep data in."""
+
+    name = "postgres"
+    superuser = "roshni"
+    # SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client to leave (a
+    # test's pooled connections never do); SIGINT ends their sessions and shuts down cleanly.
+    stop_signal = signal.SIGINT
+
+    def __init__(self, workdir: Path, port: int | None = None) -> None:
+        super().__init__(workdir, port)
+        self._owner = _postgres_user()
+        if self._owner is None:
+            self.datadir = self.workdir / "pgdata"
+            self.datadir.mkdir(mode=0o700, exist_ok=True)  # initdb takes an empty one
+            self._own_datadir = False
+        else:
+            # Run as `postgres` (the server refuses root), which cannot enter a private
+            # (0700) work directory such as pytest's: the data lives in a directory of its
+            # own, removed again by close().
+            self.datadir = Path(tempfile.mkdtemp(prefix="roshni-pg-"))
+            os.chown(self.datadir, *self._owner)
+            self._own_datadir = True
+
+    @property
+    def url(self) -> str:
+        return self.database_url("postgres")
+
+    def database_url(self, database: str) -> str:
+        return f"postgresql+psycopg://{self.superuser}@{self.host}:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A new, empty database; returns its SQLAlchemy URL."""
+        self._client("createdb", name)
+        return self.database_url(name)
+
+    def drop_database(self, name: str) -> None:
+        """Drop a database, ending the sessions still connected to it."""
+        self._client("dropdb", "--force", "--if-exists", name)
+
+    def popen_options(self) -> dict[str, object]:
+        opts: dict[str, object] = {"cwd": str(self.datadir)}
+        if self._owner is not None:
+            uid, gid = self._owner
+            opts.update(user=uid, group=gid, extra_groups=[])
+        return opts
+
+    def command(self) -> list[str]:
+        if not (self.datadir / "PG_VERSION").exists():
+            self._initdb()
+        return [_postgres_bin("postgres"), "-D", str(self.datadir), "-p", str(self.port),
+                "-c", f"listen_addresses={self.host}", "-c", "unix_socket_directories=",
+                "-c", "max_connections=200", "-c", "shared_buffers=32MB",
+                "-c", "fsync=off", "-c", "full_page_writes=off"]
+
+    def _initdb(self) -> None:
+        done = subprocess.run(
+            [_postgres_bin("initdb"), "-D", str(self.datadir), "-U", self.superuser,
+             "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"],
+            stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            timeout=120, **self.popen_options())  # type: ignore[call-overload]
+        if done.returncode != 0:
+            raise RuntimeError(f"initdb failed ({done.returncode}); see {self._log.name}")
+
+    def ready(self, deadline: float) -> None:
+        super().ready(deadline)
+        # The port opens before the server accepts sessions (it is still starting up).
+        while time.monotonic() < deadline:
+            if not self.running:
+                raise RuntimeError(f"{self.name} exited while starting; see {self._log.name}")
+            probe = subprocess.run([_postgres_bin("pg_isready"), "-q", "-h", self.host,
+                                    "-p", str(self.port)], timeout=10)
+            if probe.returncode == 0:
+                return
+            time.sleep(0.05)
+        raise TimeoutError(f"{self.name} did not accept connections on port {self.port}")
+
+    def kill(self) -> None:
+        """SIGKILL the whole server, backends too: orphaned backends would keep the shared
+        memory that a restart needs."""
+        if self.proc and self.running:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def close(self) -> None:
+        super().close()
+        if self._own_datadir:
+            shutil.rmtree(self.datadir, ignore_errors=True)
+
+    def _client(self, tool: str, *args: str) -> None:
+        done = subprocess.run([_postgres_bin(tool), "-h", self.host, "-p", str(self.port),
+                               "-U", self.superuser, *args],
+                              capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"{tool} {' '.join(args)}: {done.stderr.strip()}")
+
+
+def _postgres_bin(name: str) -> str:
+    """A PostgreSQL program. Debian keeps the server's per major version, off the PATH
+    (/usr/lib/postgresql/15/bin); the newest installed wins."""
+    def major(path: str) -> tuple[int, ...]:
+        version = Path(path).parent.name
+        return tuple(int(p) for p in version.split(".") if p.isdigit())
+
+    for bindir in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=major, reverse=True):
+        candidate = os.path.join(bindir, name)
+        if os.access(candidate, os.X_OK):
+            return candidate
+    found = shutil.which(name)
+    if found:
+        return found
+    raise FileNotFoundError(f"PostgreSQL's {name} is not installed "
+                            "(apt-get install postgresql)")
+
+
+def _postgres_user() -> tuple[int, int] | None:
+    """(uid, gid) to run PostgreSQL as when we are root; None when we are not."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pw = pwd.getpwnam("postgres")
+    except KeyError:
+        raise RuntimeError("PostgreSQL refuses to run as root and there is no 'postgres' "
+                           "user to run it as (apt-get install postgresql creates it)") from None
+    return pw.pw_uid, pw.pw_gid
 
 
 def _wait_http(url: str, deadline: float, svc: Service) -> None:

@@ -1,24 +1,43 @@
-"""INSERT … ON CONFLICT DO UPDATE for SQLite and PostgreSQL through one call."""
+"""INSERT … ON CONFLICT for SQLite and PostgreSQL, one way for both: `upsert` (insert or
+update), `insert_new` (insert unless present, and say whether it was), and `dialect_insert`
+for an ON CONFLICT clause of one's own."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, Table
 
 
-def upsert(conn: Connection, table: Table, rows: list[dict], keys: Sequence[str]) -> None:
-    if not rows:
-        return
+def dialect_insert(conn: Connection, table: Table):  # type: ignore[no-untyped-def]
+    """`INSERT` with `on_conflict_do_update` / `on_conflict_do_nothing`."""
     name = conn.dialect.name
     if name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert
     elif name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
     else:
-        raise NotImplementedError(f"upsert on {name}")
-    stmt = insert(table)
+        raise NotImplementedError(f"ON CONFLICT on {name}")
+    return insert(table)
+
+
+def upsert(conn: Connection, table: Table, rows: list[dict], keys: Sequence[str]) -> None:
+    if not rows:
+        return
+    stmt = dialect_insert(conn, table)
     columns = [c for c in rows[0] if c not in keys]
     stmt = stmt.on_conflict_do_update(index_elements=list(keys),
                                       set_={c: stmt.excluded[c] for c in columns})
     conn.execute(stmt, rows)
+
+
+def insert_new(conn: Connection, table: Table, values: Mapping[str, Any],
+               keys: Sequence[str]) -> bool:
+    """Insert the row unless one with the same `keys` (a unique constraint) exists; True if
+    it was inserted. Told by RETURNING, not by the cursor's rowcount, which psycopg gives
+    as -1 for an INSERT that SQLAlchemy adds RETURNING to."""
+    key = next(iter(table.primary_key.columns))
+    stmt = (dialect_insert(conn, table).values(**values)
+            .on_conflict_do_nothing(index_elements=list(keys)).returning(key))
+    return conn.execute(stmt).first() is not None

@@ -1,5 +1,7 @@
-"""Real services for the tests: Mosquitto, InfluxDB 1.x and VictoriaMetrics, each started
-fresh on free 127.0.0.1 ports with a temporary data directory, and stopped afterwards."""
+"""Real services for the tests: Mosquitto, InfluxDB 1.x, VictoriaMetrics and PostgreSQL,
+each started on free 127.0.0.1 ports with a temporary data directory, and stopped
+afterwards. PostgreSQL is one server for the whole run (initdb costs more than a test);
+each test gets databases of its own on it (tests/hub/conftest.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.supervise import Influxd, Mosquitto, VictoriaMetrics
+from hub.supervise import Influxd, Mosquitto, Postgres, VictoriaMetrics
 
 
 @pytest.fixture
@@ -26,4 +28,11 @@ def influxd(tmp_path: Path) -> Iterator[Influxd]:
 @pytest.fixture
 def victoria(tmp_path: Path) -> Iterator[VictoriaMetrics]:
     with VictoriaMetrics(tmp_path / "victoria") as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    # No skip when PostgreSQL is not installed: the test fails and says what to install.
+    with Postgres(tmp_path_factory.mktemp("postgres")) as server:
         yield server

@@ -5,12 +5,25 @@ from __future__ import annotations
 import socket
 import urllib.request
 
-from hub.supervise import Influxd
+from sqlalchemy import create_engine, text
+
+from hub.supervise import Influxd, Postgres
 
 
 def test_a_service_whose_picked_port_was_taken_meanwhile_starts_on_another(tmp_path):
-    # (Mosquitto binds with SO_REUSEPORT and shares a taken port; InfluxDB exits.)
-    for cls in (Influxd,):
+    # (Mosquitto binds with SO_REUSEPORT and shares a taken port; InfluxDB and PostgreSQL
+    # exit.)
+    def answers(svc) -> bool:  # type: ignore[no-untyped-def]
+        if isinstance(svc, Postgres):
+            engine = create_engine(svc.url)
+            with engine.connect() as conn:
+                ok = conn.execute(text("SELECT 1")).scalar() == 1
+            engine.dispose()
+            return ok
+        with urllib.request.urlopen(f"{svc.url}/ping", timeout=5) as r:
+            return r.status == 204
+
+    for cls in (Influxd, Postgres):
         svc = cls(tmp_path / cls.name)
         squatter = socket.socket()
         squatter.bind(("127.0.0.1", svc.port))
@@ -19,8 +32,28 @@ def test_a_service_whose_picked_port_was_taken_meanwhile_starts_on_another(tmp_p
         try:
             svc.start()
             assert svc.port != taken and svc.running
-            with urllib.request.urlopen(f"{svc.url}/ping", timeout=5) as r:
-                assert r.status == 204
+            assert answers(svc)
         finally:
             squatter.close()
             svc.close()
+
+
+def test_postgres_keeps_its_databases_across_a_crash_and_removes_them_when_closed(tmp_path):
+    svc = Postgres(tmp_path / "pg")
+    try:
+        svc.start()
+        url = svc.create_database("kept")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x int)"))
+            conn.execute(text("INSERT INTO t VALUES (42)"))
+        engine.dispose()
+        svc.kill()
+        svc.start()  # same port, same data
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT x FROM t")).scalar() == 42
+        engine.dispose()
+    finally:
+        svc.close()
+    assert not (svc.datadir / "PG_VERSION").exists()

@@ -35,8 +35,8 @@ router = APIRouter(prefix="/nodes", tags=["nodes"])
 _OPEN_RULES = (select(func.aggregate_strings(Alert.rule, " "))
                .where(Alert.node_id == Node.id, Alert.state != "cleared")
                .correlate(Node).scalar_subquery().label("open_rules"))
-NODE_COLUMNS = (Node.id, Node.state, Node.district_id, Node.area_id, Node.lat, Node.lon,
-                Node.pole, Node.rated_w, Node.profile, Node.status, Node.last_seen,
+NODE_COLUMNS = (Node.id, Node.state, Node.district_id, Node.area_id, Node.feeder, Node.lat,
+                Node.lon, Node.pole, Node.rated_w, Node.profile, Node.status, Node.last_seen,
                 Node.clock_faults, LampStats.lamp_on, _OPEN_RULES)
 
 
@@ -84,7 +84,7 @@ def node_rows(rows: list[Any]) -> list[dict[str, Any]]:
     for r in rows:
         rules = sorted(r.open_rules.split()) if r.open_rules else []
         out.append(dict(id=r.id, state=r.state, district=r.district_id, area=r.area_id,
-                        lat=r.lat, lon=r.lon, pole=r.pole, rated_w=r.rated_w,
+                        feeder=r.feeder, lat=r.lat, lon=r.lon, pole=r.pole, rated_w=r.rated_w,
                         profile=r.profile, status=r.status, last_seen=r.last_seen,
                         clock_faults=r.clock_faults, lamp=lamp_state(r.status, r.lamp_on, rules),
                         open_alerts=rules))
@@ -173,7 +173,7 @@ def _provision(api: Api, scope: Scope, ip: str, node_id: str, body: NodeAssign |
     try:
         provision(api.engine, node_id, district=district, area=body.area, lat=body.lat,
                   lon=body.lon, rated_w=body.rated_w, profile=body.profile, pole=body.pole,
-                  lamp_model=body.lamp_model)
+                  lamp_model=body.lamp_model, feeder=body.feeder)
     except ValueError as err:
         raise HTTPException(422, str(err)) from None
     api.transact(lambda c: audit.record(

@@ -85,6 +85,7 @@ class NodePublic(BaseModel):
     state: str  # pending | active | revoked
     district: str
     area: str
+    feeder: str | None  # the electricity feeder, if known (its power cuts are one incident)
     lat: float | None
     lon: float | None
     pole: str | None
@@ -127,6 +128,7 @@ class NodeAssign(BaseModel):
     profile: str | None = Field(default=None, max_length=128)
     pole: str | None = Field(default=None, max_length=32)
     lamp_model: str | None = Field(default=None, max_length=64)
+    feeder: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class NodeCreate(NodeAssign):

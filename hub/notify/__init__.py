@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, select
 from hub.models import Area, District, Node, Outbox
 from hub.notify.settings import NotifySettings, SmtpSettings, Subscriber
 from hub.registry import slug
+from hub.upsert import insert_new
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +92,14 @@ def enqueue(conn: Connection, n: Notification) -> int:
 
 def enqueue_to(conn: Connection, sub: Subscriber, n: Notification) -> int:
     """Record `n` for one subscriber (the digest, which is addressed, not matched)."""
-    table = Outbox.__table__
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
     # default=str: a timestamp object in a body must not cost the caller its transaction.
     payload = json.dumps(asdict(n), default=str, separators=(",", ":"))
-    stmt = insert(table).values(
+    return int(insert_new(conn, Outbox.__table__, dict(
         event_key=n.key[:160], subscriber=sub.name, channel=sub.channel, kind=n.kind,
         payload=payload, created_at=time.time(), attempts=0,
         # Due at once, whatever clock the worker keeps.
         next_attempt_at=0.0,
-    ).on_conflict_do_nothing(index_elements=["event_key", "subscriber"])
-    return conn.execute(stmt).rowcount or 0
+    ), keys=("event_key", "subscriber")))
 
 
 def place(conn: Connection, *, node: str | None = None, area: str | None = None

@@ -1,7 +1,7 @@
 """Provisioning many nodes from a CSV file, with a progress bar.
 
 Columns (a header row names them, in any order): `id` (or `node_id`), `district`, `area`,
-`lat`, `lon`, and optionally `rated_w`, `profile`, `pole`, `lamp_model`. A bad row is
+`lat`, `lon`, and optionally `rated_w`, `profile`, `pole`, `lamp_model`, `feeder`. A bad row is
 reported with its line number and left out; the others go ahead.
 """
 
@@ -19,7 +19,7 @@ from hub.provisioning.service import Outcome, Provisioner, ProvisionError
 from hub.provisioning.spec import NodeSpec, SpecError
 
 REQUIRED = ("id", "district", "area", "lat", "lon")
-OPTIONAL = ("rated_w", "profile", "pole", "lamp_model")
+OPTIONAL = ("rated_w", "profile", "pole", "lamp_model", "feeder")
 ALIASES = {"node_id": "id", "node": "id"}
 
 

@@ -56,7 +56,7 @@ class Provisioner:
         try:
             provision(self.engine, spec.id, district=spec.district, area=spec.area,
                       lat=spec.lat, lon=spec.lon, rated_w=spec.rated_w, profile=spec.profile,
-                      pole=spec.pole, lamp_model=spec.lamp_model)
+                      pole=spec.pole, lamp_model=spec.lamp_model, feeder=spec.feeder)
         except ValueError as err:  # unknown district, area of another district
             raise ProvisionError(str(err)) from None
         out.registered = True

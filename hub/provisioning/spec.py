@@ -27,6 +27,7 @@ class NodeSpec(BaseModel):
     profile: str | None = Field(default=None, max_length=128)
     pole: str | None = Field(default=None, max_length=32)
     lamp_model: str | None = Field(default=None, max_length=64)
+    feeder: str | None = Field(default=None, max_length=64)
 
     @field_validator("id")
     @classmethod

@@ -26,6 +26,24 @@ def evidence_rows(ring: list[tuple]) -> list[dict[str, Any]]:
             for r in ring]
 
 
+@dataclass(frozen=True)
+class PowerCut:
+    """An area's or a feeder's power cut, as it is filed and told."""
+
+    district: str
+    area: str  # filed under (for a feeder: see Sites.filed_under)
+    nodes_down: int
+    nodes: int
+    feeder: str | None = None
+    areas: tuple[str, ...] = ()  # a feeder's: every area it supplies
+
+    def detail(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"nodes_down": self.nodes_down, "nodes": self.nodes}
+        if self.feeder is not None:
+            out.update(feeder=self.feeder, areas=list(self.areas))
+        return out
+
+
 @dataclass
 class Raised:
     alert_id: int
@@ -82,35 +100,40 @@ class Effects:
                          {**ticket, "started_at": started_at})
         return int(ticket["ticket_id"])
 
-    def raise_area_alert(self, area: str, district: str, *, started_at: float, at: float,
-                         historical: bool, nodes_down: int, nodes: int) -> int:
-        rule = "area_power_cut"
+    def raise_cut_alert(self, cut: PowerCut, *, started_at: float, at: float,
+                        historical: bool) -> int:
         alert_id, created = alerts.open_alert(
-            self.conn, rule=rule, node=None, district=district, area=area,
-            started_at=started_at, historical=historical, now=self.now,
-            detail={"raised_at": at, "nodes_down": nodes_down, "nodes": nodes})
+            self.conn, rule="area_power_cut", node=None, district=cut.district, area=cut.area,
+            feeder=cut.feeder, started_at=started_at, historical=historical, now=self.now,
+            detail={"raised_at": at, **cut.detail()})
         if created and not historical:
-            self.announce_area(area, district, alert_id, started_at, nodes_down, nodes)
+            self.announce_cut(cut, alert_id, started_at)
         return alert_id
 
-    def make_area_live(self, area: str, district: str, alert_id: int, *, started_at: float,
-                       nodes_down: int, nodes: int) -> None:
+    def make_cut_live(self, cut: PowerCut, alert_id: int, *, started_at: float) -> None:
         alerts.make_live(self.conn, alert_id, self.now)
-        self.announce_area(area, district, alert_id, started_at, nodes_down, nodes)
+        self.announce_cut(cut, alert_id, started_at)
 
-    def announce_area(self, area: str, district: str, alert_id: int, started_at: float,
-                      nodes_down: int, nodes: int) -> None:
+    def announce_cut(self, cut: PowerCut, alert_id: int, started_at: float) -> None:
         policy = POLICIES["area_power_cut"]
-        where = place(self.conn, area=area)
+        where = place(self.conn, area=cut.area)
+        if cut.feeder is None:
+            what = f"{policy.title}, {where.get('area', cut.area)}"
+            note = ("Load-shedding or a feeder fault: one incident for the area, no repair "
+                    "tickets for its lamps while it lasts.")
+        else:
+            names = [place(self.conn, area=a).get("area", a) for a in cut.areas]
+            what = f"Power cut on feeder {cut.feeder} ({', '.join(names)})"
+            note = (f"Load-shedding or a fault on feeder {cut.feeder}: one incident for its "
+                    "lamps in every area it supplies, no repair tickets for them while it "
+                    "lasts.")
         self._send(Notification(
             kind="alert_opened", key=f"alert:{alert_id}:opened", audience="committee",
-            district=district, area=area, node=None,
-            subject=f"{policy.title}, {where.get('area', area)}: {nodes_down} of {nodes} "
-                    "lamps dark or offline",
+            district=cut.district, area=cut.area, node=None,
+            subject=f"{what}: {cut.nodes_down} of {cut.nodes} lamps dark or offline",
             body={"rule": "area_power_cut", "alert_id": alert_id, "started_at": started_at,
-                  "link": f"/alerts/{alert_id}", "place": where,
-                  "note": "Load-shedding or a feeder fault: one incident for the area, "
-                          "no repair tickets for its lamps while it lasts."}))
+                  "link": f"/alerts/{alert_id}", "place": where, **cut.detail(),
+                  "note": note}))
 
     def clear_alert(self, rule: str, site: Site | None, alert_id: int, *, ended_at: float,
                     at: float, ticket_id: int | None, historical: bool) -> None:

@@ -2,7 +2,7 @@
 change in event time, plus a periodic `tick` for what happens when nothing arrives
 (DESIGN.md §6).
 
-Staging. A batch's changes to node and area state are made on copies and written to
+Staging. A batch's changes to node and power-cut state are made on copies and written to
 `rule_state` inside the ingest transaction; memory takes them only in `committed()`. A
 batch that rolls back is evaluated again from the state it started with, and a hub killed
 at any moment restarts with exactly the timers its last committed batch left.
@@ -12,7 +12,8 @@ stage on the same memory at once: a lock is taken in `evaluate`/`tick` and relea
 `committed`/`rolled_back`. To rule out a deadlock against the database's own locks, both
 take the database lock first and the memory lock second: on SQLite the write lock (the
 ingest transaction has it already; the tick begins IMMEDIATE), on PostgreSQL the clock
-row's (SELECT … FOR UPDATE). An idle tick writes nothing, so it never disturbs other
+row's (SELECT … FOR UPDATE; the pipeline and the tick come through `hub.db.writing`, whose
+advisory lock they hold before it). An idle tick writes nothing, so it never disturbs other
 writers (`roshni provision`, the API).
 """
 
@@ -35,10 +36,10 @@ from hub.models import LampStats, RuleState
 from hub.rules import state as st
 from hub.rules.clock import EventClock
 from hub.rules.config import RulesSettings
-from hub.rules.effects import Effects
+from hub.rules.effects import Effects, PowerCut
 from hub.rules.hysteresis import Action, step
 from hub.rules.sites import Site, Sites
-from hub.rules.state import AreaState, NodeState
+from hub.rules.state import GroupState, NodeState
 from hub.rules.sun import SunCache
 from hub.upsert import upsert
 
@@ -47,8 +48,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Rules whose per-node alerts an area power cut stands for while it lasts: the cut is one
-# incident, and their dwell counts again from its end.
+# Rules whose per-node alerts a power cut of the node's area or feeder stands for while it
+# lasts: the cut is one incident, and their dwell counts again from its end.
 CUT_COVERS = ("lamp_out", "node_offline", "supply_loss")
 LAMP_RULES = ("lamp_out", "day_burner", "flicker", "low_power", "supply_loss")
 
@@ -62,7 +63,7 @@ class Tx:
         self.fx = Effects(conn, rules.settings, rules.wall)
         self.clock = rules.clock.copy()
         self.nodes: dict[str, NodeState] = {}
-        self.areas: dict[str, AreaState] = {}
+        self.groups: dict[str, GroupState] = {}
         self.stats: set[str] = set()
         self.evidence: dict[str, list[tuple]] = {}
 
@@ -82,15 +83,15 @@ class Tx:
     def peek(self, node_id: str) -> NodeState | None:
         return self.nodes.get(node_id) or self.rules.nodes.get(node_id)
 
-    def area(self, area_id: str) -> AreaState:
-        area = self.areas.get(area_id)
-        if area is None:
-            old = self.rules.areas.get(area_id)
-            area = self.areas[area_id] = old.copy() if old is not None else AreaState()
-        return area
+    def group(self, group: str) -> GroupState:
+        state = self.groups.get(group)
+        if state is None:
+            old = self.rules.groups.get(group)
+            state = self.groups[group] = old.copy() if old is not None else GroupState()
+        return state
 
-    def peek_area(self, area_id: str) -> AreaState | None:
-        return self.areas.get(area_id) or self.rules.areas.get(area_id)
+    def peek_group(self, group: str) -> GroupState | None:
+        return self.groups.get(group) or self.rules.groups.get(group)
 
     def ring(self, node_id: str, node: NodeState) -> list[tuple]:
         """The node's last readings including this batch's, newest last."""
@@ -107,7 +108,9 @@ class RulesEngine:
         self.sites = Sites()
         self.clock = EventClock()
         self.nodes: dict[str, NodeState] = {}
-        self.areas: dict[str, AreaState] = {}
+        # Power-cut groups by `rule_state` subject: areas (`area:<id>`), feeders
+        # (`feeder:<id>`).
+        self.groups: dict[str, GroupState] = {}
         # Event time from which the hub has been listening without a break: a node cannot
         # have been silent for longer than the hub could hear it.
         self.listening_from = -math.inf
@@ -119,7 +122,7 @@ class RulesEngine:
         self._load(db)
 
     def __repr__(self) -> str:
-        return f"RulesEngine(nodes={len(self.nodes)}, areas={len(self.areas)})"
+        return f"RulesEngine(nodes={len(self.nodes)}, groups={len(self.groups)})"
 
     # --- state ---
 
@@ -130,8 +133,8 @@ class RulesEngine:
                     select(RuleState.subject, RuleState.rule, RuleState.state)):
                 if rule == st.NODE_ROW:
                     self.nodes[subject] = NodeState.from_json(text, size)
-                elif rule == st.AREA_RULE and subject.startswith("area:"):
-                    self.areas[subject[5:]] = AreaState.from_json(text)
+                elif rule == st.AREA_RULE and subject.startswith((st.AREA, st.FEEDER)):
+                    self.groups[subject] = GroupState.from_json(text)
                 elif (subject, rule) == (st.CLOCK_SUBJECT, st.CLOCK_RULE):
                     self.clock = EventClock.from_json(json.loads(text))
             for node_id, burning, count, energy, last_energy in conn.execute(
@@ -147,8 +150,8 @@ class RulesEngine:
             with writing(db) as conn:
                 self._save_clock(conn, self.clock)
         if self.nodes:
-            log.info("rules: carried on with the state of %d nodes and %d areas",
-                     len(self.nodes), len(self.areas))
+            log.info("rules: carried on with the state of %d nodes and %d areas and feeders",
+                     len(self.nodes), len(self.groups))
 
     def _begin(self, conn: Connection) -> Tx:
         # Database first (see the module docstring), then memory.
@@ -163,8 +166,8 @@ class RulesEngine:
         now = self.wall()
         rows = [dict(subject=n, rule=st.NODE_ROW, state=node.to_json(), updated_at=now)
                 for n, node in tx.nodes.items()]
-        rows += [dict(subject=st.area_subject(a), rule=st.AREA_RULE, state=area.to_json(),
-                      updated_at=now) for a, area in tx.areas.items()]
+        rows += [dict(subject=g, rule=st.AREA_RULE, state=group.to_json(), updated_at=now)
+                 for g, group in tx.groups.items()]
         upsert(tx.conn, RuleState.__table__, rows, keys=("subject", "rule"))
         if tx.stats:
             upsert(tx.conn, LampStats.__table__,
@@ -200,7 +203,7 @@ class RulesEngine:
             return
         try:
             self.nodes.update(tx.nodes)
-            self.areas.update(tx.areas)
+            self.groups.update(tx.groups)
             self.clock = tx.clock
             for node_id, rows in tx.evidence.items():
                 self.nodes[node_id].evidence.extend(rows)
@@ -313,10 +316,7 @@ class RulesEngine:
         assert lat is not None and lon is not None
         expected, full_day = self._daylight(lat, lon, t)
         supply_lost = r.mains_v is not None and r.mains_v < s.supply_loss_v
-        area = tx.peek_area(site.area)
-        in_cut = area is not None and area.cut
-        cut_ended = area.cut_ended if area is not None else None
-        cut = dict(blocked=in_cut, not_before=cut_ended)
+        cut = self._cut(tx, site)
         verify = s.verify_after_s
 
         dark = None if r.lamp_on is None or supply_lost or expected is not True \
@@ -416,11 +416,9 @@ class RulesEngine:
         self._offline_due(tx, node, site, t)
 
     def _offline_due(self, tx: Tx, node: NodeState, site: Site, t: float) -> None:
-        area = tx.peek_area(site.area)
         self._rule(tx, node, site, "node_offline", True, t, True,
                    dwell=self.settings.offline_alert_after_s, since=node.offline_since,
-                   blocked=area is not None and area.cut,
-                   not_before=area.cut_ended if area is not None else None)
+                   **self._cut(tx, site))
 
     def _back_online(self, tx: Tx, node: NodeState, site: Site, t: float) -> None:
         node.online = True
@@ -430,21 +428,51 @@ class RulesEngine:
 
     def _set_down(self, tx: Tx, node: NodeState, site: Site, down: bool, t: float,
                   live: bool) -> None:
-        """Dark at night, without mains, or offline: what an area power cut is made of."""
+        """Dark at night, without mains, or offline: what a power cut is made of."""
         changed = down != (node.down_since is not None)
         if changed:
             node.down_since = t if down else None
-        area = tx.peek_area(site.area)
-        if changed or (area is not None and (area.cut or area.timer.alert_id is not None)):
-            self._judge_area(tx, site.area, site.district, t, live)
+        for group in site.groups:  # its feeder before its area (see _judge_group)
+            state = tx.peek_group(group)
+            if changed or (state is not None and (state.cut or state.timer.alert_id is not None)):
+                self._judge_group(tx, group, t, live)
 
-    def _judge_area(self, tx: Tx, area_id: str, district: str, t: float, live: bool) -> None:
+    def _cut(self, tx: Tx, site: Site) -> dict[str, Any]:
+        """For the node's faults that a power cut stands for: `blocked` while its area or
+        its feeder has a cut, `not_before` the end of the last one (their dwell counts
+        from then)."""
+        blocked, ended = False, None
+        for group in site.groups:
+            state = tx.peek_group(group)
+            if state is None:
+                continue
+            blocked = blocked or state.cut
+            if state.cut_ended is not None and (ended is None or state.cut_ended > ended):
+                ended = state.cut_ended
+        return dict(blocked=blocked, not_before=ended)
+
+    def _explained(self, tx: Tx, group: str, node_id: str) -> bool:
+        """A node of an area whose feeder has a cut: that cut is its incident, and the
+        node is evidence neither for nor against a cut of the area as well (a feeder that
+        supplies a whole area is one incident, not two)."""
+        if not group.startswith(st.AREA):
+            return False
+        site = self.sites.peek(node_id)
+        if site is None or site.feeder is None:
+            return False
+        state = tx.peek_group(st.feeder_subject(site.feeder))
+        return state is not None and state.cut
+
+    def _judge_group(self, tx: Tx, group: str, t: float, live: bool) -> None:
+        """The power-cut rule for an area or a feeder (the same settings for both): at
+        least `area_cut_fraction` of its active nodes going down within
+        `area_cut_window_s` is one incident, `area_power_cut`."""
         s = self.settings
-        members = self.sites.members(area_id)
+        members = [m for m in self.sites.members(group) if not self._explained(tx, group, m)]
         downs = [d for m in members if (n := tx.peek(m)) is not None
                  and (d := n.down_since) is not None]
         need = math.ceil(s.area_cut_fraction * len(members) - 1e-9)
-        old = tx.peek_area(area_id)
+        old = tx.peek_group(group)
         was_cut = old is not None and old.cut
         since = None
         if len(members) < s.area_cut_min_nodes:
@@ -459,18 +487,18 @@ class RulesEngine:
             since = min(recent) if cond else None
         if old is None and not cond:
             return
-        area = tx.area(area_id)
-        if cond and not area.cut:
-            area.cut = True
-        elif not cond and area.cut:
-            area.cut, area.cut_ended = False, t
-        timer = area.timer
+        state = tx.group(group)
+        if cond and not state.cut:
+            state.cut = True
+        elif not cond and state.cut:
+            state.cut, state.cut_ended = False, t
+        timer = state.timer
         action = step(timer, cond, t, dwell=0.0, clear_after=s.clear_after_s, since=since)
         if action is Action.RAISE:
             assert timer.since is not None
-            timer.alert_id = tx.fx.raise_area_alert(
-                area_id, district, started_at=timer.since, at=t, historical=not live,
-                nodes_down=len(downs), nodes=len(members))
+            timer.alert_id = tx.fx.raise_cut_alert(
+                self._power_cut(group, len(downs), len(members)), started_at=timer.since, at=t,
+                historical=not live)
             timer.historical = not live
         elif action is Action.CLEAR:
             assert timer.alert_id is not None
@@ -480,9 +508,18 @@ class RulesEngine:
             timer.alert_id, timer.absent_since, timer.historical = None, None, False
         elif cond and live and timer.historical and timer.alert_id is not None:
             assert timer.since is not None
-            tx.fx.make_area_live(area_id, district, timer.alert_id, started_at=timer.since,
-                                 nodes_down=len(downs), nodes=len(members))
+            tx.fx.make_cut_live(self._power_cut(group, len(downs), len(members)),
+                                timer.alert_id, started_at=timer.since)
             timer.historical = False
+
+    def _power_cut(self, group: str, nodes_down: int, nodes: int) -> PowerCut:
+        filed = self.sites.filed_under(group)
+        assert filed is not None  # a group with members has a place
+        district, area = filed
+        if group.startswith(st.AREA):
+            return PowerCut(district, area, nodes_down, nodes)
+        return PowerCut(district, area, nodes_down, nodes, feeder=group[len(st.FEEDER):],
+                        areas=tuple(self.sites.areas_of(group)))
 
     # --- repairs: fixed → verified or reopened ---
 
@@ -517,7 +554,7 @@ class RulesEngine:
                     if tx.fx.reopen(fault, site, ticket_id, at=node.last_ts):
                         node.fixed_watch.pop(ticket_id, None)
 
-    # --- the tick: silence, offline alerts, area hysteresis, SLAs ---
+    # --- the tick: silence, offline alerts, power-cut hysteresis, SLAs ---
 
     def mark_deaf(self, wall: float) -> None:
         """The hub could not hear its nodes at wall time `wall` (starting, disconnected from
@@ -564,12 +601,11 @@ class RulesEngine:
                 if site is None or not site.watched:
                     continue
                 self._offline_due(tx, tx.node(node_id), site, now)
-        # An area's alert clears once the cut has been over long enough, even if no
+        # A power cut's alert clears once the cut has been over long enough, even if no
         # reading happens to come meanwhile.
-        for area_id, area in list(self.areas.items()):
-            district = self.sites.district_of(area_id)
-            if area.timer.alert_id is not None and district is not None:
-                self._judge_area(tx, area_id, district, now, True)
+        for group, state in list(self.groups.items()):
+            if state.timer.alert_id is not None:
+                self._judge_group(tx, group, now, True)
         for ticket_id, node_id in tickets.overdue(tx.conn, now):
             tx.fx.escalate(ticket_id, self.sites.peek(node_id), at=now)
 

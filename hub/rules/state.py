@@ -1,10 +1,12 @@
-"""What the rules remember between readings, per node and per area, and how it is kept in
-`rule_state` so that a restarted hub carries on where it stopped (half-elapsed dwell
-timers, flicker counts, open alerts and tickets, repair watches).
+"""What the rules remember between readings, per node and per power-cut group (an area or
+a feeder), and how it is kept in `rule_state` so that a restarted hub carries on where it
+stopped (half-elapsed dwell timers, flicker counts, open alerts and tickets, repair
+watches).
 
 One `rule_state` row per node (`rule` = "node") holds all its timers: ingest then writes
-one row per node per batch, however many rules a reading touches. Areas have one row
-each (`area:<id>`, "area_power_cut"), and the event clock one (`hub`, "clock").
+one row per node per batch, however many rules a reading touches. Areas and feeders have
+one row each (`area:<id>` or `feeder:<id>`, "area_power_cut"), and the event clock one
+(`hub`, "clock").
 """
 
 from __future__ import annotations
@@ -19,8 +21,15 @@ AREA_RULE = "area_power_cut"
 CLOCK_SUBJECT, CLOCK_RULE = "hub", "clock"
 
 
+AREA, FEEDER = "area:", "feeder:"
+
+
 def area_subject(area_id: str) -> str:
-    return f"area:{area_id}"
+    return f"{AREA}{area_id}"
+
+
+def feeder_subject(feeder: str) -> str:
+    return f"{FEEDER}{feeder}"
 
 
 @dataclass(slots=True)
@@ -114,21 +123,23 @@ class NodeState:
 
 
 @dataclass(slots=True)
-class AreaState:
+class GroupState:
+    """An area's or a feeder's power cut."""
+
     cut: bool = False  # the power-cut condition holds now
     cut_ended: float | None = None  # when it last stopped holding
     timer: Timer = field(default_factory=Timer)
 
-    def copy(self) -> AreaState:
+    def copy(self) -> GroupState:
         t = self.timer
-        return AreaState(self.cut, self.cut_ended,
-                         Timer(t.since, t.absent_since, t.alert_id, t.historical))
+        return GroupState(self.cut, self.cut_ended,
+                          Timer(t.since, t.absent_since, t.alert_id, t.historical))
 
     def to_json(self) -> str:
         return json.dumps({"cut": self.cut, "ended": self.cut_ended,
                            "timer": self.timer.to_json()})
 
     @classmethod
-    def from_json(cls, text: str) -> AreaState:
+    def from_json(cls, text: str) -> GroupState:
         d = json.loads(text)
         return cls(d["cut"], d["ended"], Timer.from_json(d["timer"]))

@@ -14,12 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, bindparam, select
 
 from hub.models import Node, SpotScore
 from hub.spots.settings import SpotSettings
 from hub.spots.sun import NightClock, night_of
 from hub.spots.weights import Weights
+from hub.upsert import dialect_insert
 
 if TYPE_CHECKING:
     from hub.pipeline import Batch
@@ -28,17 +29,6 @@ log = logging.getLogger(__name__)
 
 # How often a running hub looks for moved nodes and newly imported incidents.
 REFRESH_S = 10.0
-
-
-def dialect_insert(conn: Connection, table: Table):  # type: ignore[no-untyped-def]
-    """`INSERT` with ON CONFLICT support, for SQLite and PostgreSQL."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif conn.dialect.name == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    else:
-        raise NotImplementedError(f"ON CONFLICT on {conn.dialect.name}")
-    return insert(table)
 
 
 @dataclass(slots=True, frozen=True)

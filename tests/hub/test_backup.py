@@ -168,7 +168,9 @@ def test_restore_migrates_an_older_backup_and_refuses_a_newer_one(
         newer = tmp_path / "newer.db"
         shutil.copy(current, newer)
         with sqlite3.connect(newer) as conn:
-            conn.execute("UPDATE alembic_version SET version_num = '9999'")
+            # Migrations have several heads (feature branches); make one of them unknown.
+            conn.execute("UPDATE alembic_version SET version_num = '9999' WHERE version_num = "
+                         "(SELECT MAX(version_num) FROM alembic_version)")
         refused = roshni(hub, "hub", "restore", str(newer), "--force", check=False)
         assert refused.returncode == 1 and "newer Roshni" in refused.stderr
 

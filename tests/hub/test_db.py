@@ -1,16 +1,58 @@
+"""The state database on each backend: migrations from empty, and writers that read first."""
+
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 
-from sqlalchemy import text
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import BigInteger, Integer, text
 
 from hub.db import make_engine, migrate, writing
+from hub.models import Base
+from tests.support import wait_for
 
 
-def test_racing_read_then_write_transactions_wait_instead_of_failing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
-    migrate(url)
-    engine = make_engine(url)
+def schema_drift(conn) -> list:  # type: ignore[no-untyped-def]
+    """How the database differs from the models (alembic's autogenerate comparison), less
+    what is no drift: indexes only the migrations declare (for the API's queries), tables
+    of models in modules not imported here, and SQLite's INTEGER, which is 64 bits
+    whatever the model calls it."""
+    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    out = []
+    for diff in compare_metadata(context, Base.metadata):
+        change = diff[0] if isinstance(diff, list) else diff
+        kind = change[0]
+        if kind in ("remove_index", "remove_table"):
+            continue
+        if (kind == "modify_type" and conn.dialect.name == "sqlite"
+                and isinstance(change[-1], BigInteger) and isinstance(change[-2], Integer)):
+            continue
+        out.append(change)
+    return out
+
+
+def test_migrations_build_the_schema_of_the_models_on_an_empty_database_and_can_run_again(
+        db_url):
+    migrate(db_url)
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        heads = {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))}
+        assert schema_drift(conn) == []
+
+    migrate(db_url)  # a hub restarting, or `roshni provision` beside it: nothing changes
+    with engine.connect() as conn:
+        assert {r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))
+                } == heads
+        assert conn.execute(text("SELECT count(*) FROM districts")).scalar() == 8
+    engine.dispose()
+
+
+def test_racing_read_then_write_transactions_wait_instead_of_failing(db_url):
+    migrate(db_url)
+    engine = make_engine(db_url)
     errors: list[BaseException] = []
 
     def bump(worker: int) -> None:
@@ -20,7 +62,8 @@ def test_racing_read_then_write_transactions_wait_instead_of_failing(tmp_path):
                     n = conn.execute(text("SELECT count(*) FROM dead_letters")).scalar()
                     conn.execute(text(
                         "INSERT INTO dead_letters (received_at, topic, reason, detail, payload)"
-                        " VALUES (:n, 't', 'r', :d, x'00')"), {"n": n, "d": f"{worker}-{i}"})
+                        " VALUES (:n, 't', 'r', :d, :p)"), {"n": n, "d": f"{worker}-{i}",
+                                                            "p": b"\x00"})
         except BaseException as err:  # noqa: BLE001 - collected for the assertion
             errors.append(err)
 
@@ -35,3 +78,37 @@ def test_racing_read_then_write_transactions_wait_instead_of_failing(tmp_path):
             "SELECT received_at FROM dead_letters ORDER BY id"))]
     # each transaction saw every earlier one: no two read the same count
     assert counts == list(range(80))
+    engine.dispose()
+
+
+
+# Two processes (alembic keeps its migration context in module globals: not threads)
+# that import everything, then begin migrating at the same moment.
+STARTER = """
+import sys, time
+from pathlib import Path
+from hub.db import migrate
+import alembic.command
+Path(sys.argv[3]).touch()
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.005)
+migrate(sys.argv[1])
+"""
+
+
+def test_two_processes_starting_at_once_both_find_the_schema_ready(db_url, tmp_path):
+    """A hub and `roshni provision` started together on an empty database: one migrates,
+    the other waits for it and finds nothing left to do (rather than creating the same
+    tables again and failing)."""
+    go, ready = tmp_path / "go", [tmp_path / "ready-1", tmp_path / "ready-2"]
+    procs = [subprocess.Popen([sys.executable, "-c", STARTER, db_url, str(go), str(r)],
+                              stderr=subprocess.PIPE, text=True) for r in ready]
+    wait_for(lambda: all(r.exists() for r in ready), what="both processes to be ready")
+    go.touch()
+    failures = [p.communicate(timeout=120)[1] for p in procs if p.wait(timeout=120) != 0]
+    assert failures == []
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM districts")).scalar() == 8
+    engine.dispose()

@@ -1,4 +1,5 @@
-"""Ingest end to end: MQTT messages into a running hub process, into a real InfluxDB."""
+"""Ingest end to end: MQTT messages into a running hub process, into a real InfluxDB, with
+the hub's state on each backend (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,16 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from hub.supervise import HubProcess, Influxd, Mosquitto
-from tests.hub.conftest import roshni
+from tests.hub.conftest import hub_env, roshni
 from tests.support import Publisher, influx_query, influx_rows, metrics, reading, wait_for
+
+
+@pytest.fixture
+def hub(tmp_path, mosquitto: Mosquitto, influxd: Influxd, db_url: str):
+    """The hub, and every `roshni` command run beside it, on the backend under test."""
+    env = {**hub_env(mosquitto, influxd), "ROSHNI_DB__URL": db_url}
+    with HubProcess(tmp_path / "hub", env) as proc:
+        yield proc
 
 
 @pytest.fixture
@@ -26,7 +35,7 @@ def stored_count(influxd: Influxd, where: str = "") -> int:
 
 
 def node_row(hub: HubProcess, node_id: str) -> dict:
-    engine = create_engine(f"sqlite:///{hub.workdir / 'data' / 'hub.db'}")
+    engine = create_engine(hub.env["ROSHNI_DB__URL"])
     with engine.connect() as conn:
         row = conn.execute(text("SELECT * FROM nodes WHERE id = :id"), {"id": node_id})
         result = row.mappings().first()
@@ -42,7 +51,8 @@ def dead_letters(hub: HubProcess) -> list[dict]:
 def test_provisioned_node_readings_are_stored_with_registry_tags_and_schema_types(
         hub, influxd, pub):
     roshni(hub, "provision", "khi-kor-0042", "--district", "korangi", "--area", "Korangi 5",
-           "--lat", "24.83", "--lon", "67.13", "--rated-w", "60")
+           "--lat", "24.83", "--lon", "67.13", "--rated-w", "60", "--feeder", "KE Korangi 12")
+    assert node_row(hub, "khi-kor-0042")["feeder"] == "ke-korangi-12"
     t0 = time.time()  # after provisioning: earlier times would be a clock fault
     for seq in range(1, 6):
         # lux as a JSON integer must still land as a float field
@@ -82,10 +92,12 @@ def test_a_node_cannot_move_itself_to_another_district(hub, influxd, pub):
 def test_unknown_node_is_stored_and_listed_as_pending_in_unassigned(hub, influxd, pub):
     pub.send("roshni/v1/khi-new-0007/reading", reading("khi-new-0007", 1))
     wait_for(lambda: stored_count(influxd) == 1, what="the pending node's reading")
-    row = node_row(hub, "khi-new-0007")
+    # InfluxDB has the reading before the batch's state commits: wait for the commit
+    row = wait_for(lambda: node_row(hub, "khi-new-0007"), what="the node in the registry")
     assert row["state"] == "pending"
     assert row["district_id"] == "unassigned"
-    assert metrics(hub.url)['roshni_nodes{state="pending"}'] == 1
+    wait_for(lambda: metrics(hub.url)['roshni_nodes{state="pending"}'] == 1,
+             what="the pending node counted")
 
 
 def test_a_repeated_reading_is_stored_once(hub, influxd, pub):
@@ -103,6 +115,26 @@ def test_a_repeated_reading_is_stored_once(hub, influxd, pub):
     assert stored_count(influxd) == 2
 
 
+def test_a_node_counting_seq_and_sessions_in_milliseconds_is_stored_and_deduplicated(
+        hub, influxd, pub):
+    """Other firmware may number its readings and connections by the clock in ms: past
+    32 bits, which PostgreSQL's INTEGER would refuse, jamming ingest on the batch."""
+    node = "khi-ms-0001"
+    seq = int(time.time() * 1000)
+    pub.send(f"roshni/v1/{node}/status", {"v": 1, "state": "online", "session": seq,
+                                          "ts": time.time(), "fw": "other-1.0"})
+    r = reading(node, seq)
+    pub.send(f"roshni/v1/{node}/reading", r)
+    pub.send(f"roshni/v1/{node}/reading", r)  # again: a duplicate
+    pub.send(f"roshni/v1/{node}/reading", reading(node, seq + 60_000, r["ts"] + 60))
+    wait_for(lambda: metrics(hub.url)["roshni_readings_received_total"] == 3,
+             what="the three readings received")
+    wait_for(lambda: metrics(hub.url)["roshni_readings_stored_total"] == 2,
+             what="the two new readings committed")
+    assert metrics(hub.url)["roshni_readings_duplicate_total"] == 1
+    assert node_row(hub, node)["session"] == seq
+
+
 def test_implausible_clock_is_stored_at_receive_time_and_counted(hub, influxd, pub):
     roshni(hub, "provision", "khi-eas-0003", "--district", "east", "--area", "Gulshan",
            "--lat", "24.92", "--lon", "67.09")
@@ -115,7 +147,9 @@ def test_implausible_clock_is_stored_at_receive_time_and_counted(hub, influxd, p
     after = time.time()
     times = [r["time"] / 1e6 for r in influx_rows(influxd.url, "SELECT * FROM reading")]
     assert all(before - 1 <= t <= after + 1 for t in times), times
-    assert metrics(hub.url)["roshni_clock_faults_total"] == 2
+    # counted once the batch's state has committed, which is after InfluxDB has it
+    wait_for(lambda: metrics(hub.url)["roshni_clock_faults_total"] == 2,
+             what="both clock faults counted")
     assert node_row(hub, "khi-eas-0003")["clock_faults"] == 2
 
 

@@ -14,8 +14,8 @@ from tests.hub.notify.kit import local, minutes, score_readings, state_db
 
 
 @pytest.fixture
-def engine(tmp_path):
-    e = state_db(tmp_path)
+def engine(db_url):
+    e = state_db(db_url)
     yield e
     e.dispose()
 

@@ -12,9 +12,10 @@ from hub.supervise import _roshni
 
 
 @pytest.fixture
-def run(tmp_path):
+def run(tmp_path, db_url):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHNI_")}
     env["ROSHNI_DATA_DIR"] = str(tmp_path / "data")
+    env["ROSHNI_DB__URL"] = db_url
 
     def roshni(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*_roshni(), *args], env=env, capture_output=True, text=True,
@@ -23,8 +24,8 @@ def run(tmp_path):
     return roshni
 
 
-def incidents(tmp_path) -> list[tuple]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'data' / 'hub.db'}")
+def incidents(db_url: str) -> list[tuple]:
+    engine = create_engine(db_url)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT ts, lat, lon, category, source FROM incidents "
                                  "ORDER BY ts")).all()
@@ -39,13 +40,13 @@ GOOD = """\ufeffTimestamp,Lat,Lon,Category,Reported by
 """
 
 
-def test_a_good_file_is_imported_and_importing_it_again_adds_nothing(run, tmp_path):
+def test_a_good_file_is_imported_and_importing_it_again_adds_nothing(run, tmp_path, db_url):
     path = tmp_path / "cplc-march.csv"
     path.write_text(GOOD)  # with the byte-order mark spreadsheets write
     first = run("hub", "import-incidents", str(path))
     assert first.returncode == 0, first.stderr
     assert first.stdout.strip() == f"{path}: imported 3, duplicate 0, skipped 0 bad rows"
-    rows = incidents(tmp_path)
+    rows = incidents(db_url)
     assert [(r[3], r[4]) for r in rows] == [("snatching", "cplc-march.csv"),
                                             ("vehicle theft, motorcycle", "cplc-march.csv"),
                                             ("harassment", "cplc-march.csv")]
@@ -55,10 +56,10 @@ def test_a_good_file_is_imported_and_importing_it_again_adds_nothing(run, tmp_pa
     again = run("hub", "import-incidents", str(path), "--source", "cplc export 2")
     assert again.returncode == 0
     assert again.stdout.strip() == f"{path}: imported 0, duplicate 3, skipped 0 bad rows"
-    assert len(incidents(tmp_path)) == 3
+    assert len(incidents(db_url)) == 3
 
 
-def test_bad_rows_are_reported_with_line_numbers_and_the_rest_imported(run, tmp_path):
+def test_bad_rows_are_reported_with_line_numbers_and_the_rest_imported(run, tmp_path, db_url):
     path = tmp_path / "cplc.csv"
     path.write_text(
         "timestamp,lat,lon,category\n"
@@ -84,10 +85,10 @@ def test_bad_rows_are_reported_with_line_numbers_and_the_rest_imported(run, tmp_
         f"{path}:8: 2 fields, the header has 4",
         f"{path}:9: timestamp '2999-01-01T00:00:00' is in the future",
     ]
-    assert len(incidents(tmp_path)) == 2
+    assert len(incidents(db_url)) == 2
 
 
-def test_a_file_without_the_columns_is_refused_whole(run, tmp_path):
+def test_a_file_without_the_columns_is_refused_whole(run, tmp_path, db_url):
     path = tmp_path / "export.csv"
     path.write_text("when,where,what\n2026-03-01,Landhi,snatching\n")
     result = run("hub", "import-incidents", str(path))

@@ -1,7 +1,8 @@
 """One real hub for the API tests: Mosquitto, InfluxDB and `roshni hub run` as processes,
 users made with `roshni user add`, nodes, alerts and tickets seeded through the hub's own
-services (hub.registry, hub.alerts, hub.tickets) in its SQLite database, and requests sent
-over HTTP the way the dashboard or a phone would send them.
+services (hub.registry, hub.alerts, hub.tickets) in its state database, and requests sent
+over HTTP the way the dashboard or a phone would send them. There are two worlds, one with
+its state in SQLite and one in PostgreSQL: every API test runs in both.
 
 The world, in two districts:
 
@@ -15,6 +16,7 @@ kiran (committee, Korangi 5), zara (committee, Korangi 5 and Malir Cantt).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -29,7 +31,8 @@ from hub import alerts, tickets
 from hub.db import make_engine, writing
 from hub.models import Node
 from hub.registry import provision
-from hub.supervise import HubProcess, Influxd, Mosquitto, _roshni
+from hub.supervise import HubProcess, Influxd, Mosquitto, Postgres, _roshni
+from tests.hub.conftest import BACKENDS
 from tests.support import Publisher, influx_rows, reading, wait_for
 
 PASSWORD = "lamp-post-42"
@@ -124,10 +127,10 @@ class World:
         return ticket_id
 
     def add_node(self, node: str, district: str, area: str, lat: float, lon: float,
-                 pole: str | None = None) -> None:
+                 pole: str | None = None, feeder: str | None = None) -> None:
         """Register a node, mounted yesterday (so today's readings are plausible)."""
         provision(self.db, node, district=district, area=area, lat=lat, lon=lon, pole=pole,
-                  rated_w=60.0)
+                  rated_w=60.0, feeder=feeder)
         with writing(self.db) as conn:
             conn.execute(update(Node).where(Node.id == node).values(
                 provisioned_at=time.time() - 86400, updated_at=time.time()))
@@ -162,27 +165,26 @@ class World:
                 alerts.clear(conn, alert_id, ended_at=time.time())
 
 
-@pytest.fixture(scope="session")
-def api_services(tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[tuple[Mosquitto, Influxd]]:
-    base = tmp_path_factory.mktemp("api-services")
-    with Mosquitto(base / "mosquitto") as broker, Influxd(base / "influxd") as influx:
-        yield broker, influx
-
-
 def hub_env(mosquitto: Mosquitto, influxd: Influxd, **extra: str) -> dict[str, str]:
     return {"ROSHNI_MQTT__URL": mosquitto.url, "ROSHNI_INFLUX__URL": influxd.url,
             "ROSHNI_LOG_LEVEL": "INFO", "ROSHNI_AUTH__SECRET_KEY": SECRET_KEY,
             "ROSHNI_OPEN311__API_KEYS": FMS_KEY, **extra}
 
 
-@pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory,
-          api_services: tuple[Mosquitto, Influxd]) -> Iterator[World]:
-    mosquitto, influxd = api_services
+@pytest.fixture(scope="session", params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+          ) -> Iterator[World]:
+    """One world per state backend, each with its own broker and InfluxDB (the tests read
+    back what they published), torn down before the next is built."""
     workdir = tmp_path_factory.mktemp("api-hub")
-    with HubProcess(workdir / "hub", hub_env(mosquitto, influxd)) as hub:
-        db = make_engine(f"sqlite:///{workdir / 'hub' / 'data' / 'hub.db'}")
+    if request.param == "sqlite":
+        url = f"sqlite:///{workdir / 'hub.db'}"
+    else:
+        postgres: Postgres = request.getfixturevalue("postgres")
+        url = postgres.create_database(f"api_world_{os.getpid()}")
+    with Mosquitto(workdir / "mosquitto") as mosquitto, Influxd(workdir / "influxd") as influxd, \
+            HubProcess(workdir / "hub", hub_env(mosquitto, influxd, ROSHNI_DB__URL=url)) as hub:
+        db = make_engine(url)
         for node, (district, area, lat, lon, pole) in NODES.items():
             provision(db, node, district=district, area=area, lat=lat, lon=lon, pole=pole,
                       rated_w=60.0)

@@ -12,14 +12,17 @@ from tests.support import Publisher, reading, wait_for
 
 def test_a_technician_registers_a_node_and_it_is_audited(world: World):
     body = {"id": "khi-eas-0101", "district": "east", "area": "Gulshan Block 5",
-            "lat": 24.9211, "lon": 67.0952, "pole": "G5-101", "rated_w": 70}
+            "lat": 24.9211, "lon": 67.0952, "pole": "G5-101", "rated_w": 70,
+            "feeder": "KE Gulshan 7"}
     with world.as_("tariq") as c:
         r = c.post("/api/v1/nodes", json=body)
         assert r.status_code == 201, r.text
         n = r.json()
-        assert (n["id"], n["state"], n["district"], n["area"], n["pole"]) == (
-            "khi-eas-0101", "active", "east", "gulshan-block-5", "G5-101")
+        assert (n["id"], n["state"], n["district"], n["area"], n["pole"], n["feeder"]) == (
+            "khi-eas-0101", "active", "east", "gulshan-block-5", "G5-101", "ke-gulshan-7")
         assert c.post("/api/v1/nodes", json=body).status_code == 409
+        bad = c.post("/api/v1/nodes", json={**body, "id": "khi-eas-0104", "feeder": "--"})
+        assert bad.status_code == 422 and "feeder" in bad.json()["detail"]
         bad = c.post("/api/v1/nodes", json={**body, "id": "khi-eas-0102", "district": "lahore"})
         assert bad.status_code == 422 and "unknown district" in bad.json()["detail"]
         bad = c.post("/api/v1/nodes", json={**body, "id": "Bad Id!"})
@@ -30,8 +33,9 @@ def test_a_technician_registers_a_node_and_it_is_audited(world: World):
     assert [(e["actor"], e["action"]) for e in entry] == [("tariq", "node.register")]
     assert entry[0]["detail"]["district"] == "east"
     # the new node is in the lists of those who may see East, and nobody else's
-    assert "khi-eas-0101" in {x["id"] for x in world.get(
-        "tariq", "/api/v1/nodes", district="east").json()["data"]}
+    assert {x["id"]: x["feeder"] for x in world.get(
+        "tariq", "/api/v1/nodes", district="east").json()["data"]}["khi-eas-0101"] == \
+        "ke-gulshan-7"
     assert world.get("kamran", "/api/v1/nodes/khi-eas-0101").status_code == 404
 
 

@@ -11,6 +11,8 @@ import xml.etree.ElementTree as ET
 import httpx
 import pytest
 
+from hub import alerts
+from hub.db import writing
 from tests.hub.api.conftest import FMS_KEY, World
 
 SCHOOL_GATE = (24.8510, 67.1510)  # lamp khi-kor-0021: dark, with a repair ticket
@@ -199,6 +201,34 @@ def test_a_report_the_sensor_disagrees_with_stays_open_with_evidence(world: Worl
     assert "Checked by kiran: lamp fine" in closed["status_notes"]
     entries = world.get("ayesha", "/api/v1/audit", target=f"report:{n}").json()["data"]
     assert [e["action"] for e in entries] == ["report.close", "report.create"]
+
+
+def test_a_dark_lamp_on_a_feeder_with_a_power_cut_joins_the_cut_and_its_neighbour_not(
+        world: World):
+    """The feeder's cut is filed under Korangi 5 (most of its lamps are there); a lamp on
+    it in Korangi 6 belongs to it, a Korangi 5 lamp on another supply does not."""
+    on_feeder, beside = (24.8710, 67.1710), (24.8810, 67.1810)
+    world.add_node("khi-kor-0031", "korangi", "Korangi 6", *on_feeder, pole="K6-31",
+                   feeder="KE Korangi 31")
+    world.add_node("khi-kor-0032", "korangi", "Korangi 5", *beside, pole="K5-32")
+    with writing(world.db) as conn:
+        cut, _ = alerts.open_alert(conn, rule="area_power_cut", node=None, district="korangi",
+                                   area="korangi-5", feeder="ke-korangi-31",
+                                   started_at=time.time() - 900)
+    try:
+        joined = post(world, fms_form(*metres_north(*on_feeder, 10), fms_id=1030))
+        n = int(joined.json()[0]["service_request_id"].removeprefix("report-"))
+        seen = world.get("ayesha", f"/api/v1/reports/{n}").json()
+        assert (seen["verdict"], seen["alert_id"]) == ("power_cut", cut)
+        assert "on its feeder" in seen["status_notes"]
+
+        other = post(world, fms_form(*metres_north(*beside, 10), fms_id=1031))
+        n = int(other.json()[0]["service_request_id"].removeprefix("report-"))
+        seen = world.get("ayesha", f"/api/v1/reports/{n}").json()
+        assert seen["verdict"] != "power_cut" and seen["alert_id"] is None
+    finally:
+        with writing(world.db) as conn:
+            alerts.clear(conn, cut, ended_at=time.time())
 
 
 def test_a_report_far_from_any_lamp_waits_for_a_person(world: World):

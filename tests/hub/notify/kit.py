@@ -34,8 +34,9 @@ class Clock:
         return self.t
 
 
-def state_db(tmp_path: Path) -> Engine:
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
+def state_db(url: str) -> Engine:
+    """The state at `url` (the `db_url` fixture: each backend in turn), migrated, with four
+    nodes in two districts."""
     migrate(url)
     engine = make_engine(url)
     # Korangi 5 and Landhi in Korangi, Model Colony in Malir.

@@ -34,8 +34,8 @@ def ticket(id: int, node: str, district: str, area: str, status: str, sla_due: f
 
 
 def test_a_committee_digest_lists_its_dark_spots_overdue_and_verified_repairs_once_a_day(
-        tmp_path):
-    engine = state_db(tmp_path)
+        db_url):
+    engine = state_db(db_url)
     # Last night (Friday 13th): two dark lamps in Korangi 5, one in Landhi, one in Malir.
     score_readings(engine, SpotScorer(SpotSettings()), [
         *minutes("khi-kor-0042", local("2026-03-13", "23:00"), 60, lamp_on=False, footfall=3),

@@ -25,10 +25,10 @@ def depot(port: int, **smtp) -> NotifySettings:
         public_url="https://roshni.example.pk", retry_initial_s=10)
 
 
-def test_a_ticket_email_names_the_place_the_fault_and_the_ticket(tmp_path):
+def test_a_ticket_email_names_the_place_the_fault_and_the_ticket(db_url):
     sink = SmtpSink().start()
     try:
-        engine = state_db(tmp_path)
+        engine = state_db(db_url)
         notifier = Notifier(engine, depot(sink.port), TZ, clock=Clock())
         with engine.begin() as conn:
             enqueue(conn, lamp_out(conn, "khi-kor-0042", 34, kind="ticket_opened",
@@ -56,8 +56,8 @@ def test_a_ticket_email_names_the_place_the_fault_and_the_ticket(tmp_path):
     assert msg["Message-ID"] == f"<roshni-outbox-{row_id}@hub.example.pk>"
 
 
-def test_an_email_waits_for_the_smtp_server_and_goes_once(tmp_path):
-    engine = state_db(tmp_path)
+def test_an_email_waits_for_the_smtp_server_and_goes_once(db_url):
+    engine = state_db(db_url)
     sink = SmtpSink()  # not started yet: connection refused
     clock = Clock()
     notifier = Notifier(engine, depot(sink.port), TZ, clock=clock)
@@ -82,12 +82,12 @@ def test_an_email_waits_for_the_smtp_server_and_goes_once(tmp_path):
     assert len(sink.messages) == 1
 
 
-def test_email_over_starttls_with_login(tmp_path):
+def test_email_over_starttls_with_login(db_url, tmp_path):
     certs, _ = make_certs(tmp_path, [], ["127.0.0.1"], days=1)
     cert, key = certs.cert, certs.key
     sink = SmtpSink(tls=(cert, key), login=("roshni", "mail-password")).start()
     try:
-        engine = state_db(tmp_path)
+        engine = state_db(db_url)
         cfg = depot(sink.port, security="starttls", ca_file=str(certs.ca_cert), username="roshni",
                     password="mail-password")
         notifier = Notifier(engine, cfg, TZ, clock=Clock())

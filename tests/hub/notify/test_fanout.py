@@ -35,7 +35,7 @@ def hook(name: str, r: WebhookReceiver, **scope) -> Subscriber:
     return Subscriber(name=name, channel="webhook", url=r.url, secret=SECRET, **scope)
 
 
-def test_each_subscriber_gets_its_own_areas_district_and_audience(tmp_path, receivers):
+def test_each_subscriber_gets_its_own_areas_district_and_audience(db_url, receivers):
     korangi5 = receivers("korangi5")
     malir = receivers("malir")
     crew_korangi = receivers("crew_korangi")
@@ -48,7 +48,7 @@ def test_each_subscriber_gets_its_own_areas_district_and_audience(tmp_path, rece
         hook("dmc-malir", crew_malir, audience=["crew"], districts=["Malir"]),
         hook("technicians", techs, audience=["technician"]),
     ])
-    engine = state_db(tmp_path)
+    engine = state_db(db_url)
     notifier = Notifier(engine, cfg, TZ, clock=Clock())
     with engine.begin() as conn:
         # A lamp out in Korangi 5: the committee's alert and the crew's ticket.
@@ -74,12 +74,12 @@ def test_each_subscriber_gets_its_own_areas_district_and_audience(tmp_path, rece
                for body in crew_malir.received + malir.received)
 
 
-def test_kinds_narrow_what_a_subscriber_gets(tmp_path, receivers):
+def test_kinds_narrow_what_a_subscriber_gets(db_url, receivers):
     r = receivers("r")
     cfg = NotifySettings(subscribers=[hook(
         "korangi-escalations", r, audience=["committee", "crew"], districts=["korangi"],
         kinds=["sla_missed"])])
-    engine = state_db(tmp_path)
+    engine = state_db(db_url)
     notifier = Notifier(engine, cfg, TZ, clock=Clock())
     with engine.begin() as conn:
         enqueue(conn, lamp_out(conn, "khi-kor-0042", 1))
@@ -88,11 +88,11 @@ def test_kinds_narrow_what_a_subscriber_gets(tmp_path, receivers):
     assert set(r.keys()) == {"sla_missed:1"}
 
 
-def test_the_same_event_enqueued_twice_is_delivered_once(tmp_path, receivers):
+def test_the_same_event_enqueued_twice_is_delivered_once(db_url, receivers):
     r = receivers("r")
     cfg = NotifySettings(subscribers=[
         hook("korangi-5-committee", r, audience=["committee"], areas=["korangi-5"])])
-    engine = state_db(tmp_path)
+    engine = state_db(db_url)
     notifier = Notifier(engine, cfg, TZ, clock=Clock())
     with engine.begin() as conn:
         assert enqueue(conn, lamp_out(conn, "khi-kor-0042", 1)) == 1
@@ -104,11 +104,11 @@ def test_the_same_event_enqueued_twice_is_delivered_once(tmp_path, receivers):
     assert r.keys() == {"alert_opened:1": 1}
 
 
-def test_an_enqueue_rolled_back_with_its_transaction_sends_nothing(tmp_path, receivers):
+def test_an_enqueue_rolled_back_with_its_transaction_sends_nothing(db_url, receivers):
     r = receivers("r")
     cfg = NotifySettings(subscribers=[
         hook("korangi-5-committee", r, audience=["committee"], areas=["Korangi 5"])])
-    engine = state_db(tmp_path)
+    engine = state_db(db_url)
     notifier = Notifier(engine, cfg, TZ, clock=Clock())
     with pytest.raises(RuntimeError), engine.begin() as conn:
         enqueue(conn, lamp_out(conn, "khi-kor-0042", 1))

@@ -34,8 +34,8 @@ def settings(*subscribers: Subscriber, **extra) -> NotifySettings:
 
 
 def test_a_receiver_down_for_ten_minutes_gets_every_notification_once_signed_in_order(
-        tmp_path, receiver):
-    engine = state_db(tmp_path)
+        db_url, receiver):
+    engine = state_db(db_url)
     cfg = settings(committee_hook(receiver))
     clock = Clock()
     metrics = Metrics()
@@ -85,8 +85,8 @@ def test_a_receiver_down_for_ten_minutes_gets_every_notification_once_signed_in_
     assert sample("roshni_notifications_pending") == 0
 
 
-def test_a_webhook_body_names_the_place_and_the_ticket_and_is_signed(tmp_path, receiver):
-    engine = state_db(tmp_path)
+def test_a_webhook_body_names_the_place_and_the_ticket_and_is_signed(db_url, receiver):
+    engine = state_db(db_url)
     worker = Notifier(engine, settings(committee_hook(receiver)), TZ, clock=Clock()).outbox
     receiver.listen()
     with engine.begin() as conn:
@@ -106,10 +106,10 @@ def test_a_webhook_body_names_the_place_and_the_ticket_and_is_signed(tmp_path, r
     assert delivery == body["delivery"] and ts == body["sent_at"] == T0
 
 
-def test_a_receiver_with_another_secret_gets_nothing_it_would_accept(tmp_path):
+def test_a_receiver_with_another_secret_gets_nothing_it_would_accept(db_url):
     receiver = WebhookReceiver(secret="a-different-secret-entirely")
     try:
-        engine = state_db(tmp_path)
+        engine = state_db(db_url)
         cfg = settings(committee_hook(receiver))
         clock = Clock()
         worker = Notifier(engine, cfg, TZ, clock=clock).outbox
@@ -125,8 +125,8 @@ def test_a_receiver_with_another_secret_gets_nothing_it_would_accept(tmp_path):
         receiver.close()
 
 
-def test_a_refused_notification_does_not_hold_back_the_others(tmp_path, receiver):
-    engine = state_db(tmp_path)
+def test_a_refused_notification_does_not_hold_back_the_others(db_url, receiver):
+    engine = state_db(db_url)
     clock = Clock()
     worker = Notifier(engine, settings(committee_hook(receiver)), TZ, clock=clock).outbox
     receiver.listen()
@@ -146,8 +146,8 @@ def test_a_refused_notification_does_not_hold_back_the_others(tmp_path, receiver
     assert receiver.keys() == {"alert_opened:1": 1, "alert_opened:2": 1, "alert_opened:3": 1}
 
 
-def test_the_worker_thread_delivers_on_its_own(tmp_path, receiver):
-    engine = state_db(tmp_path)
+def test_the_worker_thread_delivers_on_its_own(db_url, receiver):
+    engine = state_db(db_url)
     # Real clock: no digest, which would come at 07:00 Karachi time whenever that is.
     notifier = Notifier(engine, settings(committee_hook(receiver, digest=False), poll_s=0.05),
                         TZ)
@@ -162,8 +162,8 @@ def test_the_worker_thread_delivers_on_its_own(tmp_path, receiver):
     assert receiver.keys() == {"alert_opened:1": 1}
 
 
-def test_a_restarted_worker_keeps_to_the_backoff(tmp_path, receiver):
-    engine = state_db(tmp_path)
+def test_a_restarted_worker_keeps_to_the_backoff(db_url, receiver):
+    engine = state_db(db_url)
     clock = Clock()
     cfg = settings(committee_hook(receiver))
     receiver.listen("unavailable")

@@ -1,6 +1,7 @@
-"""A street for the rules engine without processes: a state database migrated like the
-hub's, nodes provisioned in Karachi, and readings handed to the engine exactly as the
-ingest pipeline does (a Batch of Stored readings, inside a transaction and a SAVEPOINT).
+"""A street for the rules engine without processes: a state database (SQLite or
+PostgreSQL, see `databases` in tests/hub/conftest.py) migrated like the hub's, nodes
+provisioned in Karachi, and readings handed to the engine exactly as the ingest pipeline
+does (a Batch of Stored readings, inside a transaction and a SAVEPOINT).
 
 Time is event time: each reading says when it was taken and when it reached the hub, so a
 night runs in milliseconds.
@@ -10,8 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
-from pathlib import Path
+from collections.abc import Iterable, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from protocol.payloads import Event, Reading
 KARACHI = ZoneInfo("Asia/Karachi")
 AREA, DISTRICT = "Korangi 5", "korangi"
 AREA_ID = "korangi-5"
+AREA_2 = "Korangi 6"  # the next neighbourhood, same district
 SECRET = "a-secret-of-sixteen-or-more"
 
 
@@ -46,6 +47,7 @@ def subscribers() -> NotifySettings:
     hook = dict(channel="webhook", url="http://127.0.0.1:9/hook", secret=SECRET)
     return NotifySettings(subscribers=[
         Subscriber(name="k5-committee", audience=["committee"], areas=[AREA], **hook),
+        Subscriber(name="k6-committee", audience=["committee"], areas=[AREA_2], **hook),
         Subscriber(name="korangi-crew", audience=["crew"], districts=[DISTRICT], **hook),
         Subscriber(name="technicians", audience=["technician"], **hook),
         Subscriber(name="malir-crew", audience=["crew"], districts=["malir"], **hook),
@@ -53,16 +55,18 @@ def subscribers() -> NotifySettings:
 
 
 class Street:
-    def __init__(self, tmp_path: Path, nodes: int = 5, **settings: Any) -> None:
-        tmp_path.mkdir(parents=True, exist_ok=True)
-        url = f"sqlite:///{tmp_path / 'hub.db'}"
+    def __init__(self, url: str, nodes: int = 5, *,
+                 places: Sequence[tuple[str, str | None]] = (), **settings: Any) -> None:
+        """`places[i]`: the (area name, feeder) of node i + 1; by default every node is in
+        Korangi 5 and nobody knows its feeder."""
         migrate(url)
         self.db: Engine = make_engine(url)
         bind(self.db, subscribers())
         self.nodes = [f"khi-kor-{i:04d}" for i in range(1, nodes + 1)]
         for i, node in enumerate(self.nodes):
-            provision(self.db, node, district=DISTRICT, area=AREA, lat=24.83 + i * 0.0005,
-                      lon=67.13, rated_w=60, pole=f"K5-{100 + i}")
+            area, feeder = places[i] if places else (AREA, None)
+            provision(self.db, node, district=DISTRICT, area=area, lat=24.83 + i * 0.0005,
+                      lon=67.13, rated_w=60, pole=f"K5-{100 + i}", feeder=feeder)
         self.settings = RulesSettings(**settings)
         self.wall = 0.0
         self.rules = self.start()

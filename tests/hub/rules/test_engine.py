@@ -25,9 +25,8 @@ def kinds(street: Street) -> list[tuple[str, str]]:
     return [(sub, kind) for sub, kind, _ in street.outbox()]
 
 
-def test_a_lamp_that_fails_at_2310_gives_one_alert_and_one_ticket_one_reading_after_dwell(
-        tmp_path):
-    s = Street(tmp_path)
+def test_a_lamp_that_fails_at_2310_gives_one_alert_and_one_ticket_one_reading_after_dwell(db_url):
+    s = Street(db_url)
     fail = local(NIGHT, 23, 10)
     s.minutes(local(NIGHT, 22, 30), local(NIGHT, 23, 19), khi_kor_0002=dark_from(fail))
     assert s.outcome() == (set(), set())  # 9 minutes dark: not yet
@@ -49,9 +48,8 @@ def test_a_lamp_that_fails_at_2310_gives_one_alert_and_one_ticket_one_reading_af
     assert (place["pole"], place["area"]) == ("K5-101", "Korangi 5")
 
 
-def test_load_shedding_is_one_area_incident_and_a_lamp_still_dark_after_it_gets_its_ticket(
-        tmp_path):
-    s = Street(tmp_path)
+def test_load_shedding_is_one_area_incident_and_a_lamp_still_dark_after_it_gets_its_ticket(db_url):
+    s = Street(db_url)
     cut0, cut1 = local(NIGHT, 20), local(NIGHT, 22)
     n1, n2, n3, n4, n5 = s.nodes
 
@@ -91,8 +89,8 @@ def test_load_shedding_is_one_area_incident_and_a_lamp_still_dark_after_it_gets_
                                                                   "ticket_opened")]
 
 
-def test_night_faults_each_have_exactly_their_own_outcome(tmp_path):
-    s = Street(tmp_path, nodes=8)
+def test_night_faults_each_have_exactly_their_own_outcome(db_url):
+    s = Street(db_url, nodes=8)
     n1, n2, n3, n4 = s.nodes[:4]
     t0, t1 = local(NIGHT, 22, 30), local(NIGHT, 23, 59)
 
@@ -123,8 +121,8 @@ def test_night_faults_each_have_exactly_their_own_outcome(tmp_path):
     assert offline["started_at"] == pytest.approx(local(NIGHT, 22, 59) + 1, abs=1)
 
 
-def test_a_lamp_burning_by_day_is_a_low_priority_ticket_and_nothing_else(tmp_path):
-    s = Street(tmp_path)
+def test_a_lamp_burning_by_day_is_a_low_priority_ticket_and_nothing_else(db_url):
+    s = Street(db_url)
     day = NIGHT.replace(day=NIGHT.day + 1)
     s.minutes(local(day, 9), local(day, 10, 45),
               **{n.replace("-", "_"): (lambda t: {"lamp_on": False, "lamp_w": 0.3})
@@ -134,8 +132,8 @@ def test_a_lamp_burning_by_day_is_a_low_priority_ticket_and_nothing_else(tmp_pat
     assert kinds(s) == [("korangi-crew", "ticket_opened")]
 
 
-def test_fixed_but_still_dark_is_reopened_and_burning_30_min_at_night_verifies_it(tmp_path):
-    s = Street(tmp_path)
+def test_fixed_but_still_dark_is_reopened_and_burning_30_min_at_night_verifies_it(db_url):
+    s = Street(db_url)
     fail, repaired = local(NIGHT, 23, 10), local(NIGHT, 24, 40)
     lamp = {"khi_kor_0001": dark_from(fail, repaired)}
     s.minutes(local(NIGHT, 23), local(NIGHT, 23, 25), **lamp)
@@ -167,13 +165,13 @@ def test_fixed_but_still_dark_is_reopened_and_burning_30_min_at_night_verifies_i
                              ("k5-committee", "ticket_verified")]
 
 
-def test_a_hub_restarted_mid_dwell_reaches_the_same_outcome(tmp_path):
+def test_a_hub_restarted_mid_dwell_reaches_the_same_outcome(databases):
     fail = local(NIGHT, 23, 10)
     lamp = {"khi_kor_0001": dark_from(fail)}
-    straight = Street(tmp_path / "a")
+    straight = Street(databases())
     straight.minutes(local(NIGHT, 23), local(NIGHT, 23, 40), **lamp)
 
-    restarted = Street(tmp_path / "b")
+    restarted = Street(databases())
     restarted.minutes(local(NIGHT, 23), local(NIGHT, 23, 15), **lamp)
     restarted.start()  # a new hub on the same database: the half-elapsed timer is kept
     restarted.minutes(local(NIGHT, 23, 16), local(NIGHT, 23, 25), **lamp)
@@ -188,8 +186,8 @@ def test_a_hub_restarted_mid_dwell_reaches_the_same_outcome(tmp_path):
     assert seen(straight)[1] == [("lamp_out", "open", local(NIGHT, 23, 20))]
 
 
-def test_a_rolled_back_batch_is_judged_again_from_where_it_was(tmp_path):
-    s = Street(tmp_path)
+def test_a_rolled_back_batch_is_judged_again_from_where_it_was(db_url):
+    s = Street(db_url)
     fail = local(NIGHT, 23, 10)
     s.minutes(local(NIGHT, 23), local(NIGHT, 23, 19), khi_kor_0001=dark_from(fail))
     batch = Batch(stored=[s.reading("khi-kor-0001", local(NIGHT, 23, 20), **DARK)])
@@ -204,9 +202,9 @@ def test_a_rolled_back_batch_is_judged_again_from_where_it_was(tmp_path):
                            {("lamp_out", "khi-kor-0001", "open", 2)})
 
 
-def test_a_commit_of_a_batch_it_did_not_judge_leaves_another_thread_s_work_alone(tmp_path):
+def test_a_commit_of_a_batch_it_did_not_judge_leaves_another_thread_s_work_alone(db_url):
     """The pipeline tells every stage of every commit; the tick may be mid-way meanwhile."""
-    s = Street(tmp_path)
+    s = Street(db_url)
     lamp = dark_from(local(NIGHT, 23, 10))
     s.minutes(local(NIGHT, 23), local(NIGHT, 23, 19), khi_kor_0001=lamp)
     with s.db.connect() as conn:
@@ -223,8 +221,8 @@ def test_a_commit_of_a_batch_it_did_not_judge_leaves_another_thread_s_work_alone
                            {("lamp_out", "khi-kor-0001", "open", 2)})
 
 
-def test_replayed_history_is_a_past_incident_but_a_condition_still_true_is_live(tmp_path):
-    s = Street(tmp_path)
+def test_replayed_history_is_a_past_incident_but_a_condition_still_true_is_live(db_url):
+    s = Street(db_url)
     n1, n2 = s.nodes[:2]
     gap0, gap1 = local(NIGHT, 22), local(NIGHT, 23)
     # n1 was dark 22:10-22:40 and is fine again; n2 went dark at 22:30 and still is
@@ -258,8 +256,8 @@ def test_replayed_history_is_a_past_incident_but_a_condition_still_true_is_live(
     assert {a["node"] for a in s.alerts(rule="node_offline")} == {n1, n2}
 
 
-def test_a_flapping_lamp_keeps_one_alert_inside_the_hysteresis_window(tmp_path):
-    s = Street(tmp_path)
+def test_a_flapping_lamp_keeps_one_alert_inside_the_hysteresis_window(db_url):
+    s = Street(db_url)
     t0 = local(NIGHT, 22)
 
     def flaps(t):  # dark 15 min, burns 8, dark 22, burns 8, dark again: 4 switches an hour
@@ -272,8 +270,8 @@ def test_a_flapping_lamp_keeps_one_alert_inside_the_hysteresis_window(tmp_path):
     assert len(s.alerts()) == 1 and len(s.tickets()) == 1
 
 
-def test_a_missed_sla_is_escalated_once_to_crew_and_committee(tmp_path):
-    s = Street(tmp_path, sla_hours={2: 1})
+def test_a_missed_sla_is_escalated_once_to_crew_and_committee(db_url):
+    s = Street(db_url, sla_hours={2: 1})
     s.minutes(local(NIGHT, 22), local(NIGHT, 22, 30), khi_kor_0001=dark_from(local(NIGHT, 22)))
     [ticket] = s.tickets()
     assert ticket["sla_due"] == local(NIGHT, 23, 10)
@@ -287,8 +285,8 @@ def test_a_missed_sla_is_escalated_once_to_crew_and_committee(tmp_path):
     assert s.tickets()[0]["escalated_at"] == pytest.approx(local(NIGHT, 23, 10), abs=61)
 
 
-def test_a_pending_node_raises_nothing(tmp_path):
-    s = Street(tmp_path)
+def test_a_pending_node_raises_nothing(db_url):
+    s = Street(db_url)
     with s.db.begin() as conn:
         conn.execute(insert(Node).values(id="khi-new-0001", state="pending",
                                          district_id="unassigned", area_id="unassigned",
@@ -299,8 +297,8 @@ def test_a_pending_node_raises_nothing(tmp_path):
     assert s.outcome() == (set(), set())
 
 
-def test_a_dark_lamp_on_a_busy_path_is_priority_1(tmp_path):
-    s = Street(tmp_path, busy_spot_score=40)
+def test_a_dark_lamp_on_a_busy_path_is_priority_1(db_url):
+    s = Street(db_url, busy_spot_score=40)
     with s.db.begin() as conn:
         conn.execute(insert(SpotScore).values(node_id="khi-kor-0001", night="2026-03-13",
                                               dark_minutes=30, exposure=90, score=90,
@@ -310,15 +308,15 @@ def test_a_dark_lamp_on_a_busy_path_is_priority_1(tmp_path):
     assert (ticket["priority"], ticket["sla_due"] - ticket["opened_at"]) == (1, 24 * 3600)
 
 
-def test_in_a_small_area_one_dark_lamp_is_a_lamp_fault_not_a_power_cut(tmp_path):
-    s = Street(tmp_path, nodes=2)
+def test_in_a_small_area_one_dark_lamp_is_a_lamp_fault_not_a_power_cut(db_url):
+    s = Street(db_url, nodes=2)
     s.minutes(local(NIGHT, 22), local(NIGHT, 22, 10), khi_kor_0001=dark_from(local(NIGHT, 22)))
     assert s.outcome() == ({("lamp_out", "khi-kor-0001", "active")},
                            {("lamp_out", "khi-kor-0001", "open", 2)})
 
 
-def test_lamps_that_switch_on_late_at_dusk_are_not_a_fault(tmp_path):
-    s = Street(tmp_path)
+def test_lamps_that_switch_on_late_at_dusk_are_not_a_fault(db_url):
+    s = Street(db_url)
     sunset = s.rules.sun.times(24.83, 67.13, local(NIGHT, 20)).set
     # every photocell switches on 15 minutes after sunset
     late = {n.replace("-", "_"): dark_from(0, sunset + 900) for n in s.nodes}
@@ -326,16 +324,16 @@ def test_lamps_that_switch_on_late_at_dusk_are_not_a_fault(tmp_path):
     assert s.outcome() == (set(), set())
 
 
-def test_a_tamper_event_is_an_immediate_committee_alert(tmp_path):
-    s = Street(tmp_path)
+def test_a_tamper_event_is_an_immediate_committee_alert(db_url):
+    s = Street(db_url)
     s.minutes(local(NIGHT, 22), local(NIGHT, 22, 5))
     s.event("khi-kor-0003", local(NIGHT, 22, 5, ) + 20, "tamper")
     assert s.outcome() == ({("tamper", "khi-kor-0003", "active")}, set())
     assert kinds(s) == [("k5-committee", "alert_opened")]
 
 
-def test_an_offline_node_by_its_last_will_is_a_technician_alert(tmp_path):
-    s = Street(tmp_path)
+def test_an_offline_node_by_its_last_will_is_a_technician_alert(db_url):
+    s = Street(db_url)
     s.minutes(local(NIGHT, 22), local(NIGHT, 22, 5))
     s.status("khi-kor-0004", "offline", local(NIGHT, 22, 5) + 30)
     t = local(NIGHT, 22, 6)
@@ -354,8 +352,8 @@ def test_an_offline_node_by_its_last_will_is_a_technician_alert(tmp_path):
     assert s.alerts()[0]["state"] == "cleared"
 
 
-def test_a_hub_that_could_not_hear_does_not_call_its_nodes_silent(tmp_path):
-    s = Street(tmp_path)
+def test_a_hub_that_could_not_hear_does_not_call_its_nodes_silent(db_url):
+    s = Street(db_url)
     s.minutes(local(NIGHT, 22), local(NIGHT, 22, 5))
     s.rules.mark_deaf(local(NIGHT, 22, 30))  # disconnected from the broker until 22:30
     s.tick(local(NIGHT, 22, 32), listening=True)
@@ -364,10 +362,10 @@ def test_a_hub_that_could_not_hear_does_not_call_its_nodes_silent(tmp_path):
     assert {a["rule"] for a in s.alerts()} == {"area_power_cut"}  # the whole street is quiet
 
 
-def test_an_idle_tick_writes_nothing(tmp_path):
+def test_an_idle_tick_writes_nothing(db_url):
     """Every write would make other writers' read-then-write transactions (`roshni
     provision`, the API) start over on SQLite; once a second adds up."""
-    s = Street(tmp_path)
+    s = Street(db_url)
     s.minutes(local(NIGHT, 22), local(NIGHT, 22, 5))
 
     def rows():
@@ -380,8 +378,8 @@ def test_an_idle_tick_writes_nothing(tmp_path):
     assert rows() == before
 
 
-def test_lamp_counters_burning_hours_switch_ons_and_energy(tmp_path):
-    s = Street(tmp_path)
+def test_lamp_counters_burning_hours_switch_ons_and_energy(db_url):
+    s = Street(db_url)
     t0 = local(NIGHT, 22)
 
     def lamp(t):  # off 22:10-22:20, meter counting 1 Wh a minute while on
@@ -396,8 +394,8 @@ def test_lamp_counters_burning_hours_switch_ons_and_energy(tmp_path):
     assert stats["energy_wh"] == pytest.approx(20.0)
 
 
-def test_people_cannot_verify_and_get_told_what_is_allowed(tmp_path):
-    s = Street(tmp_path)
+def test_people_cannot_verify_and_get_told_what_is_allowed(db_url):
+    s = Street(db_url)
     s.minutes(local(NIGHT, 22), local(NIGHT, 22, 10), khi_kor_0001=dark_from(local(NIGHT, 22)))
     [ticket] = s.tickets()
     with pytest.raises(tickets.InvalidTransition, match="only the sensor verifies"):

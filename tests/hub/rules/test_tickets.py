@@ -16,10 +16,9 @@ NODE = "khi-kor-0042"
 
 
 @pytest.fixture
-def db(tmp_path) -> Engine:
-    url = f"sqlite:///{tmp_path / 'hub.db'}"
-    migrate(url)
-    engine = make_engine(url)
+def db(db_url) -> Engine:
+    migrate(db_url)
+    engine = make_engine(db_url)
     provision(engine, NODE, district="korangi", area="Korangi 5", lat=24.83, lon=67.13)
     return engine
 
@@ -111,9 +110,9 @@ def test_one_open_ticket_per_node_and_fault(db):
     assert new_ticket(db, "flicker") != t
 
 
-def test_two_people_moving_the_same_ticket_at_once_one_is_told(db, tmp_path):
+def test_two_people_moving_the_same_ticket_at_once_one_is_told(db, db_url):
     t = new_ticket(db)
-    other = make_engine(str(db.url))
+    other = make_engine(db_url)
     barrier = threading.Barrier(2)
     errors: list[Exception] = []
 

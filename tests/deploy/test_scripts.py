@@ -28,7 +28,7 @@ def test_the_scripts_are_the_ones_expected() -> None:
 def test_script_is_shellcheck_clean(script: Path) -> None:
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
-        pytest.skip("shellcheck is not installed (apt-get install shellcheck)")
+        pytest.fail("shellcheck is not installed (apt-get install shellcheck)")
     done = subprocess.run([shellcheck, "--external-sources", "--severity=style",
                            script.name], cwd=script.parent, capture_output=True, text=True,
                           timeout=120)

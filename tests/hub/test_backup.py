@@ -5,7 +5,6 @@ person are back."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import sqlite3
 import subprocess
@@ -45,12 +44,9 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 
         yield Backend({}, lose)
         return
-    postgres = getattr(supervise, "Postgres", None)
-    if postgres is None or importlib.util.find_spec("psycopg") is None:
-        pytest.skip("needs hub.supervise.Postgres and psycopg (the PostgreSQL state)")
     if shutil.which("pg_dump") is None:
-        pytest.skip("pg_dump is not installed (postgresql-client)")
-    with postgres(tmp_path / "postgres") as server:
+        pytest.fail("pg_dump is not installed (apt-get install postgresql-client)")
+    with supervise.Postgres(tmp_path / "postgres") as server:
         url = server.create_database("roshni")
 
         def lose() -> None:

@@ -62,6 +62,11 @@ case "$what" in
     echo "==> ruff"
     .venv/bin/ruff check .
     echo "==> pytest"
-    exec .venv/bin/pytest -q -p no:cacheprovider "$@"
+    # Test modules in parallel (each module's tests on one worker, so they share its
+    # services); ROSHNI_TEST_WORKERS=0 runs them one after another.
+    workers=${ROSHNI_TEST_WORKERS:-3}
+    parallel=()
+    [ "$workers" = 0 ] || parallel=(-n "$workers" --dist loadscope)
+    exec .venv/bin/pytest -q -p no:cacheprovider "${parallel[@]}" "$@"
     ;;
 esac

@@ -401,14 +401,11 @@ class RoshniProcess(Service):
     def command(self) -> list[str]:
         return [*_roshni(), *self.args]
 
+    def popen_options(self) -> dict[str, object]:
+        return {"env": self.env}
+
     def start(self, timeout: float = 60.0) -> None:
-        if self.running:
-            return
-        self.proc = subprocess.Popen(
-            self.command(), stdout=self._log, stderr=subprocess.STDOUT, env=self.env,
-            stdin=subprocess.DEVNULL, start_new_session=True,
-        )
-        self.ready(time.monotonic() + timeout)
+        super().start(timeout)
 
 
 class HubProcess(RoshniProcess):
@@ -423,6 +420,10 @@ class HubProcess(RoshniProcess):
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def repick_ports(self) -> None:
+        super().repick_ports()
+        self.env["ROSHNI_HTTP__PORT"] = str(self.port)
 
     def ready(self, deadline: float) -> None:
         _wait_http(f"{self.url}/healthz", deadline, self)

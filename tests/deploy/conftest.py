@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,15 @@ NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "data", "artifacts", "node_
                                     ".pytest_cache")
 
 
+@contextmanager
+def one_at_a_time() -> Iterator[None]:
+    """Chroots share the host's apt and pip caches, whose locks apt does not wait for: with
+    parallel test workers (pytest -n), only one worker builds or installs at a time."""
+    with open("/tmp/roshni-deploy-tests.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 @pytest.fixture(scope="session")
 def debian_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One `debootstrap --variant=minbase bookworm` per session; tests use copies."""
@@ -28,8 +39,9 @@ def debian_base(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         pytest.fail(f"cannot build the test Debian root: {why}")
     work = tmp_path_factory.mktemp("debian")
     base = work / "bookworm"
-    started = time.monotonic()
-    debootstrap(base, work / "debootstrap.log")
+    with one_at_a_time():
+        started = time.monotonic()
+        debootstrap(base, work / "debootstrap.log")
     print(f"\ndebootstrap --variant=minbase bookworm: {time.monotonic() - started:.0f} s")
     yield base
     shutil.rmtree(work, ignore_errors=True)
@@ -46,8 +58,9 @@ def fresh_debian(debian_base: Path, tmp_path: Path,
     shutil.copytree(REPO, root / "root" / "roshni", ignore=NOT_SOURCE, symlinks=True)
     chroot = Chroot(root, tmp_path / "chroot.log")
     try:
-        chroot.open()
-        yield chroot
+        with one_at_a_time():
+            chroot.open()
+            yield chroot
     finally:
         chroot.close()
         chroot.remove()

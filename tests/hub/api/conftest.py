@@ -16,9 +16,9 @@ kiran (committee, Korangi 5), zara (committee, Korangi 5 and Malir Cantt).
 
 from __future__ import annotations
 
-import os
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -177,11 +177,13 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     """One world per state backend, each with its own broker and InfluxDB (the tests read
     back what they published), torn down before the next is built."""
     workdir = tmp_path_factory.mktemp("api-hub")
+    postgres: Postgres | None = None
+    name = f"api_world_{uuid.uuid4().hex[:12]}"  # a world may be built again in one process
     if request.param == "sqlite":
         url = f"sqlite:///{workdir / 'hub.db'}"
     else:
-        postgres: Postgres = request.getfixturevalue("postgres")
-        url = postgres.create_database(f"api_world_{os.getpid()}")
+        postgres = request.getfixturevalue("postgres")
+        url = postgres.create_database(name)
     with Mosquitto(workdir / "mosquitto") as mosquitto, Influxd(workdir / "influxd") as influxd, \
             HubProcess(workdir / "hub", hub_env(mosquitto, influxd, ROSHNI_DB__URL=url)) as hub:
         db = make_engine(url)
@@ -210,3 +212,5 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
             yield w
         finally:
             db.dispose()
+    if postgres is not None:
+        postgres.drop_database(name)

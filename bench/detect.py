@@ -185,6 +185,37 @@ class Watcher(threading.Thread):
             self.stop.wait(POLL_S)
 
 
+class BareSubscriber:
+    """The baseline measured in the same run: a plain paho subscriber on the same broker.
+    When it receives a probe's completing reading is as soon as anything could act on it;
+    detection latency minus this is what the hub itself takes (spool, validation,
+    InfluxDB, rules, the database commit)."""
+
+    def __init__(self, host: str, port: int, probes: set[str]) -> None:
+        self.probes = probes
+        self.received: dict[tuple[str, int], float] = {}  # (node, seq) -> first seen
+        self.subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-bare",
+                                  protocol=mqtt.MQTTv311)
+        self.client.on_connect = lambda c, *_: c.subscribe("roshni/v1/+/reading", qos=1)
+        self.client.on_subscribe = lambda *_: self.subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect(host, port)
+        self.client.loop_start()
+        if not self.subscribed.wait(10):
+            raise RuntimeError("the baseline subscriber could not subscribe")
+
+    def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
+        node = msg.topic.split("/")[2]
+        if node in self.probes:
+            key = (node, int(json.loads(msg.payload)["seq"]))
+            self.received.setdefault(key, time.monotonic())
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
 def percentiles(values: list[float]) -> dict[str, float | int | None]:
     if not values:
         return {"n": 0, "p50_ms": None, "p99_ms": None, "max_ms": None}
@@ -206,7 +237,9 @@ def latency(tmp: Path, nodes: int, rate: float, rounds: int) -> dict[str, Any]:
     # another 1 in 100 opens its enclosure in the last round (tamper, immediate).
     dark = {node_id(i) for i in range(7, nodes, 100)}
     tampered = {node_id(i) for i in range(57, nodes, 100)}
+    bare = BareSubscriber(rig.broker.host, rig.broker.port, dark | tampered)
     completing: dict[tuple[str, str], float] = {}
+    completing_seq: dict[tuple[str, str], int] = {}
     interval = 1.0 / rate
     seq = 0
     try:
@@ -222,9 +255,11 @@ def latency(tmp: Path, nodes: int, rate: float, rounds: int) -> dict[str, Any]:
                     fields = {"lamp_on": False, "lamp_w": 0.3}
                     if r == 1 + dwell_rounds:
                         completing[(node, "lamp_out")] = time.monotonic()
+                        completing_seq[(node, "lamp_out")] = seq
                 if node in tampered and r == rounds - 1:
                     fields = {"tamper": True}
                     completing[(node, "tamper")] = time.monotonic()
+                    completing_seq[(node, "tamper")] = seq
                 rig.publish(node, reading(node, seq, ts, **fields))
                 t_next += interval
                 delay = t_next - time.monotonic()
@@ -241,6 +276,7 @@ def latency(tmp: Path, nodes: int, rate: float, rounds: int) -> dict[str, Any]:
     finally:
         watcher.stop.set()
         watcher.join(5)
+        bare.close()
         rig.close()
     out: dict[str, Any] = {"nodes": nodes, "rate_per_s": rate, "rounds": rounds,
                            "poll_ms": POLL_S * 1000, "hub_rss_mb": round(rss, 1)}
@@ -251,6 +287,9 @@ def latency(tmp: Path, nodes: int, rate: float, rounds: int) -> dict[str, Any]:
     lat = [watcher.tickets[k] - t for k, t in completing.items()
            if k[1] == "lamp_out" and k in watcher.tickets]
     out["lamp_out_ticket"] = percentiles(lat)
+    transit = [bare.received[(k[0], completing_seq[k])] - t for k, t in completing.items()
+               if (k[0], completing_seq[k]) in bare.received]
+    out["baseline_bare_subscriber"] = percentiles(transit)
     early = [k for k in watcher.alerts if k[1] == "lamp_out" and k not in completing]
     out["unexpected_alerts"] = len(early) + sum(
         1 for k in watcher.alerts if k[1] not in ("lamp_out", "tamper"))

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import struct
 import threading
-import tty
+
+from node.sim.pty import PtyDevice
 
 FRAME_PERIOD_S = 0.1
 _HEADER, _FOOTER = bytes.fromhex("F4F3F2F1"), bytes.fromhex("F8F7F6F5")
@@ -42,8 +43,11 @@ def report_frame(state: int, moving_cm: int = 0, moving_energy: int = 0,
     return _HEADER + struct.pack("<H", len(data)) + data + _FOOTER
 
 
-class Ld2410Emulator:
+class Ld2410Emulator(PtyDevice):
+    name = "ld2410-emulator"
+
     def __init__(self, *, period_s: float = FRAME_PERIOD_S) -> None:
+        super().__init__(blocking=False)
         self.period_s = period_s
         self.frames_sent = 0
         self.frames_dropped = 0  # nobody read them and the pty's buffer was full
@@ -51,16 +55,7 @@ class Ld2410Emulator:
         self._target = (0, 0, 0, 0, 0, 0)
         self._engineering = False
         self._noise: list[tuple[bytes, bool]] = []
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._master)
-        tty.setraw(self._slave)
-        # A UART drops what nobody reads; a blocking write would hang the emulator instead.
-        os.set_blocking(self._master, False)
-        self.port = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._stream, name=f"ld2410-emulator {self.port}",
-                                        daemon=True)
-        self._thread.start()
+        self._start()
 
     def person_at(self, distance_cm: int | None, *, moving: bool = True) -> None:
         """Someone at `distance_cm`, walking or standing still; None: nobody."""
@@ -89,24 +84,10 @@ class Ld2410Emulator:
         with self._lock:
             self._noise.append((bytes(data), inside_frame))
 
-    def close(self) -> None:
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        self._thread.join()
-        os.close(self._slave)
-        os.close(self._master)
-
-    def __enter__(self) -> Ld2410Emulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"<Ld2410Emulator port={self.port} target={self._target}>"
 
-    def _stream(self) -> None:
+    def _run(self) -> None:
         while not self._stop.wait(self.period_s):
             with self._lock:
                 frame = report_frame(*self._target, engineering=self._engineering)

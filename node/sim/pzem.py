@@ -12,7 +12,8 @@ import os
 import select
 import struct
 import threading
-import tty
+
+from node.sim.pty import PtyDevice
 
 READ_INPUT_REGISTERS = 0x04
 GENERAL_ADDRESS = 0xF8  # every PZEM answers this one, whatever its own address
@@ -32,21 +33,17 @@ def modbus_crc16(data: bytes) -> bytes:
     return struct.pack("<H", crc)
 
 
-class PzemEmulator:
+class PzemEmulator(PtyDevice):
+    name = "pzem-emulator"
+
     def __init__(self, *, address: int = 1) -> None:
+        super().__init__()
         self.address = address
         self.requests = 0
         self._lock = threading.Lock()
         self._registers = [0] * REGISTER_COUNT
         self._faults: list[str] = []
-        self._master, self._slave = os.openpty()
-        tty.setraw(self._master)
-        tty.setraw(self._slave)
-        self.port = os.ttyname(self._slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name=f"pzem-emulator {self.port}",
-                                        daemon=True)
-        self._thread.start()
+        self._start()
 
     def set_state(self, *, mains_v: float, lamp_a: float, lamp_w: float, energy_wh: float,
                   frequency_hz: float = 50.0, power_factor: float = 1.0,
@@ -67,24 +64,10 @@ class PzemEmulator:
         with self._lock:
             self._faults.extend([fault] * count)
 
-    def close(self) -> None:
-        if self._stop.is_set():
-            return
-        self._stop.set()
-        self._thread.join()
-        os.close(self._slave)
-        os.close(self._master)
-
-    def __enter__(self) -> PzemEmulator:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"<PzemEmulator port={self.port} address={self.address}>"
 
-    def _serve(self) -> None:
+    def _run(self) -> None:
         frame = b""
         while not self._stop.is_set():
             ready, _, _ = select.select([self._master], [], [], FRAME_GAP_S)

@@ -110,19 +110,14 @@ def send_command(engine: Engine, bus: CommandBus, node_id: str, cmd: str, args: 
     return found
 
 
-def record_results(conn: Connection, results: list[tuple[str, CommandResult, float]]
-                   ) -> list[tuple[str, CommandResult, float]]:
-    """Store nodes' answers in the ingest transaction; return those that answer no command
-    this node was sent (for the dead letters)."""
-    unknown = []
-    for node_id, result, at in results:
-        done = conn.execute(
-            update(Command).where(Command.id == result.id, Command.node_id == node_id)
-            .values(status=ANSWERED, ok=result.ok, result=json.dumps(result.detail),
-                    answered_at=at))
-        if done.rowcount == 0:
-            unknown.append((node_id, result, at))
-    return unknown
+def record_result(conn: Connection, node_id: str, result: CommandResult, at: float) -> bool:
+    """Store a node's answer in the ingest transaction; False if it answers no command
+    this node was sent (the caller dead-letters it)."""
+    done = conn.execute(
+        update(Command).where(Command.id == result.id, Command.node_id == node_id)
+        .values(status=ANSWERED, ok=result.ok, result=json.dumps(result.detail),
+                answered_at=at))
+    return done.rowcount > 0
 
 
 def get_command(conn: Connection, node_id: str, command_id: str) -> dict[str, Any] | None:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from hub import deadletter
-from hub.commands import BY_HUB, record_results
+from hub.commands import BY_HUB, record_result
 from hub.config import IngestSettings
 from hub.db import writing
 from hub.influx import Influx, Rejected, RetryLater
@@ -108,8 +108,8 @@ class Batch:
     stored: list[Stored] = field(default_factory=list)
     events: list[StoredEvent] = field(default_factory=list)
     changes: list[StatusChange] = field(default_factory=list)
-    # Nodes' answers to commands: (node id, result, received at, the spool record)
-    results: list[tuple[str, CommandResult, float, Record]] = field(default_factory=list)
+    # Nodes' answers to commands: (node id, result, the spool record)
+    results: list[tuple[str, CommandResult, Record]] = field(default_factory=list)
     received: int = 0
     duplicates: int = 0
     stale_status: int = 0
@@ -360,7 +360,7 @@ class Pipeline:
         if result.detail.get("by") == BY_HUB:
             return  # the hub's own answer to a self-test, back through the subscription
         self._node(b, node_id, rec.received_at)
-        b.results.append((node_id, result, rec.received_at, rec))
+        b.results.append((node_id, result, rec))
         log.info("node %s answered command %s: %s %s", node_id, result.id,
                  "ok" if result.ok else "FAILED", result.detail)
 
@@ -460,11 +460,9 @@ class Pipeline:
                          .values(clock_faults=Node.clock_faults + n))
         for node_id, values in b.status.items():
             conn.execute(update(Node).where(Node.id == node_id).values(**values))
-        if b.results:
-            records = {id(result): rec for _, result, _, rec in b.results}
-            unknown = record_results(conn, [(n, r, t) for n, r, t, _ in b.results])
-            for node_id, result, _ in unknown:
-                self._dead(b, records[id(result)], node_id, deadletter.UNKNOWN_COMMAND,
+        for node_id, result, rec in b.results:
+            if not record_result(conn, node_id, result, rec.received_at):
+                self._dead(b, rec, node_id, deadletter.UNKNOWN_COMMAND,
                            f"answers command {result.id!r}, which the hub never sent to "
                            f"{node_id}")
         if b.dead:

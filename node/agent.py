@@ -189,9 +189,6 @@ def _run_with(
     settings: NodeSettings, hardware: Hardware, spool: Spool, clock: Clock, profile: str,
     config_sha: str, stop: threading.Event,
 ) -> None:
-    publisher: Publisher | None = None
-    commands = CommandHandler({}, answer=lambda result: publisher.answer(result)  # type: ignore[union-attr]
-                              if publisher else None)
     publisher = Publisher(
         node_id=settings.node.id,
         endpoint=settings.mqtt_endpoint(),
@@ -201,7 +198,8 @@ def _run_with(
         clock=clock,
         profile=profile,
         config_sha=config_sha,
-        on_command=commands.receive,
+        # Commands arrive only once the publisher has started, after `commands` exists.
+        on_command=lambda raw: commands.receive(raw),
     )
     interval = spool.interval_override() or settings.node.interval_s
     if interval != settings.node.interval_s:
@@ -215,7 +213,8 @@ def _run_with(
         clock=clock,
         on_spooled=publisher.wake,
     )
-    commands.actions.update(node_actions(settings, hardware, spool, sampler))
+    commands = CommandHandler(node_actions(settings, hardware, spool, sampler),
+                              answer=publisher.answer)
     log.info(
         "node %s: profile %s, every %g s, spool %s (%d waiting, %d dropped so far)",
         settings.node.id, profile, interval, spool.path, spool.depth(),

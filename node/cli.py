@@ -19,8 +19,6 @@ from protocol.settings import ConfigError
 log = logging.getLogger(__name__)
 
 EXIT_CONFIG = 2
-# Karachi (Saddar): where a simulated node stands when the settings give no position.
-SIM_DEFAULT_LAT, SIM_DEFAULT_LON = 24.8607, 67.0011
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -76,11 +74,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.simulate:
         if not settings.sim.is_real_time:
             clock = SimClock(settings.sim.start_epoch(), settings.sim.speed)
-        lat, lon = settings.node.lat, settings.node.lon
-        if lat is None or lon is None:
-            lat, lon = SIM_DEFAULT_LAT, SIM_DEFAULT_LON
-            log.info("node.lat/node.lon not set: simulating a node at %s, %s", lat, lon)
-        from node.sim import open_simulated_hardware
+        from node.sim import open_simulated_hardware, simulated_position
+
+        lat, lon = simulated_position(settings.node.lat, settings.node.lon)
 
         try:
             hardware = open_simulated_hardware(

@@ -60,6 +60,7 @@ class Provisioner:
         except ValueError as err:  # unknown district, area of another district
             raise ProvisionError(str(err)) from None
         out.registered = True
+        area_name = self._area_name(spec)
         config = None
         if self.passwords is None:
             out.notes.append("no broker credentials made: [broker] password_file is not set")
@@ -86,9 +87,9 @@ class Provisioner:
                 config = node_toml(spec, url=node_url(self.settings.broker.node_url, spec.id,
                                                       password),
                                    ca=self.settings.broker.ca_file is not None,
-                                   area_name=self._area_name(spec))
+                                   area_name=area_name)
         out.bundle = write_bundle(self._bundle_dir(spec.id), spec,
-                                  area_name=self._area_name(spec), config=config,
+                                  area_name=area_name, config=config,
                                   ca_file=self.settings.broker.ca_file)
         self._audit("node.provision", spec.id, {
             **spec.model_dump(exclude={"id"}, exclude_none=True),

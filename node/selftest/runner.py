@@ -23,7 +23,6 @@ from node.spool import Spool
 from protocol.settings import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
-SIM_DEFAULT_LAT, SIM_DEFAULT_LON = 24.8607, 67.0011
 
 
 @dataclass
@@ -135,10 +134,9 @@ def _open_hardware(settings: NodeSettings, profile, options: Options,  # type: i
                    report: Report) -> Hardware | None:
     try:
         if options.simulate:
-            from node.sim import open_simulated_hardware
+            from node.sim import open_simulated_hardware, simulated_position
 
-            lat = settings.node.lat if settings.node.lat is not None else SIM_DEFAULT_LAT
-            lon = settings.node.lon if settings.node.lon is not None else SIM_DEFAULT_LON
+            lat, lon = simulated_position(settings.node.lat, settings.node.lon)
             return open_simulated_hardware(profile, options.simulate, clock=RealClock(),
                                            lat=lat, lon=lon)
         from node.hardware import open_hardware

@@ -8,6 +8,7 @@ for /sys and /proc.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -25,7 +26,21 @@ from node.sim.site import Simulation
 from node.sim.world import World
 
 __all__ = ["Scenario", "ScenarioError", "available_scenarios", "load_scenario",
-           "open_simulated_hardware"]
+           "open_simulated_hardware", "simulated_position"]
+
+log = logging.getLogger(__name__)
+
+# Karachi (Saddar): where a simulated node stands when its settings give no position.
+DEFAULT_LAT, DEFAULT_LON = 24.8607, 67.0011
+
+
+def simulated_position(lat: float | None, lon: float | None) -> tuple[float, float]:
+    """The pole's coordinates from the settings, or Saddar when they give none."""
+    if lat is None or lon is None:
+        log.info("node.lat/node.lon not set: simulating a node at %s, %s", DEFAULT_LAT,
+                 DEFAULT_LON)
+        return DEFAULT_LAT, DEFAULT_LON
+    return lat, lon
 
 
 def open_simulated_hardware(profile: Profile, scenario: str | Scenario, *, clock: Clock,

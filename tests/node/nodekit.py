@@ -39,6 +39,39 @@ def eventually(check: Callable[[], T], what: str, timeout: float = 30.0) -> T:
         time.sleep(0.05)
 
 
+def wait_until(check: Callable[[], object], what: str, timeout: float = 5.0) -> None:
+    """`eventually` polling fast, for sensors whose state changes in milliseconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+class FakeClock:
+    """A clock that stands still until a test moves `t`."""
+
+    def __init__(self, t: float = 1_780_000_000.0) -> None:
+        self.t = t
+
+    def now(self) -> float:
+        return self.t
+
+    def wait(self, seconds: float, stop: threading.Event) -> bool:
+        return stop.is_set()
+
+
+def pty_fds() -> int:
+    """Pseudo-terminals this process holds open (an emulator left behind keeps two)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith(("/dev/pts/", "/dev/ptmx"))
+        except OSError:
+            pass
+    return count
+
+
 class FakeHardware:
     """Lamp on, dim street, a few people per interval."""
 

@@ -12,17 +12,7 @@ import serial
 
 from node.sensors import Pzem004t, SensorReadError
 from node.sim.pzem import PzemEmulator, modbus_crc16
-
-
-def pty_fds() -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            target = os.readlink(f"/proc/self/fd/{fd}")
-        except OSError:
-            continue
-        count += target.startswith(("/dev/pts/", "/dev/ptmx"))
-    return count
+from tests.node.nodekit import pty_fds
 
 
 @pytest.fixture(autouse=True)

@@ -3,10 +3,8 @@ code from the emulator on a real pty; its place in Hardware and in the self-test
 
 from __future__ import annotations
 
-import os
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -18,39 +16,14 @@ from node.selftest.sensors import sensor_checks
 from node.sensors import Ld2410, PresenceTally, SensorError, SensorReadError
 from node.sim import open_simulated_hardware
 from node.sim.ld2410 import Ld2410Emulator
+from tests.node.nodekit import FakeClock, pty_fds, wait_until
 
 T0 = 1_780_000_000.0
 RADAR_PROFILE = {"name": "radar-only", "board": "Raspberry Pi 4 Model B",
                  "radar": {"port": "/dev/ttyAMA1", "max_distance_cm": 400}}
 
 
-class FakeClock:
-    def __init__(self, t: float = T0) -> None:
-        self.t = t
 
-    def now(self) -> float:
-        return self.t
-
-    def wait(self, seconds: float, stop: threading.Event) -> bool:
-        return stop.is_set()
-
-
-def wait_until(check: Callable[[], object], what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
-
-
-def pty_fds() -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith(("/dev/pts/", "/dev/ptmx"))
-        except OSError:
-            pass
-    return count
 
 
 @pytest.fixture(autouse=True)

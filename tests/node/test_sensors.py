@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from gpiozero import Device
@@ -29,25 +28,7 @@ from node.sensors import (
 from node.sim.mcp3008 import Mcp3008Emulator
 from node.sim.pins import SimChargingPin, SimPinFactory
 from node.sim.pzem import PzemEmulator
-
-
-class FakeClock:
-    def __init__(self, t: float = 1_780_000_000.0) -> None:
-        self.t = t
-
-    def now(self) -> float:
-        return self.t
-
-    def wait(self, seconds: float, stop: threading.Event) -> bool:
-        return stop.is_set()
-
-
-def wait_until(check: Callable[[], object], what: str, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
+from tests.node.nodekit import FakeClock, wait_until
 
 
 @pytest.fixture(autouse=True)

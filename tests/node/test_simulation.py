@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from node.profile import available_profiles, load_profile
 from node.sim import ScenarioError, available_scenarios, load_scenario, open_simulated_hardware
 from node.sim.scenario import KARACHI, resolve_time
 from protocol.payloads import Reading
+from tests.node.nodekit import pty_fds
 
 KARACHI_LAT, KARACHI_LON = 24.8607, 67.0011
 SPEED = 600.0  # ten simulated minutes per real second
@@ -26,15 +26,6 @@ SPEED = 600.0  # ten simulated minutes per real second
 def karachi(hour: int, minute: int = 0) -> float:
     return dt.datetime(2026, 3, 1, hour, minute, tzinfo=KARACHI).timestamp()
 
-
-def pty_fds() -> int:
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            count += os.readlink(f"/proc/self/fd/{fd}").startswith(("/dev/pts/", "/dev/ptmx"))
-        except OSError:
-            pass
-    return count
 
 
 def wait_until(check: Callable[[], object], what: str, timeout: float = 20.0) -> object:

@@ -6,7 +6,10 @@ at. Unknown fields are ignored so newer nodes can add sensors without breaking t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -51,6 +54,11 @@ class Reading(_Message):
     uptime_s: int | None = Field(default=None, ge=0)
     rssi_dbm: int | None = None
     spool: int | None = Field(default=None, ge=0)
+    # Lamp control (DESIGN.md §11): the output level commanded when the interval's lamp
+    # sample was taken, 0-100 % (0 = switched off), and its time-weighted mean over the
+    # interval (for energy); absent on a node without a control output.
+    level: int | None = Field(default=None, ge=0, le=100)
+    level_avg: float | None = Field(default=None, ge=0, le=100)
 
     _ts = field_validator("ts")(_finite_ts)
 
@@ -63,7 +71,7 @@ READING_FIELD_TYPES: dict[str, type] = {
         "seq": int, "interval_s": int, "lamp_on": bool, "lux": float, "lamp_w": float,
         "lamp_a": float, "mains_v": float, "energy_wh": float, "footfall": int,
         "presence_s": int, "tamper": bool, "cpu_c": float, "uptime_s": int,
-        "rssi_dbm": int, "spool": int,
+        "rssi_dbm": int, "spool": int, "level": int, "level_avg": float,
     }.items()
 }
 
@@ -107,7 +115,7 @@ class Command(_Message):
 
     v: Literal[1]
     id: str = Field(min_length=1, max_length=64)
-    cmd: Literal["selftest", "identify", "set_interval"]
+    cmd: Literal["selftest", "identify", "set_interval", "override", "resume"]
 
 
 class IdentifyArgs(_Message):
@@ -130,9 +138,26 @@ class SelftestArgs(_Message):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
 
+class OverrideArgs(_Message):
+    """`override`: hold the lamp at `level` for `minutes`, then back to the program by
+    itself (DESIGN.md §11). The node still never goes below its program's `min_level` at
+    night. A new override replaces the one running."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    level: int = Field(ge=0, le=100)
+    minutes: int = Field(default=120, ge=1, le=24 * 60)
+
+
+class ResumeArgs(_Message):
+    """`resume`: end an override now; the program decides the level again."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
 # What each command takes besides `v`, `id` and `cmd`; hub and node validate with these.
 COMMAND_ARGS: dict[str, type[_Message]] = {
     "identify": IdentifyArgs, "set_interval": SetIntervalArgs, "selftest": SelftestArgs,
+    "override": OverrideArgs, "resume": ResumeArgs,
 }
 
 
@@ -140,6 +165,76 @@ def command_args(command: Command) -> _Message:
     """The arguments of a command, validated for its kind (raises ValidationError)."""
     extra = dict(command.__pydantic_extra__ or {})
     return COMMAND_ARGS[command.cmd].model_validate(extra)
+
+
+# --- lamp control: the lighting program (DESIGN.md §11) ---
+
+# A step starts at sunset or sunrise with an offset in minutes ("sunset", "sunset+30",
+# "sunrise-15") or at a local clock time ("23:00").
+# Offsets up to 360 minutes either way.
+STEP_AT_RE = re.compile(r"^(?:(?:sunset|sunrise)"
+                        r"(?:[+-](?:[0-9]|[1-9][0-9]|[1-2][0-9]{2}|3[0-5][0-9]|360))?"
+                        r"|(?:[01][0-9]|2[0-3]):[0-5][0-9])$")
+
+
+class ProgramStep(_Message):
+    """From `at` on, the lamp is at `level` % until the next step (steps repeat daily)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    at: Annotated[str, Field(pattern=STEP_AT_RE.pattern)]
+    level: int = Field(ge=0, le=100)
+
+
+class Presence(_Message):
+    """Presence-adaptive light while the program has the lamp on (its level > 0):
+    `floor` % while nobody is there, `level` % from the moment someone is seen (PIR or
+    radar) until `hold_s` seconds after the last sighting."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    floor: int = Field(ge=0, le=100)
+    level: int = Field(default=100, ge=0, le=100)
+    hold_s: int = Field(default=120, ge=1, le=3600)
+
+
+class Program(_Message):
+    """A lighting program. The level at a moment is that of the latest step before it,
+    cyclically over the day (so the last step of the night carries on to the next
+    sunset's step). `min_level` is the safety floor the hub sets at unsafe spots: between
+    sunset and sunrise the output is never below it, whatever the steps, presence or an
+    override say. Clock times are local to `tz`."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    steps: list[ProgramStep] = Field(min_length=1, max_length=24)
+    presence: Presence | None = None
+    min_level: int = Field(default=0, ge=0, le=100)
+    tz: str = Field(default="Asia/Karachi", min_length=1, max_length=64)
+
+
+# The program every node runs until the hub sends one: full light from sunset to sunrise.
+DEFAULT_PROGRAM: dict[str, Any] = {
+    "steps": [{"at": "sunset", "level": 100}, {"at": "sunrise", "level": 0}],
+}
+
+
+def program_sha(program: dict[str, Any]) -> str:
+    """The identity of a program's content: SHA-256 of its canonical JSON (sorted keys,
+    no spaces, defaults filled in), so hub and node compute the same for the same
+    program. Nodes report it as `config_sha` in their birth."""
+    full = Program.model_validate(program).model_dump(mode="json")
+    canonical = json.dumps(full, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Config(_Message):
+    """Retained on `roshni/v1/<id>/config`: the node's program, `version` increasing.
+    The node checks `sha` against `program_sha(program)`, stores the program on disk,
+    applies it, and acknowledges with an event `config_applied` {version, sha} (or
+    `config_rejected` {version, reason}); its next birth carries `config_sha`."""
+
+    v: Literal[1]
+    version: int = Field(ge=1)
+    sha: str = Field(min_length=64, max_length=64)
+    program: Program
 
 
 class CommandResult(_Message):
@@ -155,6 +250,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "status": Status,
     "cmd": Command,
     "cmd_result": CommandResult,
+    "config": Config,
 }
 
 

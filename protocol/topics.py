@@ -21,6 +21,8 @@ class Kind(StrEnum):
     STATUS = "status"
     CMD = "cmd"
     CMD_RESULT = "cmd/result"
+    # Retained, hub -> node: the node's lighting program (DESIGN.md §11).
+    CONFIG = "config"
 
 
 class TopicError(ValueError):

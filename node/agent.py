@@ -20,12 +20,14 @@ from pydantic import BaseModel, ValidationError
 from node.clock import Clock
 from node.commands import Action, CommandFailed, CommandHandler
 from node.config import NodeSettings
+from node.control import LampControl
 from node.hardware import Hardware as FullHardware
 from node.lock import AgentLock
+from node.programs import ProgramStore, config_version
 from node.publisher import Publisher
 from node.spool import Reading, Spool
 from node.systemd import Watchdog, notify
-from protocol.payloads import IdentifyArgs, SetIntervalArgs
+from protocol.payloads import IdentifyArgs, OverrideArgs, SetIntervalArgs
 from protocol.payloads import Reading as ReadingModel
 
 log = logging.getLogger(__name__)
@@ -151,6 +153,10 @@ def install_stop_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handle)
 
 
+class NoPosition(RuntimeError):
+    """A node that runs a lighting program does not know where it stands."""
+
+
 class SpoolUnavailable(RuntimeError):
     """The spool cannot be opened (data directory missing rights, disk full, …)."""
 
@@ -169,16 +175,25 @@ def run_node(
     *,
     clock: Clock,
     profile: str,
-    config_sha: str,
     stop: threading.Event,
+    position: tuple[float, float] | None = None,
 ) -> None:
     """Run the agent until `stop` is set; closes the hardware. On a clean stop the hub is
-    told `shutdown`; when the agent fails, the broker publishes the last will."""
+    told `shutdown`; when the agent fails, the broker publishes the last will.
+
+    `position` (lat, lon) is where the sun is computed for the lighting program; the
+    settings' node.lat/node.lon by default. A node with a lamp output needs one."""
     try:
+        output = getattr(getattr(hardware, "sensors", None), "output", None)
+        if position is None and settings.node.lat is not None and settings.node.lon is not None:
+            position = (settings.node.lat, settings.node.lon)
+        if output is not None and position is None:
+            raise NoPosition("this node switches its lamp ([output] in its profile): set "
+                             "node.lat and node.lon, its program follows the sun there")
         with AgentLock(settings.data_dir, settings.node.id):
             spool = open_spool(settings)
             try:
-                _run_with(settings, hardware, spool, clock, profile, config_sha, stop)
+                _run_with(settings, hardware, spool, clock, profile, position, stop)
             finally:
                 spool.close()
     finally:
@@ -187,8 +202,18 @@ def run_node(
 
 def _run_with(
     settings: NodeSettings, hardware: Hardware, spool: Spool, clock: Clock, profile: str,
-    config_sha: str, stop: threading.Event,
+    position: tuple[float, float] | None, stop: threading.Event,
 ) -> None:
+    output = getattr(getattr(hardware, "sensors", None), "output", None)
+    control: LampControl | None = None
+    store = ProgramStore(settings.program_path())
+    if output is not None and position is not None:
+        from node.sun import Sun
+
+        control = LampControl(output, sun=Sun(*position), clock=clock, store=store,
+                              announce=lambda kind, detail: publisher.event(kind, detail))
+    # A node without an output reports the default program it would run.
+    config_sha = control.config_sha if control is not None else store.load().sha
     publisher = Publisher(
         node_id=settings.node.id,
         endpoint=settings.mqtt_endpoint(),
@@ -200,6 +225,8 @@ def _run_with(
         config_sha=config_sha,
         # Commands arrive only once the publisher has started, after `commands` exists.
         on_command=lambda raw: commands.receive(raw),
+        on_config=(control.receive_config if control is not None
+                   else refuse_programs(lambda kind, detail: publisher.event(kind, detail))),
     )
     interval = spool.interval_override() or settings.node.interval_s
     if interval != settings.node.interval_s:
@@ -213,7 +240,7 @@ def _run_with(
         clock=clock,
         on_spooled=publisher.wake,
     )
-    commands = CommandHandler(node_actions(settings, hardware, spool, sampler),
+    commands = CommandHandler(node_actions(settings, hardware, spool, sampler, control),
                               answer=publisher.answer)
     log.info(
         "node %s: profile %s, every %g s, spool %s (%d waiting, %d dropped so far)",
@@ -223,6 +250,12 @@ def _run_with(
     watchdog = Watchdog(lambda: time.monotonic() - sampler.alive_at < STUCK_S
                         and publisher.sending)
     clean = False
+    if control is not None:
+        footfall = getattr(getattr(hardware, "sensors", None), "footfall", None)
+        if footfall is not None:
+            footfall.watch(control.presence)
+        control.on_applied = publisher.set_config_sha
+        control.start()
     commands.start()
     publisher.start()
     notify("READY=1")
@@ -234,11 +267,30 @@ def _run_with(
         notify("STOPPING=1")
         watchdog.stop()
         commands.stop()
+        if control is not None:
+            control.stop()
         publisher.stop(clean=clean)
 
 
+def refuse_programs(announce: Callable[[str, dict[str, Any]], None]
+                    ) -> Callable[[bytes], None]:
+    """What a node without a lamp output answers to a lighting program (once per program:
+    the broker hands the retained one over at every reconnection)."""
+    refused: set[bytes] = set()
+
+    def refuse(raw: bytes) -> None:
+        if raw not in refused:
+            refused.add(raw)
+            announce("config_rejected", {
+                "version": config_version(raw),
+                "reason": "this node has no lamp output ([output] in its profile)"})
+
+    return refuse
+
+
 def node_actions(settings: NodeSettings, hardware: Hardware, spool: Spool,
-                 sampler: SamplingLoop) -> dict[str, Action]:
+                 sampler: SamplingLoop, control: LampControl | None = None,
+                 ) -> dict[str, Action]:
     """What the node does for each command the hub may send (protocol COMMAND_ARGS)."""
 
     def identify(args: BaseModel) -> dict[str, Any]:
@@ -265,4 +317,16 @@ def node_actions(settings: NodeSettings, hardware: Hardware, spool: Spool,
         return {"ok": not any(c.failed for c in checks),
                 "checks": [c.as_dict() for c in checks]}
 
-    return {"identify": identify, "set_interval": set_interval, "selftest": selftest}
+    def override(args: BaseModel) -> dict[str, Any]:
+        assert isinstance(args, OverrideArgs)
+        if control is None:
+            raise CommandFailed("this node has no lamp output ([output] in its profile)")
+        return control.override(args.level, args.minutes)
+
+    def resume(args: BaseModel) -> dict[str, Any]:
+        if control is None:
+            raise CommandFailed("this node has no lamp output ([output] in its profile)")
+        return control.resume()
+
+    return {"identify": identify, "set_interval": set_interval, "selftest": selftest,
+            "override": override, "resume": resume}

@@ -63,7 +63,7 @@ def _run(args: argparse.Namespace) -> int:
         settings = NodeSettings.load(args.config)
     except ConfigError as err:
         return _fail(str(err))
-    from node.profile import ProfileError, load_profile, profile_sha
+    from node.profile import ProfileError, load_profile
 
     try:
         profile = load_profile(settings.node.profile)
@@ -71,12 +71,13 @@ def _run(args: argparse.Namespace) -> int:
         return _fail(str(err))
 
     clock: Clock = RealClock()
+    position = None
     if args.simulate:
         if not settings.sim.is_real_time:
             clock = SimClock(settings.sim.start_epoch(), settings.sim.speed)
         from node.sim import open_simulated_hardware, simulated_position
 
-        lat, lon = simulated_position(settings.node.lat, settings.node.lon)
+        lat, lon = position = simulated_position(settings.node.lat, settings.node.lon)
 
         try:
             hardware = open_simulated_hardware(
@@ -93,16 +94,24 @@ def _run(args: argparse.Namespace) -> int:
             log.debug("opening the hardware failed", exc_info=True)
             return _fail(f"cannot open the hardware of profile {profile.name!r}: {err}", 1)
 
-    from node.agent import InvalidReading, SpoolUnavailable, install_stop_signals, run_node
+    from node.agent import (
+        InvalidReading,
+        NoPosition,
+        SpoolUnavailable,
+        install_stop_signals,
+        run_node,
+    )
     from node.lock import AgentRunning
 
     stop = threading.Event()
     install_stop_signals(stop)
     try:
         run_node(
-            settings, hardware, clock=clock, profile=profile.name,
-            config_sha=profile_sha(profile), stop=stop,
+            settings, hardware, clock=clock, profile=profile.name, stop=stop,
+            position=position,
         )
+    except NoPosition as err:
+        return _fail(str(err))
     except (SpoolUnavailable, AgentRunning) as err:
         return _fail(str(err), 1)
     except InvalidReading as err:

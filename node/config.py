@@ -125,3 +125,7 @@ class NodeSettings(RoshniSettings):
         # One file per node id: seq numbers belong to a node, and several simulated nodes
         # may share a data directory (the demo).
         return self.data_dir / f"spool-{self.node.id}.sqlite3"
+
+    def program_path(self) -> Path:
+        """The lighting program the hub sent last (DESIGN.md §11)."""
+        return self.data_dir / f"program-{self.node.id}.json"

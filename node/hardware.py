@@ -16,6 +16,7 @@ from typing import Any
 
 from node.clock import Clock
 from node.indicator import StatusLed
+from node.output import LampOutput
 from node.profile import (
     AmbientAdc,
     AmbientLdr,
@@ -57,12 +58,13 @@ class Sensors:
     pzem: Pzem004t | None = None
     cpu_temp: CpuTemperature | None = None
     uptime: Uptime | None = None
-    # Not a sensor, but wired and closed like one.
+    # Not sensors, but wired and closed like them.
     status_led: StatusLed | None = None
+    output: LampOutput | None = None
 
-    def all(self) -> list[Sensor | StatusLed]:
+    def all(self) -> list[Sensor | StatusLed | LampOutput]:
         named = [self.lamp, self.ambient, self.footfall, self.tamper, self.pzem,
-                 self.cpu_temp, self.uptime, self.status_led]
+                 self.cpu_temp, self.uptime, self.status_led, self.output]
         return [s for s in named if s is not None]
 
 
@@ -92,8 +94,9 @@ class Hardware:
     def sample(self, now: float) -> dict[str, Any]:
         """Reading fields for the interval ending at `now`: any of lamp_on (bool), lux (float),
         lamp_w, lamp_a, mains_v, energy_wh (float), footfall (int), presence_s (int), tamper (bool),
-        cpu_c (float), uptime_s (int). Omit fields the profile has no sensor for, and fields
-        whose sensor failed this interval (log it). Resets per-interval counters."""
+        cpu_c (float), uptime_s (int), level (int), level_avg (float). Omit fields the profile
+        has no sensor or output for, and fields whose sensor failed this interval (log it).
+        Resets per-interval counters."""
         with self.lock:
             return self._sample(now)
 
@@ -127,6 +130,8 @@ class Hardware:
             fields["cpu_c"] = round(float(c), 1)
         if s.uptime is not None and (up := self._read("uptime", s.uptime.read)) is not None:
             fields["uptime_s"] = int(up)
+        if s.output is not None:
+            fields.update(s.output.interval(now))
         return fields
 
     def _read(self, name: str, read: Callable[[], Any]) -> Any:
@@ -216,6 +221,8 @@ def build_sensors(profile: Profile, *, clock: Clock, pin_factory=None,
             else:
                 log.info("cpu_temp: %s does not exist on this board; cpu_c left out",
                          sensor_file)
+        if profile.output is not None:
+            sensors.output = LampOutput(profile.output, now=clock.now(), pin_factory=pin_factory)
         if profile.status_led is not None:
             sensors.status_led = StatusLed(profile.status_led.pin,
                                            active_high=profile.status_led.active_high,

@@ -158,6 +158,32 @@ class StatusLed(_Part):
     active_high: bool = Field(True, description="false if the pin sinks the LED's current")
 
 
+class Output(_Part):
+    """The node switches and dims the lamp (DESIGN.md §11). Fail-safe by wiring: with the
+    Pi dead or the agent stopped the lamp burns at full light. The relay's coil is
+    energised to switch the lamp OFF (its normally-closed contact carries the lamp), and
+    the PWM pin drives an open-collector stage that pulls the driver's dim wire down: at
+    rest the wire floats and the driver gives full light."""
+
+    relay_pin: GpioPin | None = Field(
+        None, description="drives the relay coil (active high): energised = lamp off")
+    pwm_pin: GpioPin | None = Field(
+        None, description="PWM into the dim wire's pull-down stage: duty = how far to dim")
+    pwm_hz: float = Field(1000.0, gt=0, le=10000, description="PWM frequency, Hz")
+    driver: Literal["0-10V", "1-10V"] = Field(
+        "1-10V", description="the LED driver's dimming input; both are sink-type: "
+                             "an open dim wire means full light")
+    min_dim: int = Field(10, ge=1, le=100, description="the lowest level the driver can "
+                                                       "dim to, %; lower levels are raised "
+                                                       "to it")
+
+    @model_validator(mode="after")
+    def _some_pin(self) -> Output:
+        if self.relay_pin is None and self.pwm_pin is None:
+            raise ValueError("output: set relay_pin, pwm_pin or both")
+        return self
+
+
 class Profile(_Part):
     """One node's hardware. Every sensor is optional; a missing table means no such sensor."""
 
@@ -175,6 +201,7 @@ class Profile(_Part):
     radar: Radar | None = None
     cpu_temp: CpuTemp | None = None
     status_led: StatusLed | None = None
+    output: Output | None = None
 
     @model_validator(mode="after")
     def _consistent_wiring(self) -> Profile:
@@ -209,10 +236,14 @@ class Profile(_Part):
         return self
 
     def gpio_pins(self) -> dict[str, int]:
-        """Dotted key → GPIO number of every pin-wired sensor."""
-        return {f"{key}.pin": part.pin
+        """Dotted key → GPIO number of every pin-wired sensor and output."""
+        pins = {f"{key}.pin": part.pin
                 for key in ("lamp", "ambient", "pir", "tamper", "status_led")
                 if (part := getattr(self, key)) is not None and hasattr(part, "pin")}
+        if self.output is not None:
+            pins.update({f"output.{key}": pin for key in ("relay_pin", "pwm_pin")
+                         if (pin := getattr(self.output, key)) is not None})
+        return pins
 
     def serial_ports(self) -> dict[str, str]:
         """Dotted key → serial device of every UART sensor."""

@@ -69,6 +69,7 @@ class Publisher:
         ack_timeout_s: float = 30.0,
         refused_retry_s: float = 60.0,
         on_command: Callable[[dict[str, Any]], None] | None = None,
+        on_config: Callable[[bytes], None] | None = None,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -82,6 +83,7 @@ class Publisher:
         self.keepalive_s = keepalive_s
         self._identity = {"fw": firmware_version(), "profile": profile, "config_sha": config_sha}
         self._on_command = on_command or self._log_command
+        self._on_config = on_config
         self._topics = {kind: topic(node_id, kind) for kind in Kind}
         self.session: int | None = None
 
@@ -120,6 +122,18 @@ class Publisher:
         if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
             log.warning("could not answer command %s: %s", result.get("id"),
                         mqtt.error_string(info.rc))
+
+    def event(self, event_type: str, detail: dict[str, Any]) -> None:
+        """Publish an event (QoS 1; paho sends it once connected again)."""
+        event = {"v": 1, "node": self.node_id, "seq": self.spool.next_event_seq(),
+                 "ts": self.clock.now(), "type": event_type, **detail}
+        info = self._client.publish(self._topics[Kind.EVENT], _json(event), QOS)
+        if info.rc not in (MQTTErrorCode.MQTT_ERR_SUCCESS, MQTTErrorCode.MQTT_ERR_NO_CONN):
+            log.warning("could not send event %s: %s", event_type, mqtt.error_string(info.rc))
+
+    def set_config_sha(self, sha: str) -> None:
+        """The program now running: the next birth says so."""
+        self._identity["config_sha"] = sha
 
     @property
     def sending(self) -> bool:
@@ -198,6 +212,8 @@ class Publisher:
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             log.warning("could not send the birth message: %s", mqtt.error_string(info.rc))
         client.subscribe(self._topics[Kind.CMD], QOS)
+        # Retained: the broker hands over the current program at every (re)connection.
+        client.subscribe(self._topics[Kind.CONFIG], QOS)
         log.info("connected to the broker, session %d", self.session)
         self._connected.set()
         self._wakeup.set()
@@ -228,6 +244,14 @@ class Publisher:
                 self._refusals[mid] = reason_code
 
     def _on_message(self, client: mqtt.Client, userdata: Any, message: mqtt.MQTTMessage) -> None:
+        if message.topic == self._topics[Kind.CONFIG]:
+            if not message.payload:
+                return  # the hub cleared the retained program: keep running the last one
+            if self._on_config is not None:
+                self._on_config(message.payload)
+            else:
+                log.info("lighting program received; this node has no lamp output")
+            return
         try:
             command = json.loads(message.payload)
         except ValueError:

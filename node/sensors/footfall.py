@@ -8,6 +8,7 @@ taken on the injected clock, so a simulated night at 600x counts the way a real 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from gpiozero import MotionSensor
 
@@ -45,6 +46,10 @@ class FootfallCounter(Sensor):
                 return
             if time.monotonic() > deadline:
                 raise SensorError(f"PIR on {self._pir.pin} gave no sample")
+
+    def watch(self, listener: Callable[[float, bool], None] | None) -> None:
+        """Tell `listener(t, present)` of every arrival and departure (clock time)."""
+        self._tally.watch(listener)
 
     @property
     def present(self) -> bool:

@@ -9,6 +9,7 @@ re-triggers and a radar keeps reporting while one person lingers.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -28,6 +29,12 @@ class PresenceTally:
         self._presence_s = 0.0
         self._present_since: float | None = None
         self._last_seen: float | None = None
+        self._listener: Callable[[float, bool], None] | None = None
+
+    def watch(self, listener: Callable[[float, bool], None] | None) -> None:
+        """Call `listener(t, present)` at every arrival and departure (the lamp control's
+        presence mode), from the sensor's thread."""
+        self._listener = listener
 
     @property
     def present(self) -> bool:
@@ -37,6 +44,7 @@ class PresenceTally:
     def observe(self, t: float, present: bool) -> None:
         """The sensor saw someone (or nobody) at clock time `t`."""
         with self._lock:
+            changed = present != (self._present_since is not None)
             if present:
                 if self._present_since is None:
                     if self._last_seen is None or t - self._last_seen >= self.refractory_s:
@@ -47,6 +55,8 @@ class PresenceTally:
                 self._presence_s += max(0.0, t - self._present_since)
                 self._present_since = None
                 self._last_seen = t
+        if changed and (listener := self._listener) is not None:
+            listener(t, present)
 
     def read(self, now: float, *, reset: bool = False) -> FootfallCount:
         """People and presence seconds since the last reset, up to `now`.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import serial
 
@@ -78,6 +79,10 @@ class Ld2410(Sensor):
     @property
     def frames_ignored(self) -> int:
         return self._frames.frames_ignored
+
+    def watch(self, listener: Callable[[float, bool], None] | None) -> None:
+        """Tell `listener(t, present)` of every arrival and departure (clock time)."""
+        self._tally.watch(listener)
 
     @property
     def present(self) -> bool:

@@ -19,7 +19,7 @@ from node.profile import AmbientLdr, LampLdr, LampRelay, Profile
 from node.sim.driver import SimDriver
 from node.sim.ld2410 import Ld2410Emulator
 from node.sim.mcp3008 import Mcp3008Emulator
-from node.sim.pins import SimChargingPin, SimPinFactory
+from node.sim.pins import MockPWMPin, SimChargingPin, SimPinFactory
 from node.sim.pzem import PzemEmulator
 from node.sim.scenario import Scenario, ScenarioError, available_scenarios, load_scenario
 from node.sim.site import Simulation
@@ -88,6 +88,11 @@ def open_simulated_hardware(profile: Profile, scenario: str | Scenario, *, clock
         for key in ("pir", "tamper"):
             if (part := getattr(profile, key)) is not None:
                 pins[key] = factory.pin(part.pin)
+        if (output := profile.output) is not None:
+            if output.relay_pin is not None:
+                pins["relay"] = factory.pin(output.relay_pin)
+            if output.pwm_pin is not None:
+                pins["pwm"] = factory.pin(output.pwm_pin, pin_class=MockPWMPin)
         if profile.pzem is not None:
             pzem = PzemEmulator(address=profile.pzem.address)
         if profile.radar is not None:

@@ -82,7 +82,7 @@ class SimDriver:
 
     def sync(self, now: float) -> None:
         """Put every emulated part into the state of moment `now`."""
-        moment = self.world.at(now)
+        moment = self.world.at(now, self.output())
         with self._lock:
             self._apply(moment)
             self._write_files(moment)
@@ -91,7 +91,7 @@ class SimDriver:
         while not self._stop.wait(TICK_S):
             try:
                 now = self.clock.now()
-                moment = self.world.at(now)
+                moment = self.world.at(now, self.output())
                 with self._lock:
                     self._apply(moment)
                     if time.monotonic() - self._files_written >= FILES_EVERY_S:
@@ -101,6 +101,23 @@ class SimDriver:
                 self._people(now)
             except Exception:  # the simulated street must keep running for the demo
                 log.exception("simulation tick failed")
+
+    def output(self) -> float | None:
+        """The light the lamp's driver gives for the node's output pins, 0-1, as wired in
+        firmware-config/README.md; None if the node has no output."""
+        out = self.profile.output
+        if out is None:
+            return None
+        relay, pwm = self.pins.get("relay"), self.pins.get("pwm")
+        if relay is not None and relay.state:
+            return 0.0  # the coil is energised: the normally-closed contact is open
+        if pwm is None:
+            return 1.0
+        # Duty pulls the dim wire down; at rest it floats and the driver gives full light.
+        control = 1.0 - float(pwm.state)
+        if out.driver == "0-10V" and control <= 0.0:
+            return 0.0
+        return max(out.min_dim / 100, control)
 
     def _apply(self, m: Moment) -> None:
         p = self.profile

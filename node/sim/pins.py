@@ -16,7 +16,7 @@ from __future__ import annotations
 from gpiozero import Device, OutputDevice
 from gpiozero.devices import SharedMixin
 from gpiozero.pins import SPI
-from gpiozero.pins.mock import MockChargingPin, MockFactory
+from gpiozero.pins.mock import MockChargingPin, MockFactory, MockPWMPin
 from gpiozero.pins.spi import SPISoftware, SPISoftwareBus
 
 
@@ -58,8 +58,21 @@ class SimPinFactory(MockFactory):
 
         self._spi_class = SimSPI
 
+    def pin(self, name, pin_class=None, **kwargs):
+        # The simulation creates the pins whose other end it drives (a charging LDR, the
+        # lamp output's PWM pin) before gpiozero asks for them by number, without a class;
+        # gpiozero's own check would refuse a PWM pin asked for as a plain one.
+        if pin_class is None:
+            for _header, info in self.board_info.find_pin(name):
+                if info in self.pins:
+                    return self.pins[info]
+        return super().pin(name, pin_class=pin_class, **kwargs)
+
     def _get_spi_class(self, shared, hardware):
         return self._spi_class
+
+
+__all__ = ["MockPWMPin", "SimChargingPin", "SimPinFactory"]
 
 
 class SimChargingPin(MockChargingPin):

@@ -67,6 +67,9 @@ class LampBehaviour(_Part):
     burns_by_day: bool = Field(False, description="stuck photocell or contactor: always on")
     flicker_on_s: float = Field(0.0, ge=0, description="failing lamp: burns this long …")
     flicker_off_s: float = Field(0.0, ge=0, description="… then is dark this long, all night")
+    follows_output: bool = Field(
+        True, description="false: the contactor and driver ignore the node's control output "
+                          "(miswired, bypassed); the photocell switches the lamp at full power")
 
 
 class Mains(_Part):

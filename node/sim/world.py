@@ -79,24 +79,32 @@ class World:
         t1 = resolve_time(end, start=self.start, not_before=t0) if end else math.inf
         return (t0, t1)
 
-    def at(self, t: float) -> Moment:
+    def at(self, t: float, output: float | None = None) -> Moment:
+        """The street at `t`. `output`: the light the node's control output asks of the
+        lamp's driver, 0-1 (None: the node has no output; a photocell switches the lamp)."""
         lamp, mains = self.scenario.lamp, self.scenario.mains
         sun = elevation(self.observer, dt.datetime.fromtimestamp(t, dt.UTC))
         powered = not _inside(self.cut, t)
-        lamp_on = powered and self._lamp_wants_on(t, sun)
+        # A lamp stuck on, or one whose contactor and driver ignore the node (a wiring
+        # fault the hub's control check must catch), burns as its photocell says.
+        obeys = output is not None and lamp.follows_output and not lamp.burns_by_day
+        dim = output if obeys and output is not None else 1.0
+        lamp_on = powered and (dim > 0 or not obeys) and self._lamp_wants_on(t, sun, obeys)
         # Slow wander and a faster ripple, so readings look like a real feeder.
         mains_v = mains.voltage + 4 * math.sin(t / 860) + 1.5 * math.sin(t / 97) if powered else 0.0
         if lamp_on:
-            lamp_w = self.rated_w * lamp.power_fraction * (1 + 0.01 * math.sin(t / 53))
+            lamp_w = self.rated_w * lamp.power_fraction * dim * (1 + 0.01 * math.sin(t / 53))
             pf = POWER_FACTOR_ON
         else:
             lamp_w, pf = (lamp.standby_w, POWER_FACTOR_STANDBY) if powered else (0.0, 0.0)
         lamp_a = lamp_w / (mains_v * pf) if mains_v > 0 and pf > 0 else 0.0
         daylight = daylight_lux(sun)
-        lamp_share = min(1.0, lamp.power_fraction) if lamp_on else 0.0
+        lamp_share = min(1.0, lamp.power_fraction) * dim if lamp_on else 0.0
         hour = dt.datetime.fromtimestamp(t, KARACHI).hour
-        # The hooded photodiode sees the lamp well and the sky a little.
-        sensor_v = 0.05 + 2.6 * lamp_share + 0.4 * min(1.0, daylight / 100_000)
+        # The hooded photodiode sees the lamp well and the sky a little; it looks into the
+        # lamp, so a dimmed lamp still reads clearly as burning.
+        seen = min(1.0, lamp.power_fraction) * (0.3 + 0.7 * dim) if lamp_on else 0.0
+        sensor_v = 0.05 + 2.6 * seen + 0.4 * min(1.0, daylight / 100_000)
         relay: bool | None = lamp_on
         if _inside(self._hand, t):
             sensor_v, relay = 0.02, not lamp_on  # a hand over the sensor; the contactor flipped
@@ -112,11 +120,11 @@ class World:
             people_per_hour=self.scenario.people.per_hour[hour],
         )
 
-    def _lamp_wants_on(self, t: float, sun: float) -> bool:
+    def _lamp_wants_on(self, t: float, sun: float, obeys_output: bool = False) -> bool:
         lamp = self.scenario.lamp
         if self.fails_at is not None and t >= self.fails_at:
             return False
-        if not lamp.burns_by_day and sun >= lamp.on_below_elevation:
+        if not obeys_output and not lamp.burns_by_day and sun >= lamp.on_below_elevation:
             return False
         cycle = lamp.flicker_on_s + lamp.flicker_off_s
         if lamp.flicker_off_s > 0 and cycle > 0:

@@ -271,7 +271,7 @@ def _main() -> int:
     stop = threading.Event()
     install_stop_signals(stop)
     run_node(
-        settings, FakeHardware(), clock=RealClock(), profile="fake", config_sha="0" * 12,
+        settings, FakeHardware(), clock=RealClock(), profile="fake",
         stop=stop,
     )
     return 0

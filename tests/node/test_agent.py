@@ -59,7 +59,7 @@ class RunningNode:
         try:
             run_node(
                 self.settings, self.hardware, clock=RealClock(), profile="fake",
-                config_sha="abc123", stop=self.stop,
+                stop=self.stop,
             )
         except BaseException as err:  # noqa: BLE001 - handed to the test
             self.error = err

@@ -198,7 +198,7 @@ def test_a_node_with_fake_hardware_answers_identify_with_a_refusal(tmp_path: Pat
         settings = NodeSettings.load(environ=node_env("khi-cmd-04", broker.url,
                                                       tmp_path / "data", 1.0))
         thread = threading.Thread(target=run_node, args=(settings, FakeHardware()), kwargs=dict(
-            clock=RealClock(), profile="fake", config_sha="0", stop=stop))
+            clock=RealClock(), profile="fake", stop=stop))
         thread.start()
         try:
             eventually(lambda: collector.statuses("khi-cmd-04"), "the node's birth")

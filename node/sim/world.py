@@ -85,11 +85,14 @@ class World:
         lamp, mains = self.scenario.lamp, self.scenario.mains
         sun = elevation(self.observer, dt.datetime.fromtimestamp(t, dt.UTC))
         powered = not _inside(self.cut, t)
-        # A lamp stuck on, or one whose contactor and driver ignore the node (a wiring
-        # fault the hub's control check must catch), burns as its photocell says.
+        # The photocell stays in series with the node's normally-closed contact
+        # (firmware-config/README.md): by day the lamp is off whatever the node says, at
+        # night the node switches it off or dims it. A lamp stuck on, or one whose
+        # contactor and driver ignore the node (a wiring fault the hub's control check must
+        # catch), burns as its photocell says.
         obeys = output is not None and lamp.follows_output and not lamp.burns_by_day
         dim = output if obeys and output is not None else 1.0
-        lamp_on = powered and (dim > 0 or not obeys) and self._lamp_wants_on(t, sun, obeys)
+        lamp_on = powered and dim > 0 and self._lamp_wants_on(t, sun)
         # Slow wander and a faster ripple, so readings look like a real feeder.
         mains_v = mains.voltage + 4 * math.sin(t / 860) + 1.5 * math.sin(t / 97) if powered else 0.0
         if lamp_on:
@@ -120,11 +123,11 @@ class World:
             people_per_hour=self.scenario.people.per_hour[hour],
         )
 
-    def _lamp_wants_on(self, t: float, sun: float, obeys_output: bool = False) -> bool:
+    def _lamp_wants_on(self, t: float, sun: float) -> bool:
         lamp = self.scenario.lamp
         if self.fails_at is not None and t >= self.fails_at:
             return False
-        if not obeys_output and not lamp.burns_by_day and sun >= lamp.on_below_elevation:
+        if not lamp.burns_by_day and sun >= lamp.on_below_elevation:
             return False
         cycle = lamp.flicker_on_s + lamp.flicker_off_s
         if lamp.flicker_off_s > 0 and cycle > 0:

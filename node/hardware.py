@@ -107,6 +107,9 @@ class Hardware:
             self._before_sample(now)
         s = self.sensors
         fields: dict[str, Any] = {}
+        if s.output is not None:
+            # First: a Modbus exchange takes real time, minutes of a fast simulated clock.
+            fields.update(s.output.interval(now))
         if s.pzem is not None and (meter := self._read("pzem", s.pzem.read)) is not None:
             fields.update(lamp_w=round(meter.lamp_w, 1), lamp_a=round(meter.lamp_a, 3),
                           mains_v=round(meter.mains_v, 1), energy_wh=float(meter.energy_wh))
@@ -130,8 +133,6 @@ class Hardware:
             fields["cpu_c"] = round(float(c), 1)
         if s.uptime is not None and (up := self._read("uptime", s.uptime.read)) is not None:
             fields["uptime_s"] = int(up)
-        if s.output is not None:
-            fields.update(s.output.interval(now))
         return fields
 
     def _read(self, name: str, read: Callable[[], Any]) -> Any:

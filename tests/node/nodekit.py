@@ -22,6 +22,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from protocol.settings import MqttEndpoint
+from protocol.topics import Kind, topic
 
 REPO = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -234,6 +235,21 @@ def _shut(sock: socket.socket) -> None:
     except OSError:
         pass
     sock.close()
+
+
+def publish_to_node(url: str, node_id: str, kind: Kind, payload: object, *,
+                    retain: bool = False) -> None:
+    """Publish to a node's topic as the hub would (config, cmd), and wait for the broker."""
+    endpoint = MqttEndpoint.from_url(url)
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hub-{uuid.uuid4().hex[:8]}")
+    client.connect(endpoint.host, endpoint.port)
+    client.loop_start()
+    try:
+        client.publish(topic(node_id, kind), json.dumps(payload), qos=1,
+                       retain=retain).wait_for_publish(5)
+    finally:
+        client.disconnect()
+        client.loop_stop()
 
 
 def node_env(node_id: str, broker_url: str, data_dir: Path, interval_s: float) -> dict[str, str]:

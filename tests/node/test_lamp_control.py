@@ -16,10 +16,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
-from paho.mqtt.enums import CallbackAPIVersion
 
 from hub.supervise import Mosquitto
 from node.agent import run_node
@@ -29,9 +27,8 @@ from node.hardware import Hardware, open_hardware
 from node.profile import parse_profile
 from node.sim.scenario import KARACHI
 from protocol.payloads import DEFAULT_PROGRAM, program_sha
-from protocol.settings import MqttEndpoint
-from protocol.topics import Kind, topic
-from tests.node.nodekit import Collector, eventually
+from protocol.topics import Kind
+from tests.node.nodekit import Collector, eventually, publish_to_node
 
 NODE = "khi-ctl-01"
 LAT, LON = 24.8607, 67.0011
@@ -118,21 +115,13 @@ def collector(mosquitto: Mosquitto) -> Iterator[Collector]:
     c.close()
 
 
-def publish(url: str, kind: Kind, payload: object, *, retain: bool = False) -> None:
-    endpoint = MqttEndpoint.from_url(url)
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"hub-{uuid.uuid4().hex[:8]}")
-    client.connect(endpoint.host, endpoint.port)
-    client.loop_start()
-    try:
-        client.publish(topic(NODE, kind), json.dumps(payload), qos=1,
-                       retain=retain).wait_for_publish(5)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-
-
 def config(version: int, program: dict[str, Any], sha: str | None = None) -> dict[str, Any]:
     return {"v": 1, "version": version, "sha": sha or program_sha(program), "program": program}
+
+
+def send_config(url: str, body: dict[str, Any]) -> None:
+    """As the hub does: retained, so a node that is offline gets it when it returns."""
+    publish_to_node(url, NODE, Kind.CONFIG, body, retain=True)
 
 
 def events(collector: Collector, kind: str) -> list[dict[str, Any]]:
@@ -141,7 +130,7 @@ def events(collector: Collector, kind: str) -> list[dict[str, Any]]:
 
 def command(url: str, collector: Collector, cmd: str, **args: Any) -> dict[str, Any]:
     command_id = str(uuid.uuid4())
-    publish(url, Kind.CMD, {"v": 1, "id": command_id, "cmd": cmd, **args})
+    publish_to_node(url, NODE, Kind.CMD, {"v": 1, "id": command_id, "cmd": cmd, **args})
     return eventually(lambda: next((m.payload for m in collector.messages(NODE, "cmd/result")
                                     if m.payload["id"] == command_id), None),
                       f"the answer to {cmd}", 10)
@@ -149,7 +138,7 @@ def command(url: str, collector: Collector, cmd: str, **args: Any) -> dict[str, 
 
 def test_retained_program_is_stored_acknowledged_and_kept_across_a_restart_without_broker(
         mosquitto: Mosquitto, collector: Collector, start_pole: Callable[..., Pole]):
-    publish(mosquitto.url, Kind.CONFIG, config(1, DIM_NIGHT), retain=True)
+    send_config(mosquitto.url, config(1, DIM_NIGHT))
     pole = start_pole(mosquitto.url)
     birth = eventually(lambda: collector.statuses(NODE), "the birth")[0]
     assert birth["config_sha"] == program_sha(DEFAULT_PROGRAM)
@@ -163,14 +152,14 @@ def test_retained_program_is_stored_acknowledged_and_kept_across_a_restart_witho
     assert stored["version"] == 1 and stored["sha"] == program_sha(DIM_NIGHT)
 
     # Versions never go back, and a sha that is not the program's is refused: said once.
-    publish(mosquitto.url, Kind.CONFIG, config(2, DEFAULT_PROGRAM, sha="0" * 64), retain=True)
+    send_config(mosquitto.url, config(2, DEFAULT_PROGRAM, sha="0" * 64))
     rejected = eventually(lambda: events(collector, "config_rejected"), "config_rejected", 10)
     assert rejected[0]["version"] == 2 and "sha" in rejected[0]["reason"]
-    publish(mosquitto.url, Kind.CONFIG, config(1, DEFAULT_PROGRAM), retain=True)
+    send_config(mosquitto.url, config(1, DEFAULT_PROGRAM))
     eventually(lambda: len(events(collector, "config_rejected")) == 2, "a second refusal", 10)
     assert "not newer" in events(collector, "config_rejected")[1]["reason"]
     assert pole.level() == 40
-    publish(mosquitto.url, Kind.CONFIG, config(1, DIM_NIGHT), retain=True)  # back as it was
+    send_config(mosquitto.url, config(1, DIM_NIGHT))  # back as it was
     pole.finish()
 
     mosquitto.stop()
@@ -217,7 +206,7 @@ def test_someone_on_the_mock_pir_raises_the_light_then_it_falls_back_after_hold(
         mosquitto: Mosquitto, collector: Collector, start_pole: Callable[..., Pole]):
     program = {"steps": [{"at": "sunset", "level": 100}, {"at": "sunrise", "level": 0}],
                "presence": {"floor": 20, "level": 100, "hold_s": 120}}
-    publish(mosquitto.url, Kind.CONFIG, config(1, program), retain=True)
+    send_config(mosquitto.url, config(1, program))
     pole = start_pole(mosquitto.url, speed=60.0)  # the two minutes held in two seconds
     eventually(lambda: pole.level() == 20, "the presence floor while nobody is there", 10)
 
@@ -238,7 +227,7 @@ def test_readings_carry_the_commanded_level(mosquitto: Mosquitto, collector: Col
     settings = NodeSettings(
         node={"id": NODE, "interval_s": 0.3, "lat": LAT, "lon": LON},
         mqtt={"url": mosquitto.url}, data_dir=tmp_path / "d")
-    publish(mosquitto.url, Kind.CONFIG, config(1, DIM_NIGHT), retain=True)
+    send_config(mosquitto.url, config(1, DIM_NIGHT))
     pole = Pole(settings)
     try:
         eventually(lambda: any(r.get("level") == 40 and r.get("level_avg") == 40.0

@@ -68,6 +68,8 @@ def test_every_profile_simulates_and_its_sample_is_a_valid_reading(profile):
     expected = {"lamp_on", "lux", "lamp_w", "lamp_a", "mains_v", "energy_wh", "footfall",
                 "presence_s", "tamper", "cpu_c"}
     assert expected <= fields.keys()
+    # Only a node that switches its lamp says at what level (DESIGN.md §11).
+    assert ("level" in fields) is (load_profile(profile).output is not None)
     Reading.model_validate({**fields, "v": 1, "node": "khi-sim-0001", "seq": 1,
                             "ts": clock.now()})
 

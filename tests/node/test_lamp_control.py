@@ -20,7 +20,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from hub.supervise import Mosquitto
-from node.agent import run_node
+from node.agent import NoPosition, run_node
 from node.clock import SimClock
 from node.config import NodeSettings
 from node.hardware import Hardware, open_hardware
@@ -236,3 +236,13 @@ def test_readings_carry_the_commanded_level(mosquitto: Mosquitto, collector: Col
         pole.finish()
     first = collector.readings(NODE)[0]
     assert first["level"] in (40, 100) and 40 <= first["level_avg"] <= 100
+
+
+def test_a_node_that_switches_its_lamp_refuses_to_start_without_a_position(tmp_path: Path):
+    settings = NodeSettings(node={"id": NODE}, mqtt={"url": "mqtt://127.0.0.1:1"},
+                            data_dir=tmp_path)
+    clock = SimClock(NINE_PM)
+    hardware = open_hardware(PROFILE, clock=clock, pin_factory=MockFactory(pin_class=MockPWMPin))
+    with pytest.raises(NoPosition, match="node.lat and node.lon"):
+        run_node(settings, hardware, clock=clock, profile=PROFILE.name,
+                 stop=threading.Event())

@@ -86,8 +86,11 @@ def _step_times(program: Program, t: float, sun: SunSource) -> list[tuple[float,
         for delta in (-2, -1, 0, 1):
             if kind == "clock":
                 day = local_day + dt.timedelta(days=delta)
-                midnight = dt.datetime(day.year, day.month, day.day, tzinfo=zone)
-                placed.append((midnight.timestamp() + offset, step.level))
+                # The wall-clock time itself, not midnight + seconds: right on DST days too.
+                minutes = int(offset) // 60
+                local = dt.datetime(day.year, day.month, day.day, minutes // 60, minutes % 60,
+                                    tzinfo=zone)
+                placed.append((local.timestamp(), step.level))
             elif (times := sun.times(solar + delta)) is not None:
                 base = times.set if kind == "set" else times.rise
                 placed.append((base + offset, step.level))

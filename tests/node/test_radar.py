@@ -79,6 +79,17 @@ def test_presence_is_split_at_the_interval_boundary_and_nobody_is_lost():
     assert (second.people, second.presence_s) == (0, pytest.approx(15))
 
 
+def test_the_lamp_control_hears_of_arrivals_and_departures_not_of_every_frame():
+    tally = PresenceTally(refractory_s=10)
+    heard: list[tuple[float, bool]] = []
+    tally.watch(lambda t, present: heard.append((t, present)))
+    for t in range(5):  # the radar keeps reporting the same person
+        tally.observe(T0 + t, True)
+    tally.observe(T0 + 5, False)
+    tally.observe(T0 + 6, False)
+    assert heard == [(T0, True), (T0 + 5, False)]
+
+
 def test_a_negative_refractory_period_is_refused():
     with pytest.raises(ValueError):
         PresenceTally(refractory_s=-1)

@@ -129,3 +129,14 @@ def test_default_program_burns_from_sunset_to_sunrise_at_a_real_place():
     assert decide(program, times.set - 1, sun).level == 0
     assert decide(program, times.set, sun).level == 100
     assert decide(program, at(3, day=5), sun).level == 100
+
+
+def test_clock_steps_are_wall_clock_time_in_the_programs_zone_also_on_a_dst_day():
+    berlin = ZoneInfo("Europe/Berlin")
+    program = Program.model_validate({"steps": [{"at": "06:00", "level": 0},
+                                                {"at": "23:00", "level": 60}],
+                                      "tz": "Europe/Berlin"})
+    # 2026-03-29: clocks go forward at 02:00; 23:00 is still 23:00 on the wall.
+    eleven = dt.datetime(2026, 3, 29, 23, 0, tzinfo=berlin).timestamp()
+    assert decide(program, eleven - 1, SUN).level == 0
+    assert decide(program, eleven, SUN).level == 60

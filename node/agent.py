@@ -153,6 +153,12 @@ def install_stop_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, handle)
 
 
+def wired(hardware: Hardware, part: str) -> Any:
+    """A part of the pole (`output`, `footfall`, `status_led`), or None where the hardware
+    has none (fake hardware has no `sensors` at all)."""
+    return getattr(getattr(hardware, "sensors", None), part, None)
+
+
 class NoPosition(RuntimeError):
     """A node that runs a lighting program does not know where it stands."""
 
@@ -184,10 +190,9 @@ def run_node(
     `position` (lat, lon) is where the sun is computed for the lighting program; the
     settings' node.lat/node.lon by default. A node with a lamp output needs one."""
     try:
-        output = getattr(getattr(hardware, "sensors", None), "output", None)
         if position is None and settings.node.lat is not None and settings.node.lon is not None:
             position = (settings.node.lat, settings.node.lon)
-        if output is not None and position is None:
+        if wired(hardware, "output") is not None and position is None:
             raise NoPosition("this node switches its lamp ([output] in its profile): set "
                              "node.lat and node.lon, its program follows the sun there")
         with AgentLock(settings.data_dir, settings.node.id):
@@ -204,7 +209,7 @@ def _run_with(
     settings: NodeSettings, hardware: Hardware, spool: Spool, clock: Clock, profile: str,
     position: tuple[float, float] | None, stop: threading.Event,
 ) -> None:
-    output = getattr(getattr(hardware, "sensors", None), "output", None)
+    output = wired(hardware, "output")
     control: LampControl | None = None
     store = ProgramStore(settings.program_path())
     if output is not None and position is not None:
@@ -251,8 +256,7 @@ def _run_with(
                         and publisher.sending)
     clean = False
     if control is not None:
-        footfall = getattr(getattr(hardware, "sensors", None), "footfall", None)
-        if footfall is not None:
+        if (footfall := wired(hardware, "footfall")) is not None:
             footfall.watch(control.presence)
         control.on_applied = publisher.set_config_sha
         control.start()
@@ -295,7 +299,7 @@ def node_actions(settings: NodeSettings, hardware: Hardware, spool: Spool,
 
     def identify(args: BaseModel) -> dict[str, Any]:
         assert isinstance(args, IdentifyArgs)
-        led = getattr(getattr(hardware, "sensors", None), "status_led", None)
+        led = wired(hardware, "status_led")
         if led is None:
             raise CommandFailed("this node has no status LED ([status_led] in its profile)")
         led.blink(args.seconds)

@@ -16,6 +16,7 @@ from node.hardware import Hardware
 from node.lock import AgentLock, AgentRunning
 from node.selftest.checks import FAIL, PASS, SKIP, Check, failed, passed, skipped
 from node.selftest.hub import BrokerSession, selftest_event
+from node.selftest.output import output_switches
 from node.selftest.sensors import lamp_responds, sensor_checks
 from node.selftest.system import clock_check, open_spool_check, spool_check
 from node.selftest.timesync import kernel_clock_synchronised
@@ -119,6 +120,8 @@ def _run_checks(settings: NodeSettings, profile, options: Options,  # type: igno
             else:
                 report.add(skipped("lamp_responds", "lamp sensor responds",
                                    "not asked for (--no-interactive)"))
+            if (output := output_switches(hardware, wait_s=options.wait_s)) is not None:
+                report.add(output)
         synchronised = (hardware.simulation.clock_synchronised()
                         if hardware is not None and hardware.simulation
                         else kernel_clock_synchronised())

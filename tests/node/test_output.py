@@ -87,3 +87,22 @@ def test_the_simulated_lamp_follows_the_output_unless_it_ignores_it(scenario, le
     assert fields["level"] == level
     assert fields["lamp_on"] is lamp_on
     assert watts[0] <= fields["lamp_w"] <= watts[1]
+
+
+@pytest.mark.parametrize(("scenario", "hour", "status", "says"), [
+    ("default", 0, "pass", "off with GPIO25 energised, on again at rest"),
+    ("ignores-command", 0, "fail", "still burned"),
+    ("default", 12, "skip", "after sunset"),
+])
+def test_selftest_switches_the_lamp_with_the_relay_and_watches_it(scenario, hour, status, says):
+    from node.selftest.output import output_switches
+
+    start = dt.datetime(2026, 12, 5, hour, 0, tzinfo=KARACHI).timestamp()
+    clock = SimClock(start)
+    with open_simulated_hardware(load_profile("pi4-relay"), scenario, clock=clock,
+                                 lat=24.86, lon=67.0) as hw:
+        check = output_switches(hw, wait_s=1.0, poll_s=0.05, now=clock.now)
+        assert check is not None
+        assert hw.sensors.output is not None and hw.sensors.output.level == 100
+    assert check.status == status, check
+    assert says in check.detail

@@ -210,7 +210,9 @@ def run_demo(*, nodes: int, port: int, data_dir: Path, duration: float,
                    "ROSHNI_NODE__INTERVAL_S": os.environ.get(
                        "ROSHNI_NODE__INTERVAL_S", "10" if real_time else "60")}
             if not real_time:
-                env |= {"ROSHNI_SIM__START": repr(clock.now()),
+                # One street clock for every post, however long each takes to boot.
+                env |= {"ROSHNI_SIM__START": repr(clock.start),
+                        "ROSHNI_SIM__START_WALL": repr(clock.wall0),
                         "ROSHNI_SIM__SPEED": repr(speed)}
             scenario = scenarios.get(n.scenario, n.scenario)
             node = NodeProcess(data_dir / "nodes" / n.id, env,

@@ -21,11 +21,12 @@ function detailText(detail) {
 
 function entryRow(e) {
   return h("tr", { dataset: { action: e.action, actor: e.actor } },
-    h("td", {}, h("bdi", { text: time(e.at) })),
+    h("td", { class: "muted" }, h("bdi", { text: time(e.at) })),
     h("td", {}, h("bdi", { class: "actor", text: e.actor })),
-    h("td", {}, label("audit", e.action), " ", h("bdi", { class: "mono small muted", text: e.action })),
-    h("td", {}, h("bdi", { class: "mono", text: e.target })),
-    h("td", { class: "small audit-detail" }, h("bdi", { text: detailText(e.detail) })));
+    h("td", { class: "wide" }, h("strong", { text: label("audit", e.action) }), " ",
+      h("bdi", { class: "mono small muted", text: e.action })),
+    h("td", { class: "wide" }, h("bdi", { class: "mono", text: e.target })),
+    h("td", { class: "small audit-detail wide" }, h("bdi", { text: detailText(e.detail) })));
 }
 
 export function render(root) {
@@ -54,7 +55,7 @@ export function render(root) {
       clear(table);
       clear(pager);
       if (!page.data.length) return table.append(h("p", { class: "muted", text: t("admin_no_entries") }));
-      table.append(h("table", {},
+      table.append(h("table", { class: "stack" },
         h("thead", {}, h("tr", {}, [t("admin_when"), t("admin_actor"), t("admin_action"), t("admin_target"),
           t("admin_detail")].map((c) => h("th", { scope: "col", text: c })))),
         h("tbody", {}, page.data.map(entryRow))));

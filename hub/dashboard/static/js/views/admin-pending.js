@@ -34,7 +34,7 @@ function assignForm(node, onDone) {
       const done = await api(`/api/v1/nodes/${encodeURIComponent(node.id)}/assign`, { method: "POST", body: {
         district: district.value, area: area.value.trim(), lat: number(lat), lon: number(lon),
         pole: pole.value.trim() || null } });
-      onDone(done);
+      onDone(done, area.value.trim());
     } catch (err) {
       msg.fail(err);
       button.disabled = false;
@@ -55,10 +55,10 @@ export function render(root) {
   root.append(h("p", { class: "muted", text: t("admin_pending_intro") }), notice.el, list, formBox);
   let closed = false;
 
-  function assigned(node) {
+  function assigned(node, areaName) {
     clear(formBox);
-    notice.ok([t("admin_assigned"), " ", h("bdi", { class: "mono", text: node.id }), " → ",
-      label("district", node.district), " · ", h("bdi", { text: node.area_name ?? node.area })]);
+    notice.ok([t("admin_assigned"), " ", h("bdi", { class: "mono", text: node.id }),
+      document.dir === "rtl" ? " ← " : " → ", label("district", node.district), " · ", h("bdi", { text: areaName })]);
     load();
   }
 
@@ -71,14 +71,14 @@ export function render(root) {
       if (closed) return;
       clear(list);
       if (!detail.length) return list.append(h("p", { class: "muted", id: "no-pending", text: t("admin_no_pending") }));
-      list.append(h("table", {},
+      list.append(h("table", { class: "stack" },
         h("thead", {}, h("tr", {}, [t("node"), t("admin_first_seen"), t("last_seen"), ""]
           .map((c) => h("th", { scope: "col", text: c })))),
         h("tbody", {}, detail.map((node) => h("tr", { dataset: { node: node.id } },
-          h("td", {}, h("bdi", { class: "mono", text: node.id })),
-          h("td", {}, when(node.first_seen)),
-          h("td", {}, when(node.last_seen)),
-          h("td", {}, h("button", { type: "button", class: "assign", text: t("admin_assign"), onclick: () => {
+          h("td", { class: "lead" }, h("bdi", { class: "mono", text: node.id })),
+          h("td", { class: "wide", dataset: { label: t("admin_first_seen") } }, when(node.first_seen)),
+          h("td", { class: "wide", dataset: { label: t("last_seen") } }, when(node.last_seen)),
+          h("td", { class: "end" }, h("button", { type: "button", class: "assign", text: t("admin_assign"), onclick: () => {
             notice.clear();
             clear(formBox).append(assignForm(node, assigned));
             formBox.scrollIntoView({ block: "start" });

@@ -56,14 +56,14 @@ function scopeText(user) {
 
 function userRow(user, onEdit) {
   return h("tr", { dataset: { user: user.name }, class: user.disabled ? "disabled-user" : null },
-    h("td", {}, h("bdi", { class: "user-name", text: user.name })),
+    h("td", { class: "lead" }, h("bdi", { class: "user-name", text: user.name })),
     h("td", { text: t(`role_${user.role}`) }),
-    h("td", {}, h("bdi", { text: scopeText(user) })),
+    h("td", { class: "scope" }, h("bdi", { text: scopeText(user) })),
     h("td", { text: LANGS[user.language] || user.language }),
     h("td", {}, user.disabled
       ? h("span", { class: "badge check-fail", text: t("admin_disabled") })
       : h("span", { class: "badge check-pass", text: t("admin_active") })),
-    h("td", {}, h("button", { type: "button", class: "edit", text: t("admin_edit"), onclick: () => onEdit(user) })));
+    h("td", { class: "end" }, h("button", { type: "button", class: "edit", text: t("admin_edit"), onclick: () => onEdit(user) })));
 }
 
 function addForm(onAdded) {
@@ -158,7 +158,7 @@ export function render(root, ctx) {
     try {
       const users = await all("/api/v1/users", {}, 1000);
       if (closed) return;
-      clear(table).append(h("table", {},
+      clear(table).append(h("table", { class: "stack" },
         h("thead", {}, h("tr", {}, [t("username"), t("admin_role"), t("admin_scope"), t("admin_language"),
           t("status"), ""].map((c) => h("th", { scope: "col", text: c })))),
         h("tbody", {}, users.map((u) => userRow(u, edit)))));

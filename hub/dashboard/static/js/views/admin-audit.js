@@ -15,7 +15,8 @@ const ACTIONS = ["user.add", "user.disable", "user.enable", "user.password", "us
 const filters = { actor: "", action: "", offset: 0 }; // kept while the page is open
 
 function detailText(detail) {
-  const entries = Object.entries(detail || {});
+  // what was left empty says nothing
+  const entries = Object.entries(detail || {}).filter(([, v]) => v !== null && v !== "");
   return entries.map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`).join(" · ");
 }
 
@@ -26,7 +27,7 @@ function entryRow(e) {
     h("td", { class: "wide" }, h("strong", { text: label("audit", e.action) }), " ",
       h("bdi", { class: "mono small muted", text: e.action })),
     h("td", { class: "wide" }, h("bdi", { class: "mono", text: e.target })),
-    h("td", { class: "small audit-detail wide" }, h("bdi", { text: detailText(e.detail) })));
+    h("td", { class: "small audit-detail wide" }, h("bdi", { dir: "ltr", text: detailText(e.detail) })));
 }
 
 export function render(root) {

@@ -1,25 +1,35 @@
-"""`/api/v1/users` (admin): list, create, disable. `roshni user add` does the same on the
-hub host."""
+"""`/api/v1/users` (admin): list, create, and change (disable or enable, reset the
+password, change role, scope or language), each change audited. `roshni user add` creates
+users on the hub host too."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from hub import audit
 from hub.api.deps import ApiDep, ClientIp, ConnDep, PageDep, UsersRead, UsersWrite, not_found
-from hub.api.schemas import Page, Role, UserCreate, UserPublic
-from hub.auth import UserError, create_user
+from hub.api.schemas import Language, Page, Role, UserCreate, UserPublic
+from hub.auth import ADMIN, UserError, create_user
 from hub.auth import users as user_store
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
 class UserUpdate(BaseModel):
+    """What an admin changes about a user; fields left out stay as they are. A new role
+    without a district or areas starts from none (a crew's district means nothing to a
+    committee); the same role keeps what it had unless given."""
+
     model_config = ConfigDict(extra="forbid")
-    disabled: bool
+    disabled: bool | None = None
+    password: str | None = Field(default=None, max_length=1024)
+    role: Role | None = None
+    district: str | None = None
+    areas: list[str] | None = None
+    language: Language | None = None
 
 
 @router.get("", response_model=Page[UserPublic])
@@ -51,16 +61,47 @@ def create_user_route(body: UserCreate, scope: UsersWrite, api: ApiDep,
 @router.patch("/{user_id}", response_model=UserPublic)
 def update_user(user_id: int, body: UserUpdate, scope: UsersWrite, api: ApiDep,
                 ip: ClientIp) -> UserPublic:
+    given = body.model_fields_set - {f for f in ("disabled", "password", "role", "language")
+                                     if getattr(body, f) is None}
+    if not given:
+        raise HTTPException(422, "nothing to change: give disabled, password, role, "
+                                 "district, areas or language")
     if user_id == scope.user.id and body.disabled:
         raise HTTPException(422, "you cannot disable yourself")
+    if user_id == scope.user.id and body.role not in (None, ADMIN):
+        raise HTTPException(422, "you cannot take the admin role from yourself")
 
     def change(conn):  # type: ignore[no-untyped-def]
-        if user_store.get(conn, user_id) is None:
+        user = user_store.get(conn, user_id)
+        if user is None:
             raise not_found("user", user_id)
-        user_store.set_disabled(conn, user_id, body.disabled)
-        audit.record(conn, actor=scope.user.name,
-                     action="user.disable" if body.disabled else "user.enable",
-                     target=f"user:{user_id}", ip=ip)
+
+        def record(action: str, detail: dict[str, Any] | None = None) -> None:
+            audit.record(conn, actor=scope.user.name, action=action,
+                         target=f"user:{user_id}", detail={"name": user.name, **(detail or {})},
+                         ip=ip)
+
+        if given & {"role", "district", "areas"}:
+            role = body.role or user.role
+            same = role == user.role
+            district = body.district if "district" in given else (user.district if same else None)
+            areas = body.areas if "areas" in given else (list(user.areas) if same else [])
+            after = user_store.set_scope(conn, user_id, role, district, areas or [])
+            record("user.scope", {
+                "from": {"role": user.role, "district": user.district, "areas": list(user.areas)},
+                "to": {"role": after.role, "district": after.district, "areas": list(after.areas)}})
+        if "language" in given and body.language != user.language:
+            user_store.set_language(conn, user_id, str(body.language))
+            record("user.language", {"language": body.language})
+        if "password" in given:
+            user_store.set_password(conn, user_id, str(body.password))
+            record("user.password")  # never the password itself
+        if "disabled" in given and body.disabled != user.disabled:
+            user_store.set_disabled(conn, user_id, bool(body.disabled))
+            record("user.disable" if body.disabled else "user.enable")
         return user_store.get(conn, user_id)
 
-    return UserPublic(**api.transact(change).public())
+    try:
+        return UserPublic(**api.transact(change).public())
+    except UserError as err:
+        raise HTTPException(422, str(err)) from None

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
+    delete,
     func,
     insert,
     select,
@@ -201,6 +202,35 @@ def set_language(conn: Connection, user_id: int, language: str) -> None:
 def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> None:
     """Store a rehashed password (same password, stronger parameters); tokens stay valid."""
     conn.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
+
+
+def set_password(conn: Connection, user_id: int, password: str) -> None:
+    """Give a user a new password (an admin's reset); UserError if it is too easy. Every
+    token issued to them so far stops working, so a leaked session ends with the old
+    password. The one place a password is set after the user was created."""
+    try:
+        check_password(password)
+    except ValueError as err:
+        raise UserError(str(err)) from None
+    conn.execute(update(User).where(User.id == user_id).values(
+        password_hash=hash_password(password), token_version=User.token_version + 1,
+        updated_at=time.time()))
+
+
+def set_scope(conn: Connection, user_id: int, role: str, district: str | None,
+              areas: Iterable[str]) -> UserInfo:
+    """Change a user's role and scope with the checks `create_user` applies; UserError if
+    the role cannot have that scope. Takes effect on their next request (each request
+    reads the user), so their tokens stay valid."""
+    district, area_ids = _check_scope(conn, role, district, areas)
+    conn.execute(update(User).where(User.id == user_id).values(
+        role=role, district_id=district, updated_at=time.time()))
+    conn.execute(delete(UserArea).where(UserArea.user_id == user_id))
+    if area_ids:
+        conn.execute(insert(UserArea), [dict(user_id=user_id, area_id=a) for a in area_ids])
+    info = get(conn, user_id)
+    assert info is not None
+    return info
 
 
 def set_disabled(conn: Connection, user_id: int, disabled: bool) -> None:

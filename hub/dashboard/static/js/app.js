@@ -16,7 +16,7 @@ const PAGES = {
   committee: ["area", "spots", "repairs"],
   crew: ["tickets"],
   technician: ["fleet", "tickets", "area"],
-  admin: ["fleet", "area", "spots", "repairs", "tickets"],
+  admin: ["fleet", "area", "spots", "repairs", "tickets", "admin"],
 };
 
 const ROUTES = [
@@ -27,6 +27,9 @@ const ROUTES = [
   [/^tickets$/, () => import("./views/tickets.js"), "tickets"],
   [/^tickets\/(\d+)$/, () => import("./views/ticket.js"), "tickets"],
   [/^fleet$/, () => import("./views/fleet.js"), "fleet"],
+  // admin: users, pending nodes, audit log (views/admin.js shows them as tabs)
+  [/^admin$/, () => import("./views/admin.js"), "admin"],
+  [/^admin\/(users|pending|audit)$/, () => import("./views/admin.js"), "admin"],
   // A lamp's own page is open to every role (the API shows it within their scope).
   [/^nodes\/([a-z0-9][a-z0-9-]{2,62})$/, () => import("./views/node.js"), "fleet", true],
 ];

@@ -10,7 +10,7 @@ import segno
 
 from hub.broker.passwords import PasswordFile
 from node.config import NodeSettings
-from tests.field.broker import DeployedBroker
+from tests.field.broker import HUB_ACCOUNTS, DeployedBroker
 from tests.field.kit import Client, Operator
 
 
@@ -83,7 +83,7 @@ def test_a_csv_batch_provisions_the_good_rows_and_names_the_bad_ones(operator, b
     assert f"{csv_file}:6: khi-kor-0305: unknown district 'nowhere'" in errors
     assert f"{csv_file}:7: node khi-kor-0301 is already on line 2" in errors
     assert "provisioning: 100%" in errors  # the progress bar
-    assert set(PasswordFile(broker.passwd.path).read()) == {"roshni-hub", "khi-kor-0301",
+    assert set(PasswordFile(broker.passwd.path).read()) == {*HUB_ACCOUNTS, "khi-kor-0301",
                                                             "khi-kor-0302"}
     assert sorted(p.name for p in (operator.data_dir / "bundles").iterdir()) == [
         "khi-kor-0301", "khi-kor-0302"]

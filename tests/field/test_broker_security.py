@@ -259,3 +259,16 @@ def test_the_hubs_receiver_and_command_sender_do_not_kick_each_other(broker):
     assert not receiver.disconnected.is_set() and not sender.disconnected.is_set()
     receiver.close()
     sender.close()
+
+
+def test_the_hub_logs_in_as_its_client_id_and_refuses_a_url_naming_another_account():
+    from pydantic import ValidationError
+
+    from hub.config import HubMqttSettings
+
+    worker = HubMqttSettings(url="mqtt://:pw@127.0.0.1:1883", client_id="roshni-hub-2")
+    assert worker.login(worker.client_id) == ("roshni-hub-2", "pw")
+    assert worker.login(worker.command_client_id) == ("roshni-hub-2-cmd", "pw")
+    assert HubMqttSettings(url="mqtt://127.0.0.1:1883").login("roshni-hub") is None
+    with pytest.raises(ValidationError, match="username 'roshni-hub' is not client_id"):
+        HubMqttSettings(url="mqtt://roshni-hub:pw@127.0.0.1:1883", client_id="roshni-hub-2")

@@ -122,3 +122,41 @@ def test_without_a_password_file_nodes_are_registered_and_the_operator_told(tmp_
     assert "no broker credentials" in result.stdout
     assert "[broker] password_file is not set" in result.stdout
     assert not (operator.bundle("khi-kor-0042") / "node.toml").exists()
+
+
+def test_the_hubs_own_accounts_cannot_be_provisioned_nor_revoked(operator, broker, tmp_path):
+    """Giving the hub's account a node's password would lock the hub out (and hand its
+    account to a bundle); revoking it would cut the hub off."""
+    before = PasswordFile(broker.passwd.path).read()
+    for args in (("--new-password",), ()):
+        result = operator.run("provision", "roshni-hub", "--district", "korangi", "--area",
+                              "Korangi 5", "--lat", "24.83", "--lon", "67.13", *args,
+                              check=False)
+        assert result.returncode == 2
+        assert "roshni-hub is the hub's own broker account" in result.stderr
+    result = operator.run("provision", "roshni-hub-cmd", "--revoke", check=False)
+    assert result.returncode == 2
+    assert "roshni-hub-cmd is the hub's own broker account" in result.stderr
+    csv_file = tmp_path / "rows.csv"
+    csv_file.write_text("node_id,district,area,lat,lon\n"
+                        "khi-kor-0301,korangi,Korangi 5,24.8301,67.1301\n"
+                        "roshni-hub,korangi,Korangi 5,24.8302,67.1302\n")
+    result = operator.run("provision", "--csv", str(csv_file), check=False)
+    assert result.returncode == 1
+    assert f"{csv_file}:3: roshni-hub: roshni-hub is the hub's own broker account" in result.stderr
+    after = PasswordFile(broker.passwd.path).read()
+    assert {k: after[k] for k in HUB_ACCOUNTS} == {k: before[k] for k in HUB_ACCOUNTS}, \
+        "the hub's password changed"
+    assert not (operator.data_dir / "bundles" / "roshni-hub").exists()
+
+
+def test_a_hub_worker_named_in_the_settings_is_reserved_too(broker, tmp_path):
+    """Whatever the hub's client id is configured to be, it and its workers' accounts are
+    the hub's."""
+    operator = Operator(tmp_path / "hub-data", broker, ROSHNI_MQTT__CLIENT_ID="hub-a")
+    for name in ("hub-a", "hub-a-cmd", "hub-a-2", "hub-a-2-cmd"):
+        result = operator.run("provision", name, "--district", "korangi", "--area",
+                              "Korangi 5", "--lat", "24.83", "--lon", "67.13", check=False)
+        assert result.returncode == 2, result.stdout
+        assert f"{name} is the hub's own broker account" in result.stderr
+    assert not PasswordFile(broker.passwd.path).has("hub-a")

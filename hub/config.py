@@ -73,6 +73,11 @@ class IngestSettings(Section):
     # fsync the spool before acknowledging to the broker: survives power loss, not only crashes.
     fsync: bool = True
     segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
+    # A dead letter keeps this much of the payload (and says how big it was) ...
+    dead_letter_payload_bytes: int = Field(default=1024, ge=64)
+    # ... and one node keeps at most this many; its oldest are dropped and counted in
+    # roshni_dead_letters_dropped_total, so a node sending junk cannot fill the disk.
+    dead_letters_per_node: int = Field(default=1000, ge=1)
 
 
 class DbSettings(Section):

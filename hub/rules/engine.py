@@ -219,7 +219,8 @@ class RulesEngine:
 
     def _late(self, tx: Tx, ts: float, received_at: float, interval: float) -> bool:
         """Replayed history (DESIGN.md §4): the street had moved on by the time it came."""
-        return tx.clock.lag(ts, received_at) > self.settings.history_after_intervals * interval
+        lag = tx.clock.lag(ts, received_at, trust_wall=self.settings.fresh_clock_from_wall)
+        return lag > self.settings.history_after_intervals * interval
 
     def _reading(self, tx: Tx, s: Stored) -> None:
         r = s.reading

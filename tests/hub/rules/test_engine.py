@@ -256,6 +256,27 @@ def test_replayed_history_is_a_past_incident_but_a_condition_still_true_is_live(
     assert {a["node"] for a in s.alerts(rule="node_offline")} == {n1, n2}
 
 
+def test_a_load_shedding_replayed_into_a_fresh_hub_is_a_past_incident(db_url):
+    """The hub hears nothing until every node's spool arrives, 35 minutes after the cut
+    ended: with no event clock yet, the replay itself says the street had moved on."""
+    s = Street(db_url)
+    cut0, cut1, back = local(NIGHT, 20), local(NIGHT, 21), local(NIGHT, 21, 35)
+
+    def battery(t):
+        return {"lamp_on": False, "lamp_w": 0.0, "mains_v": 0.0} if cut0 <= t < cut1 else {}
+
+    # every node's spool, oldest first, interleaved at the broker, all arriving after 21:35
+    spools = [(t, node) for t in range(int(local(NIGHT, 19, 30)), int(back), 60)
+              for node in s.nodes]
+    s.run([s.reading(node, t, received_at=back + i * 0.01, **battery(t))
+           for i, (t, node) in enumerate(spools)])
+    [cut] = s.alerts(rule="area_power_cut")
+    assert cut["historical"] and cut["state"] == "cleared"
+    assert (cut["started_at"], cut["ended_at"]) == (cut0, cut1)
+    assert s.tickets() == []
+    assert kinds(s) == [], "the committee was told of a cut long over as if it were live"
+
+
 def test_a_flapping_lamp_keeps_one_alert_inside_the_hysteresis_window(db_url):
     s = Street(db_url)
     t0 = local(NIGHT, 22)

@@ -277,6 +277,23 @@ def test_a_load_shedding_replayed_into_a_fresh_hub_is_a_past_incident(db_url):
     assert kinds(s) == [], "the committee was told of a cut long over as if it were live"
 
 
+@pytest.mark.parametrize("from_wall", [True, False], ids=["wall-clock", "simulated"])
+def test_a_node_whose_birth_came_before_its_older_readings_is_offline_once_silent(
+        db_url, from_wall):
+    """The birth reaches a fresh hub (no event clock yet) before the node's spool of older
+    readings; then the node falls silent without a will. Its silence counts from when it
+    was last heard, in the same time as the clock that measures it."""
+    s = Street(db_url, fresh_clock_from_wall=from_wall)
+    n1 = s.nodes[0]
+    birth = local(NIGHT, 22)
+    s.status(n1, "online", birth)
+    s.run([s.reading(n1, t, received_at=birth + 1 + i * 0.01) for i, t in
+           enumerate(range(int(local(NIGHT, 19)), int(local(NIGHT, 19, 55)) + 1, 60))])
+    s.tick(birth + 1800)
+    assert {(a["rule"], a["node"]) for a in s.alerts()} == {("node_offline", n1)}, \
+        "a node silent for half an hour is not offline"
+
+
 def test_a_flapping_lamp_keeps_one_alert_inside_the_hysteresis_window(db_url):
     s = Street(db_url)
     t0 = local(NIGHT, 22)

@@ -11,6 +11,7 @@ from pydantic import Field, field_validator, model_validator
 from hub.dashboard.settings import DashboardSettings
 from hub.notify.settings import NotifySettings
 from hub.rules.config import RulesSettings
+from hub.service_area import ServiceArea
 from hub.spots.settings import SpotSettings
 from protocol.settings import MqttSettings, RoshniSettings, Section
 
@@ -174,6 +175,7 @@ class HubSettings(RoshniSettings):
     auth: AuthSettings = AuthSettings()
     open311: Open311Settings = Open311Settings()
     broker: BrokerSettings = BrokerSettings()
+    service_area: ServiceArea = ServiceArea()
 
     @model_validator(mode="after")
     def _v2_needs_token(self) -> HubSettings:

@@ -24,6 +24,7 @@ from hub.models import Area
 from hub.provisioning.bundle import node_toml, node_url, remove_bundle, write_bundle
 from hub.provisioning.spec import NodeSpec
 from hub.registry import provision, revoke, slug
+from hub.service_area import OutsideServiceArea
 
 
 class ProvisionError(RuntimeError):
@@ -54,6 +55,11 @@ class Provisioner:
 
     def provision(self, spec: NodeSpec, *, rotate: bool = False) -> Outcome:
         self._refuse_hub_account(spec.id)
+        try:
+            self.settings.service_area.check(spec.lat, spec.lon,
+                                             swap_hint="--lat {lat} --lon {lon}")
+        except OutsideServiceArea as err:
+            raise ProvisionError(str(err)) from None
         out = Outcome(spec.id)
         try:
             provision(self.engine, spec.id, district=spec.district, area=spec.area,

@@ -160,3 +160,24 @@ def test_a_hub_worker_named_in_the_settings_is_reserved_too(broker, tmp_path):
         assert result.returncode == 2, result.stdout
         assert f"{name} is the hub's own broker account" in result.stderr
     assert not PasswordFile(broker.passwd.path).has("hub-a")
+
+
+def test_coordinates_outside_the_service_area_are_refused_naming_a_swap(operator, tmp_path):
+    """One post with swapped coordinates would put a lamp in the Arabian Sea... or in
+    Antarctica, and zoom every map out to the whole world."""
+    result = operator.run("provision", "khi-kor-0042", "--district", "korangi", "--area",
+                          "Korangi 5", "--lat", "67.1311", "--lon", "24.8315", check=False)
+    assert result.returncode == 2
+    assert "outside the service area" in result.stderr
+    assert "swapped" in result.stderr and "--lat 24.8315 --lon 67.1311" in result.stderr
+    csv_file = tmp_path / "rows.csv"
+    csv_file.write_text("node_id,district,area,lat,lon\n"
+                        "khi-kor-0301,korangi,Korangi 5,24.8301,67.1301\n"
+                        "khi-kor-0302,korangi,Korangi 5,31.5204,74.3587\n")  # Lahore
+    result = operator.run("provision", "--csv", str(csv_file), check=False)
+    assert result.returncode == 1
+    assert f"{csv_file}:3: khi-kor-0302: lat 31.5204, lon 74.3587 is outside the service " \
+           "area" in result.stderr
+    assert "swapped" not in result.stderr
+    assert not (operator.data_dir / "bundles" / "khi-kor-0042").exists()
+    assert not (operator.data_dir / "bundles" / "khi-kor-0302").exists()

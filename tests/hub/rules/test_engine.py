@@ -346,6 +346,28 @@ def test_a_dark_lamp_on_a_busy_path_is_priority_1(db_url):
     assert (ticket["priority"], ticket["sla_due"] - ticket["opened_at"]) == (1, 24 * 3600)
 
 
+@pytest.mark.parametrize("sent", ["as it happened", "at once"])
+def test_a_dark_lamp_on_a_busy_path_is_priority_1_however_its_readings_arrive(db_url, sent):
+    """A lamp beside a school goes dark on a busy evening: its unsafe-spot score grows past
+    the busy-path threshold within the night, and its ticket's priority follows the score
+    whether the night's readings came one by one or in one batch."""
+    s = Street(db_url, scored=True, busy_spot_score=50)
+    n1 = s.nodes[0]
+    start, end = local(NIGHT, 20), local(NIGHT, 20, 40)
+    busy = {"lamp_on": False, "lamp_w": 0.3, "footfall": 30}
+    if sent == "as it happened":
+        s.minutes(start, end, khi_kor_0001=lambda t: busy)
+    else:
+        s.run([s.reading(node, t, **(busy if node == n1 else {}))
+               for t in range(int(start), int(end) + 1, 60) for node in s.nodes])
+    [ticket] = s.tickets()
+    assert (ticket["priority"], ticket["sla_due"] - ticket["opened_at"]) == (1, 24 * 3600)
+    if sent == "at once":  # opened at priority 2 before the batch was scored, then raised
+        raised = ticket["history"][-1]
+        assert raised["actor"] == "sensor" and raised["to_status"] == "open"
+        assert "priority 2 → 1" in raised["note"] and "score" in raised["note"]
+
+
 def test_in_a_small_area_one_dark_lamp_is_a_lamp_fault_not_a_power_cut(db_url):
     s = Street(db_url, nodes=2)
     s.minutes(local(NIGHT, 22), local(NIGHT, 22, 10), khi_kor_0001=dark_from(local(NIGHT, 22)))

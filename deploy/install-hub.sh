@@ -145,14 +145,18 @@ if [ ! -f "$PASSWD" ]; then
   install -m 0640 -o root -g mosquitto /dev/null "$PASSWD"
   note "created $PASSWD (empty)"
 fi
-# Node accounts are added by `roshni provision`; the hub's own account is made here.
-if ! grep -q '^roshni-hub:' "$PASSWD"; then
-  [ -n "$mqtt_password" ] || die "no roshni-hub password in the mqtt.url of $HUB_TOML"
-  printf '%s\n%s\n' "$mqtt_password" "$mqtt_password" |
-    mosquitto_passwd "$PASSWD" roshni-hub >/dev/null
-  note "added the hub's broker account roshni-hub"
-  broker_changed=1
-fi
+# Node accounts are added by `roshni provision`; the hub's own accounts are made here: the
+# broker makes a client's id its account, so each hub connection (the receiver roshni-hub,
+# the command sender roshni-hub-cmd) has its own, with the password in mqtt.url.
+for account in roshni-hub roshni-hub-cmd; do
+  if ! grep -q "^$account:" "$PASSWD"; then
+    [ -n "$mqtt_password" ] || die "no roshni-hub password in the mqtt.url of $HUB_TOML"
+    printf '%s\n%s\n' "$mqtt_password" "$mqtt_password" |
+      mosquitto_passwd "$PASSWD" "$account" >/dev/null
+    note "added the hub's broker account $account"
+    broker_changed=1
+  fi
+done
 chown root:mosquitto "$PASSWD"
 chmod 0640 "$PASSWD"
 

@@ -22,6 +22,7 @@ from hub.metrics import Metrics
 from hub.notify.service import Notifier
 from hub.registry import Registry
 from hub.rules import RulesEngine, Ticker, listening
+from hub.rules.priority import PriorityFollowsScore
 from hub.spots import SpotScorer
 
 
@@ -38,12 +39,13 @@ class Hub:
         self.metrics = Metrics()
         self.registry = Registry(self.engine)
         self.ingest = Ingest(settings, self.engine, self.metrics, self.registry)
-        # Rules before scores: a ticket's priority reads the lamp's unsafe-spot score as it
-        # stood before this batch (live: up to its previous reading), never one that already
-        # counts later readings of the same batch; batching must not change a priority.
+        # Rules before scores: a ticket opens with the lamp's unsafe-spot score as it stood
+        # before this batch; once the batch is scored, its priority is raised if the score
+        # now calls for it (hub/rules/priority.py), so batching never changes a priority.
         self.rules = RulesEngine(settings.rules, self.engine)
         self.ingest.pipeline.stages.append(self.rules)
         self.ingest.pipeline.stages.append(SpotScorer(settings.spots))
+        self.ingest.pipeline.stages.append(PriorityFollowsScore(settings.rules))
         # Commands to nodes, and answers to their self-tests, on a connection of their own.
         self.commands = CommandBus(settings.mqtt)
         self.ingest.pipeline.stages.append(Commissioning(self.commands))

@@ -43,10 +43,10 @@ class CommandBus:
         self.settings = settings
         ep = settings.endpoint()
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2,
-                                  client_id=f"{settings.client_id}-cmd", protocol=mqtt.MQTTv311,
+                                  client_id=settings.command_client_id, protocol=mqtt.MQTTv311,
                                   clean_session=True)
-        if ep.username:
-            self.client.username_pw_set(ep.username, ep.password)
+        if login := settings.login(settings.command_client_id):
+            self.client.username_pw_set(*login)
         if ep.tls:
             self.client.tls_set(ca_certs=str(settings.ca_file) if settings.ca_file else None,
                                 cert_reqs=ssl.CERT_REQUIRED)

@@ -11,14 +11,42 @@ from pydantic import Field, field_validator, model_validator
 from hub.dashboard.settings import DashboardSettings
 from hub.notify.settings import NotifySettings
 from hub.rules.config import RulesSettings
+from hub.service_area import ServiceArea
 from hub.spots.settings import SpotSettings
 from protocol.settings import MqttSettings, RoshniSettings, Section
 
 
 class HubMqttSettings(MqttSettings):
+    # The deployed broker makes a client's id its account (use_username_as_clientid), so
+    # the hub's receiver logs in as the account `client_id` and its command sender as
+    # `<client_id>-cmd`, both with the password in `url`. Each hub worker needs its own
+    # client_id; name extra workers `<client_id>-<n>` (provisioning reserves the prefix).
     client_id: str = "roshni-hub"
     # MQTT v5 shared subscription group; set it when several hub workers share the load.
     shared_group: str | None = None
+
+    @model_validator(mode="after")
+    def _account_is_client_id(self) -> HubMqttSettings:
+        username = self.endpoint().username
+        if username and username != self.client_id:
+            raise ValueError(
+                f"url's username {username!r} is not client_id {self.client_id!r}: the "
+                f"broker makes a client's id its account, so the hub logs in as its "
+                f"client_id (and {self.client_id}-cmd); drop the username from url "
+                f"(mqtt://:password@host:port) or make the two the same")
+        return self
+
+    @property
+    def command_client_id(self) -> str:
+        return f"{self.client_id}-cmd"
+
+    def login(self, client_id: str) -> tuple[str, str | None] | None:
+        """The account and password a connection under `client_id` logs in with; None
+        when `url` carries no credentials (a broker open to anonymous clients)."""
+        ep = self.endpoint()
+        if not (ep.username or ep.password):
+            return None
+        return client_id, ep.password
 
 
 class InfluxSettings(Section):
@@ -46,6 +74,11 @@ class IngestSettings(Section):
     # fsync the spool before acknowledging to the broker: survives power loss, not only crashes.
     fsync: bool = True
     segment_bytes: int = Field(default=64 * 1024 * 1024, ge=4096)
+    # A dead letter keeps this much of the payload (and says how big it was) ...
+    dead_letter_payload_bytes: int = Field(default=1024, ge=64)
+    # ... and one node keeps at most this many; its oldest are dropped and counted in
+    # roshni_dead_letters_dropped_total, so a node sending junk cannot fill the disk.
+    dead_letters_per_node: int = Field(default=1000, ge=1)
 
 
 class DbSettings(Section):
@@ -142,6 +175,7 @@ class HubSettings(RoshniSettings):
     auth: AuthSettings = AuthSettings()
     open311: Open311Settings = Open311Settings()
     broker: BrokerSettings = BrokerSettings()
+    service_area: ServiceArea = ServiceArea()
 
     @model_validator(mode="after")
     def _v2_needs_token(self) -> HubSettings:

@@ -90,8 +90,10 @@ EVENING = (16, 15)
 OFFLINE_NODE, OFFLINE_FROM, OFFLINE_UNTIL = "khi-eas-0001", (19, 10), (19, 50)
 REPAIRED_NODE, CREW, CREW_AT = "khi-kor-0002", "crew-korangi", (18, 52)
 MORNING = (8, 0)  # next day: the simulated night is over, the demo goes on in real time
-# Rules for a night played fast: the day burner is found within its first simulated hour.
-DEMO_RULES = {"ROSHNI_RULES__DAY_BURNER_DWELL_S": "600"}
+# Rules for a night played fast: the day burner is found within its first simulated hour,
+# and the past night is judged as lived although a fresh hub's clock is a day ahead of it.
+DEMO_RULES = {"ROSHNI_RULES__DAY_BURNER_DWELL_S": "600",
+              "ROSHNI_RULES__FRESH_CLOCK_FROM_WALL": "false"}
 
 
 def night_start(now: float) -> float:

@@ -22,6 +22,9 @@ class Metrics:
                                 "Messages dead-lettered, by reason", ["reason"], registry=r)
         for reason in REASONS:
             self.rejected.labels(reason)
+        self.dead_letters_dropped = Counter(
+            "roshni_dead_letters_dropped", "Old dead letters dropped to keep a node within "
+            "[ingest] dead_letters_per_node", registry=r)
         self.clock_faults = Counter("roshni_clock_faults",
                                     "Readings whose node clock was implausible", registry=r)
         self.stale_status = Counter("roshni_status_stale",

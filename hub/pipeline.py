@@ -108,6 +108,7 @@ class Batch:
     stored: list[Stored] = field(default_factory=list)
     events: list[StoredEvent] = field(default_factory=list)
     changes: list[StatusChange] = field(default_factory=list)
+    dead_dropped: int = 0  # old dead letters dropped to keep nodes in their budget
     # Nodes' answers to commands: (node id, result, the spool record)
     results: list[tuple[str, CommandResult, Record]] = field(default_factory=list)
     received: int = 0
@@ -366,9 +367,11 @@ class Pipeline:
 
     def _dead(self, b: Batch, rec: Record, node_id: str | None, reason: str, detail: str,
               payload: bytes | None = None) -> None:
+        payload, detail = deadletter.kept(payload if payload is not None else rec.payload,
+                                          self.settings.dead_letter_payload_bytes, detail)
         b.dead.append(dict(received_at=rec.received_at, topic=rec.topic[:256],
                            node_id=node_id, reason=reason, detail=detail[:2000],
-                           payload=payload if payload is not None else rec.payload))
+                           payload=payload))
 
     # --- InfluxDB ---
 
@@ -467,6 +470,8 @@ class Pipeline:
                            f"{node_id}")
         if b.dead:
             conn.execute(insert(DeadLetter), b.dead)
+            b.dead_dropped = deadletter.trim(conn, (d["node_id"] for d in b.dead),
+                                             self.settings.dead_letters_per_node)
         upsert(conn, IngestCursor.__table__, [dict(worker=self.worker, cursor=str(cursor))],
                keys=("worker",))
 
@@ -478,5 +483,6 @@ class Pipeline:
         m.stale_status.inc(b.stale_status)
         for d in b.dead:
             m.rejected.labels(d["reason"]).inc()
+        m.dead_letters_dropped.inc(b.dead_dropped)
         if b.clock_faults:
             m.clock_faults.inc(sum(b.clock_faults.values()))

@@ -48,8 +48,8 @@ class Receiver:
         # broker (max_inflight_messages) are all the hub needs.
         c = BufferedClient(mqtt.CallbackAPIVersion.VERSION2, client_id=self.settings.client_id,
                            protocol=mqtt.MQTTv311, clean_session=False, manual_ack=True)
-        if ep.username:
-            c.username_pw_set(ep.username, ep.password)
+        if login := self.settings.login(self.settings.client_id):
+            c.username_pw_set(*login)
         if ep.tls:
             c.tls_set(ca_certs=str(self.settings.ca_file) if self.settings.ca_file else None,
                       cert_reqs=ssl.CERT_REQUIRED)

@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hub.models import Ticket, TicketEvent
+from hub.spots import current_score
 
 OPEN, ASSIGNED, IN_PROGRESS, FIXED, VERIFIED, REOPENED = (
     "open", "assigned", "in_progress", "fixed", "verified", "reopened")
@@ -70,6 +71,36 @@ def priority_for(fault: str, score: float, *, base: dict[str, int], busy_score: 
     if fault != "day_burner" and score >= busy_score:
         p -= 1
     return max(1, p)
+
+
+def follow_score(conn: Connection, nodes: dict[str, float], *, base: dict[str, int],
+                 busy_score: float, sla_s: Callable[[int], float]) -> list[int]:
+    """Raise the priority of the open tickets of `nodes` (node -> event time of its newest
+    reading) that their unsafe-spot score now makes more urgent, bringing the SLA forward
+    to match; each raise gets a history entry saying why. The update is conditional on the
+    priority it replaces, so of two hub workers only one raises and writes the entry.
+    Returns the ids of the tickets raised."""
+    rows = conn.execute(
+        select(Ticket.id, Ticket.node_id, Ticket.fault, Ticket.status, Ticket.priority,
+               Ticket.opened_at, Ticket.sla_due)
+        .where(Ticket.node_id.in_(list(nodes)), Ticket.open_key.is_not(None))).all()
+    raised = []
+    for r in rows:
+        score = current_score(conn, r.node_id)
+        priority = priority_for(r.fault, score, base=base, busy_score=busy_score)
+        if priority >= r.priority:
+            continue
+        sla_due = min(r.sla_due, r.opened_at + sla_s(priority))
+        done = conn.execute(
+            update(Ticket).where(Ticket.id == r.id, Ticket.priority == r.priority)
+            .values(priority=priority, sla_due=sla_due, updated_at=time.time()))
+        if done.rowcount != 1:
+            continue
+        _history(conn, r.id, nodes[r.node_id], SENSOR, r.status, r.status,
+                 f"priority {r.priority} → {priority}: the lamp's unsafe-spot score reached "
+                 f"{score:.0f} (a busy path from {busy_score:.0f})")
+        raised.append(r.id)
+    return raised
 
 
 def open_ticket(conn: Connection, *, alert_id: int | None, node: str, district: str,

@@ -26,6 +26,7 @@ from hub.api.schemas import NodeAssign, NodeCreate, NodeDetail, NodePublic, Page
 from hub.api.state import Api
 from hub.models import Alert, LampStats, Node, Ticket
 from hub.registry import UNASSIGNED, provision
+from hub.service_area import OutsideServiceArea
 from hub.tickets import OUTSTANDING
 
 router = APIRouter(prefix="/nodes", tags=["nodes"])
@@ -155,6 +156,10 @@ def _provision(api: Api, scope: Scope, ip: str, node_id: str, body: NodeAssign |
     district = body.district.strip().lower()
     if district == UNASSIGNED:
         raise HTTPException(422, "a node is assigned to a real district, not 'unassigned'")
+    try:
+        api.settings.service_area.check(body.lat, body.lon)
+    except OutsideServiceArea as err:
+        raise HTTPException(422, str(err)) from None
     with api.engine.connect() as conn:
         row = conn.execute(select(Node.state, Node.district_id, Node.area_id)
                            .where(Node.id == node_id)).first()

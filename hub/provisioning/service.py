@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 
 from hub import audit
+from hub.broker.accounts import is_hub_account
 from hub.broker.passwords import PasswordFile, PasswordFileError, hash_password, new_password
 from hub.broker.reload import BrokerReloadError, reload_broker
 from hub.config import HubSettings
@@ -23,6 +24,7 @@ from hub.models import Area
 from hub.provisioning.bundle import node_toml, node_url, remove_bundle, write_bundle
 from hub.provisioning.spec import NodeSpec
 from hub.registry import provision, revoke, slug
+from hub.service_area import OutsideServiceArea
 
 
 class ProvisionError(RuntimeError):
@@ -52,6 +54,12 @@ class Provisioner:
         self.changed = False
 
     def provision(self, spec: NodeSpec, *, rotate: bool = False) -> Outcome:
+        self._refuse_hub_account(spec.id)
+        try:
+            self.settings.service_area.check(spec.lat, spec.lon,
+                                             swap_hint="--lat {lat} --lon {lon}")
+        except OutsideServiceArea as err:
+            raise ProvisionError(str(err)) from None
         out = Outcome(spec.id)
         try:
             provision(self.engine, spec.id, district=spec.district, area=spec.area,
@@ -97,6 +105,7 @@ class Provisioner:
         return out
 
     def revoke(self, node_id: str) -> Outcome:
+        self._refuse_hub_account(node_id)
         out = Outcome(node_id, credentials="removed")
         try:
             was = revoke(self.engine, node_id)
@@ -130,6 +139,14 @@ class Provisioner:
             return f"credentials are written, but {err}"
         self.changed = False
         return f"broker (pid {pid}) reloaded its passwords"
+
+    def _refuse_hub_account(self, node_id: str) -> None:
+        client_id = self.settings.mqtt.client_id
+        if is_hub_account(node_id, client_id):
+            raise ProvisionError(
+                f"{node_id} is the hub's own broker account, not a node: names {client_id}, "
+                f"{client_id}-cmd and {client_id}-<anything> are reserved for the hub's "
+                f"connections and workers; give the node another id")
 
     def _bundle_dir(self, node_id: str) -> Path:
         return self.settings.bundle_dir / node_id

@@ -7,7 +7,8 @@ that passes — and those need a "now" in the same time as the readings, not the
 clock: during a simulated night the wall clock is hours ahead of the street.
 
 The clock is a watermark: the latest event time of a live reading, then running on with
-wall time until the next one. Wall time is the fallback before any reading has arrived.
+wall time until the next one. Wall time is the fallback before any live reading has
+arrived: readings older than that on arrival are history and do not start the clock.
 A node's clock is never trusted ahead of the moment its reading was received, so one
 node with a fast clock cannot make every other node look silent.
 """
@@ -39,9 +40,14 @@ class EventClock:
         if self.base is None or candidate > self.at(received_at):
             self.base, self.base_wall = candidate, received_at
 
-    def lag(self, ts: float, received_at: float) -> float:
-        """How far behind the street a reading with time `ts` was when it arrived."""
-        return self.at(received_at) - ts if self.base is not None else 0.0
+    def lag(self, ts: float, received_at: float, *, trust_wall: bool = True) -> float:
+        """How far behind the street a reading with time `ts` was when it arrived. Before
+        any live reading the street's time is the wall clock's (a replay into a fresh hub
+        of a night long over is history), unless `trust_wall` is off: then it is unknown
+        and nothing is late (simulated nights, whose times lag the wall clock by hours)."""
+        if self.base is None:
+            return received_at - ts if trust_wall else 0.0
+        return self.at(received_at) - ts
 
     def copy(self) -> EventClock:
         return EventClock(self.base, self.base_wall)

@@ -55,6 +55,11 @@ class RulesSettings(Section):
     # received_at - ts) is replayed history (DESIGN.md §4): what it starts is a past
     # incident, unless a live reading still finds the condition.
     history_after_intervals: float = Field(default=2.0, gt=0)
+    # Before its first live reading (a fresh hub) the hub judges how late a reading is by
+    # its own clock, so a replay of a night long over is a past incident, not live news.
+    # Off only to feed simulated nights, whose event times lag the hub's clock by hours,
+    # into a fresh hub as if lived (tests/system does).
+    fresh_clock_from_wall: bool = True
     evidence_readings: int = Field(default=8, ge=1, le=100)
 
     # --- tickets ---

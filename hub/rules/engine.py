@@ -219,7 +219,8 @@ class RulesEngine:
 
     def _late(self, tx: Tx, ts: float, received_at: float, interval: float) -> bool:
         """Replayed history (DESIGN.md §4): the street had moved on by the time it came."""
-        return tx.clock.lag(ts, received_at) > self.settings.history_after_intervals * interval
+        lag = tx.clock.lag(ts, received_at, trust_wall=self.settings.fresh_clock_from_wall)
+        return lag > self.settings.history_after_intervals * interval
 
     def _reading(self, tx: Tx, s: Stored) -> None:
         r = s.reading
@@ -227,6 +228,8 @@ class RulesEngine:
         interval = float(r.interval_s or self.settings.default_interval_s)
         late = self._late(tx, s.ts, s.received_at, interval)
         if not late:
+            if not tx.clock.known:
+                self._start_clock(tx, s.ts, s.received_at)
             tx.clock.advance(s.ts, s.received_at)
         node = tx.node(node_id, interval)
         node.interval_s = interval
@@ -250,6 +253,18 @@ class RulesEngine:
         self._lamp_switched(node, r.lamp_on, t)
         self._judge(tx, node, site, r, t, live=not late)
         node.last_ts = t
+
+    def _start_clock(self, tx: Tx, ts: float, received_at: float) -> None:
+        """The first live reading starts the event clock. What was heard before it (a
+        birth) was stamped with wall time, which a night simulated or replayed in event
+        time may never reach: restamp it at the clock's start, or that node's silence would
+        count only from then."""
+        tx.clock.advance(ts, received_at)
+        start = tx.clock.at(received_at)
+        for node_id in {*self.nodes, *tx.nodes}:
+            node = tx.peek(node_id)
+            if node is not None and node.last_heard is not None and node.last_heard > start:
+                tx.node(node_id).last_heard = start
 
     def _count(self, tx: Tx, node_id: str, node: NodeState, r: Any, t: float,
                interval: float) -> None:

@@ -100,6 +100,7 @@ def test_install_hub_on_fresh_debian(fresh_debian: Chroot) -> None:
     assert cfg["broker"]["node_url"] == "mqtts://roshni-hub.test:8883"
     passwd = c.path("/etc/mosquitto/roshni.passwd").read_text()
     assert passwd.startswith("roshni-hub:$7$") and hub_password not in passwd
+    assert "\nroshni-hub-cmd:$7$" in passwd, "the hub's command sender has no account"
     hub_unit = units.load(c.root, "roshni-hub.service")
     assert hub_unit.one("Service", "User") == "roshni"
     assert c.path(hub_unit.get("Service", "ExecStart")[0].split()[0]).exists()

@@ -20,6 +20,7 @@ from hub.supervise import Mosquitto, _binary, free_port
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 HUB_USER = "roshni-hub"
 HUB_PASSWORD = "hub-password-for-tests"
+HUB_ACCOUNTS = (HUB_USER, f"{HUB_USER}-cmd")
 
 
 class DeployedBroker(Mosquitto):
@@ -34,7 +35,9 @@ class DeployedBroker(Mosquitto):
         self.certs, _ = make_certs(self.etc / "certs", ["localhost"], ["127.0.0.1"])
         self.passwd = PasswordFile(self.etc / "roshni.passwd")
         with self.passwd.editing() as entries:
-            entries[HUB_USER] = hash_password(HUB_PASSWORD)
+            # One account per hub connection: the receiver and the command sender.
+            for account in HUB_ACCOUNTS:
+                entries[account] = hash_password(HUB_PASSWORD)
         self.pid_file = self.workdir / "mosquitto.pid"
 
     def repick_ports(self) -> None:

@@ -19,18 +19,24 @@ from tests.support import reading, wait_for
 
 
 def node_client(bundle: Path, **kw: object) -> Client:
-    """Connect the way the node agent will: the bundle's node.toml, its CA."""
+    """Connect the way the node agent will: the bundle's node.toml, its CA (and, for an
+    intruder, any client id it likes)."""
     settings = NodeSettings.load(bundle / "node.toml",
                                  environ={"ROSHNI_MQTT__CA_FILE": str(bundle / "ca.crt")})
     ep = settings.mqtt_endpoint()
     assert ep.tls, "a bundle's node.toml must connect over TLS"
     return Client(ep.host, ep.port, username=ep.username, password=ep.password,
-                  ca_file=settings.mqtt.ca_file, client_id=settings.node.id, **kw)
+                  ca_file=settings.mqtt.ca_file, **{"client_id": settings.node.id, **kw})
 
 
 def hub_client(broker: DeployedBroker) -> Client:
     return Client(broker.host, broker.port, username=HUB_USER, password=HUB_PASSWORD,
                   client_id="test-hub")
+
+
+def hub_sender(broker: DeployedBroker) -> Client:
+    """The hub's command sender, under its own account."""
+    return Client(broker.host, broker.port, username=f"{HUB_USER}-cmd", password=HUB_PASSWORD)
 
 
 def test_a_provisioned_node_gets_in_over_tls_and_the_hub_hears_it(broker, operator):
@@ -95,7 +101,10 @@ def test_node_a_cannot_speak_for_node_b_nor_read_its_commands(broker, operator):
     assert a.connect()
     a.subscribe("roshni/v1/khi-kor-0002/cmd")
     time.sleep(0.2)  # let the SUBSCRIBE land before the hub publishes
-    hub.publish("roshni/v1/khi-kor-0002/cmd", json.dumps({"v": 1, "id": "c1", "cmd": "identify"}))
+    sender = hub_sender(broker)
+    assert sender.connect()
+    sender.publish("roshni/v1/khi-kor-0002/cmd",
+                   json.dumps({"v": 1, "id": "c1", "cmd": "identify"}))
     time.sleep(0.3)
     assert a.messages == [], "node A read node B's commands"
     # Mosquitto answers a publish outside the ACL by closing the connection.
@@ -112,6 +121,7 @@ def test_node_a_cannot_speak_for_node_b_nor_read_its_commands(broker, operator):
     assert [m.topic for m in hub.messages if "khi-kor-0002" in m.topic] == [
         "roshni/v1/khi-kor-0002/cmd"], "node A's message as node B reached the hub"
     again.close()
+    sender.close()
     hub.close()
 
 
@@ -184,3 +194,81 @@ def test_the_hubs_session_keeps_every_reading_while_the_hub_is_away(broker, oper
     assert seqs[:2501] == list(range(1, 2502))
     back.close()
     node.close()
+
+
+def test_no_node_can_take_the_hubs_or_another_nodes_client_id(broker, operator):
+    """A node with valid credentials connecting under the hub's client id must neither
+    disconnect the hub nor take its persistent session (the readings queued for it), and
+    under another node's id must neither disconnect it nor fire its last will."""
+    attacker_bundle = operator.provision("khi-kor-0001")
+    victim = node_client(operator.provision("khi-kor-0002"))
+    victim.client.will_set("roshni/v1/khi-kor-0002/status", '{"state":"offline"}', qos=1,
+                           retain=True)
+    assert victim.connect()
+    hub = Client(broker.host, broker.port, username=HUB_USER, password=HUB_PASSWORD,
+                 client_id="roshni-hub", clean_session=False)
+    assert hub.connect()
+    hub.subscribe("roshni/v1/#")
+    time.sleep(0.3)
+
+    as_hub = node_client(attacker_bundle, client_id="roshni-hub", clean_session=False)
+    as_hub.connect()
+    as_node = node_client(attacker_bundle, client_id="khi-kor-0002")
+    as_node.connect()
+    time.sleep(0.5)
+    assert not hub.disconnected.is_set(), "a node's connection disconnected the hub"
+    assert not victim.disconnected.is_set(), "a node's connection disconnected another node"
+    assert not [m for m in hub.messages if m.topic.endswith("/status")], \
+        "another node's last will fired"
+    as_hub.close()
+    as_node.close()
+
+    # The hub restarts; readings queue in its session while a node claims the hub's id.
+    hub.close()
+    for seq in range(1, 21):
+        assert victim.publish("roshni/v1/khi-kor-0002/reading",
+                              json.dumps(reading("khi-kor-0002", seq)))
+    thief = node_client(attacker_bundle, client_id="roshni-hub", clean_session=False)
+    thief.connect()
+    time.sleep(0.5)
+    thief.close()
+    back = Client(broker.host, broker.port, username=HUB_USER, password=HUB_PASSWORD,
+                  client_id="roshni-hub", clean_session=False)
+    assert back.connect()
+    wait_for(lambda: sum(m.topic.endswith("/reading") for m in back.messages) >= 20,
+             what="the readings queued in the hub's session", timeout=10)
+    seqs = sorted(json.loads(m.payload)["seq"] for m in back.messages
+                  if m.topic.endswith("/reading"))
+    assert seqs == list(range(1, 21))
+    back.close()
+    victim.close()
+
+
+def test_the_hubs_receiver_and_command_sender_do_not_kick_each_other(broker):
+    """Each of the hub's connections has its own account (the deployed broker ties a
+    client id to its account), so both stay connected side by side."""
+    receiver = Client(broker.host, broker.port, username=HUB_USER, password=HUB_PASSWORD,
+                      client_id="roshni-hub", clean_session=False)
+    sender = hub_sender(broker)
+    assert receiver.connect() and sender.connect()
+    receiver.subscribe("roshni/v1/#")
+    time.sleep(0.3)
+    assert sender.publish("roshni/v1/khi-kor-0042/cmd", '{"v":1,"id":"c1","cmd":"identify"}')
+    wait_for(lambda: [m for m in receiver.messages if m.topic.endswith("/cmd")],
+             what="the command at the receiver")
+    assert not receiver.disconnected.is_set() and not sender.disconnected.is_set()
+    receiver.close()
+    sender.close()
+
+
+def test_the_hub_logs_in_as_its_client_id_and_refuses_a_url_naming_another_account():
+    from pydantic import ValidationError
+
+    from hub.config import HubMqttSettings
+
+    worker = HubMqttSettings(url="mqtt://:pw@127.0.0.1:1883", client_id="roshni-hub-2")
+    assert worker.login(worker.client_id) == ("roshni-hub-2", "pw")
+    assert worker.login(worker.command_client_id) == ("roshni-hub-2-cmd", "pw")
+    assert HubMqttSettings(url="mqtt://127.0.0.1:1883").login("roshni-hub") is None
+    with pytest.raises(ValidationError, match="username 'roshni-hub' is not client_id"):
+        HubMqttSettings(url="mqtt://roshni-hub:pw@127.0.0.1:1883", client_id="roshni-hub-2")

@@ -10,7 +10,7 @@ import segno
 
 from hub.broker.passwords import PasswordFile
 from node.config import NodeSettings
-from tests.field.broker import DeployedBroker
+from tests.field.broker import HUB_ACCOUNTS, DeployedBroker
 from tests.field.kit import Client, Operator
 
 
@@ -83,7 +83,7 @@ def test_a_csv_batch_provisions_the_good_rows_and_names_the_bad_ones(operator, b
     assert f"{csv_file}:6: khi-kor-0305: unknown district 'nowhere'" in errors
     assert f"{csv_file}:7: node khi-kor-0301 is already on line 2" in errors
     assert "provisioning: 100%" in errors  # the progress bar
-    assert set(PasswordFile(broker.passwd.path).read()) == {"roshni-hub", "khi-kor-0301",
+    assert set(PasswordFile(broker.passwd.path).read()) == {*HUB_ACCOUNTS, "khi-kor-0301",
                                                             "khi-kor-0302"}
     assert sorted(p.name for p in (operator.data_dir / "bundles").iterdir()) == [
         "khi-kor-0301", "khi-kor-0302"]
@@ -122,3 +122,62 @@ def test_without_a_password_file_nodes_are_registered_and_the_operator_told(tmp_
     assert "no broker credentials" in result.stdout
     assert "[broker] password_file is not set" in result.stdout
     assert not (operator.bundle("khi-kor-0042") / "node.toml").exists()
+
+
+def test_the_hubs_own_accounts_cannot_be_provisioned_nor_revoked(operator, broker, tmp_path):
+    """Giving the hub's account a node's password would lock the hub out (and hand its
+    account to a bundle); revoking it would cut the hub off."""
+    before = PasswordFile(broker.passwd.path).read()
+    for args in (("--new-password",), ()):
+        result = operator.run("provision", "roshni-hub", "--district", "korangi", "--area",
+                              "Korangi 5", "--lat", "24.83", "--lon", "67.13", *args,
+                              check=False)
+        assert result.returncode == 2
+        assert "roshni-hub is the hub's own broker account" in result.stderr
+    result = operator.run("provision", "roshni-hub-cmd", "--revoke", check=False)
+    assert result.returncode == 2
+    assert "roshni-hub-cmd is the hub's own broker account" in result.stderr
+    csv_file = tmp_path / "rows.csv"
+    csv_file.write_text("node_id,district,area,lat,lon\n"
+                        "khi-kor-0301,korangi,Korangi 5,24.8301,67.1301\n"
+                        "roshni-hub,korangi,Korangi 5,24.8302,67.1302\n")
+    result = operator.run("provision", "--csv", str(csv_file), check=False)
+    assert result.returncode == 1
+    assert f"{csv_file}:3: roshni-hub: roshni-hub is the hub's own broker account" in result.stderr
+    after = PasswordFile(broker.passwd.path).read()
+    assert {k: after[k] for k in HUB_ACCOUNTS} == {k: before[k] for k in HUB_ACCOUNTS}, \
+        "the hub's password changed"
+    assert not (operator.data_dir / "bundles" / "roshni-hub").exists()
+
+
+def test_a_hub_worker_named_in_the_settings_is_reserved_too(broker, tmp_path):
+    """Whatever the hub's client id is configured to be, it and its workers' accounts are
+    the hub's."""
+    operator = Operator(tmp_path / "hub-data", broker, ROSHNI_MQTT__CLIENT_ID="hub-a")
+    for name in ("hub-a", "hub-a-2-cmd"):
+        result = operator.run("provision", name, "--district", "korangi", "--area",
+                              "Korangi 5", "--lat", "24.83", "--lon", "67.13", check=False)
+        assert result.returncode == 2, result.stdout
+        assert f"{name} is the hub's own broker account" in result.stderr
+    assert not PasswordFile(broker.passwd.path).has("hub-a")
+
+
+def test_coordinates_outside_the_service_area_are_refused_naming_a_swap(operator, tmp_path):
+    """One post with swapped coordinates would put a lamp in the Arabian Sea... or in
+    Antarctica, and zoom every map out to the whole world."""
+    result = operator.run("provision", "khi-kor-0042", "--district", "korangi", "--area",
+                          "Korangi 5", "--lat", "67.1311", "--lon", "24.8315", check=False)
+    assert result.returncode == 2
+    assert "outside the service area" in result.stderr
+    assert "swapped" in result.stderr and "--lat 24.8315 --lon 67.1311" in result.stderr
+    csv_file = tmp_path / "rows.csv"
+    csv_file.write_text("node_id,district,area,lat,lon\n"
+                        "khi-kor-0301,korangi,Korangi 5,24.8301,67.1301\n"
+                        "khi-kor-0302,korangi,Korangi 5,31.5204,74.3587\n")  # Lahore
+    result = operator.run("provision", "--csv", str(csv_file), check=False)
+    assert result.returncode == 1
+    assert f"{csv_file}:3: khi-kor-0302: lat 31.5204, lon 74.3587 is outside the service " \
+           "area" in result.stderr
+    assert "swapped" not in result.stderr
+    assert not (operator.data_dir / "bundles" / "khi-kor-0042").exists()
+    assert not (operator.data_dir / "bundles" / "khi-kor-0302").exists()

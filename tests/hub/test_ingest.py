@@ -219,6 +219,40 @@ def test_each_kind_of_bad_message_is_dead_lettered_with_its_reason_and_ingest_go
             influxd.url, "SELECT seq FROM reading WHERE node = 'khi-bad-0001'")) == [20, 22]
 
 
+def test_one_node_flooding_junk_cannot_fill_the_hubs_disk(tmp_path, mosquitto, influxd,
+                                                          pg_url, pub):
+    """Each dead letter keeps its reason and a bounded prefix of the payload; one node's
+    keep at most its budget (its oldest dropped and counted); every rejection is counted.
+    On PostgreSQL, the backend several hub workers share (the SQL is the same on SQLite)."""
+    db_url = pg_url
+    env = {**hub_env(mosquitto, influxd), "ROSHNI_DB__URL": db_url,
+           "ROSHNI_INGEST__DEAD_LETTERS_PER_NODE": "25",
+           "ROSHNI_INGEST__DEAD_LETTER_PAYLOAD_BYTES": "512"}
+    with HubProcess(tmp_path / "hub", env) as hub:
+        pub.send("roshni/v1/khi-oth-0001/reading", b"{one honest mistake")
+        junk = 60
+        for i in range(junk):
+            pub.send("roshni/v1/khi-bad-0001/reading", b"{junk %04d " % i + b"x" * 30_000)
+        wait_for(lambda: sum(v for k, v in metrics(hub.url).items()
+                             if k.startswith("roshni_readings_rejected_total{")) == junk + 1,
+                 what="every junk message counted as rejected")
+        engine = create_engine(db_url)
+        with engine.connect() as conn:
+            rows = conn.execute(text(
+                "SELECT node_id, reason, detail, payload FROM dead_letters ORDER BY id"
+            )).mappings().all()
+        engine.dispose()
+        m = metrics(hub.url)
+    flood = [r for r in rows if r["node_id"] == "khi-bad-0001"]
+    assert len(flood) == 25, "one node's dead letters are not held to its budget"
+    assert [bytes(r["payload"])[:10] for r in flood] == [
+        b"{junk %04d" % i for i in range(junk - 25, junk)], "not the newest that were kept"
+    assert all(len(r["payload"]) <= 512 and r["reason"] == "not_json" for r in flood)
+    assert "30011 bytes" in flood[0]["detail"], "the payload's real size is not told"
+    assert [r["node_id"] for r in rows if r["node_id"] != "khi-bad-0001"] == ["khi-oth-0001"]
+    assert m["roshni_dead_letters_dropped_total"] == junk - 25
+
+
 def test_dead_letters_are_listed_for_the_operator(hub, pub):
     pub.send("roshni/v1/khi-bad-0001/reading", b"{not json")
     wait_for(lambda: dead_letters(hub), what="a dead letter")

@@ -29,6 +29,10 @@ def test_a_technician_registers_a_node_and_it_is_audited(world: World):
         assert bad.status_code == 422
         bad = c.post("/api/v1/nodes", json={**body, "id": "khi-eas-0103", "lat": 123})
         assert bad.status_code == 422
+        swapped = {**body, "id": "khi-eas-0105", "lat": body["lon"], "lon": body["lat"]}
+        bad = c.post("/api/v1/nodes", json=swapped)
+        assert bad.status_code == 422 and "outside the service area" in bad.json()["detail"]
+        assert "swapped" in bad.json()["detail"]
     entry = world.get("ayesha", "/api/v1/audit", target="node:khi-eas-0101").json()["data"]
     assert [(e["actor"], e["action"]) for e in entry] == [("tariq", "node.register")]
     assert entry[0]["detail"]["district"] == "east"
@@ -58,6 +62,8 @@ def test_a_pending_node_is_assigned_by_a_technician(world: World):
     with world.as_("kamran") as c:
         assert c.post("/api/v1/nodes/khi-new-0007/assign", json=place).status_code == 403
     with world.as_("tariq") as c:
+        far = c.post("/api/v1/nodes/khi-new-0007/assign", json={**place, "lat": -24.833})
+        assert far.status_code == 422 and "outside the service area" in far.json()["detail"]
         r = c.post("/api/v1/nodes/khi-new-0007/assign", json=place)
         assert r.status_code == 200, r.text
         assert (r.json()["state"], r.json()["area"]) == ("active", "korangi-5")

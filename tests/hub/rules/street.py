@@ -24,6 +24,8 @@ from hub.notify import NotifySettings, Subscriber, bind
 from hub.pipeline import Batch, StatusChange, Stored, StoredEvent
 from hub.registry import NodeInfo, provision
 from hub.rules import RulesEngine, RulesSettings
+from hub.rules.priority import PriorityFollowsScore
+from hub.spots import SpotScorer, SpotSettings
 from protocol.payloads import Event, Reading
 
 KARACHI = ZoneInfo("Asia/Karachi")
@@ -56,9 +58,11 @@ def subscribers() -> NotifySettings:
 
 class Street:
     def __init__(self, url: str, nodes: int = 5, *,
-                 places: Sequence[tuple[str, str | None]] = (), **settings: Any) -> None:
+                 places: Sequence[tuple[str, str | None]] = (), scored: bool = False,
+                 **settings: Any) -> None:
         """`places[i]`: the (area name, feeder) of node i + 1; by default every node is in
-        Korangi 5 and nobody knows its feeder."""
+        Korangi 5 and nobody knows its feeder. `scored`: the stages after the rules run
+        too, as in the hub (unsafe-spot scores, and ticket priorities following them)."""
         migrate(url)
         self.db: Engine = make_engine(url)
         bind(self.db, subscribers())
@@ -70,6 +74,8 @@ class Street:
         self.settings = RulesSettings(**settings)
         self.wall = 0.0
         self.rules = self.start()
+        self.after: list[Any] = ([SpotScorer(SpotSettings()), PriorityFollowsScore(self.settings)]
+                                 if scored else [])
         self.seq: dict[str, int] = {}
 
     def start(self) -> RulesEngine:
@@ -98,6 +104,8 @@ class Street:
         try:
             with self.db.begin() as conn, conn.begin_nested():
                 self.rules.evaluate(conn, batch)
+                for stage in self.after:
+                    stage.evaluate(conn, batch)
         except BaseException:
             self.rules.rolled_back()
             raise

@@ -256,6 +256,44 @@ def test_replayed_history_is_a_past_incident_but_a_condition_still_true_is_live(
     assert {a["node"] for a in s.alerts(rule="node_offline")} == {n1, n2}
 
 
+def test_a_load_shedding_replayed_into_a_fresh_hub_is_a_past_incident(db_url):
+    """The hub hears nothing until every node's spool arrives, 35 minutes after the cut
+    ended: with no event clock yet, the replay itself says the street had moved on."""
+    s = Street(db_url)
+    cut0, cut1, back = local(NIGHT, 20), local(NIGHT, 21), local(NIGHT, 21, 35)
+
+    def battery(t):
+        return {"lamp_on": False, "lamp_w": 0.0, "mains_v": 0.0} if cut0 <= t < cut1 else {}
+
+    # every node's spool, oldest first, interleaved at the broker, all arriving after 21:35
+    spools = [(t, node) for t in range(int(local(NIGHT, 19, 30)), int(back), 60)
+              for node in s.nodes]
+    s.run([s.reading(node, t, received_at=back + i * 0.01, **battery(t))
+           for i, (t, node) in enumerate(spools)])
+    [cut] = s.alerts(rule="area_power_cut")
+    assert cut["historical"] and cut["state"] == "cleared"
+    assert (cut["started_at"], cut["ended_at"]) == (cut0, cut1)
+    assert s.tickets() == []
+    assert kinds(s) == [], "the committee was told of a cut long over as if it were live"
+
+
+@pytest.mark.parametrize("from_wall", [True, False], ids=["wall-clock", "simulated"])
+def test_a_node_whose_birth_came_before_its_older_readings_is_offline_once_silent(
+        db_url, from_wall):
+    """The birth reaches a fresh hub (no event clock yet) before the node's spool of older
+    readings; then the node falls silent without a will. Its silence counts from when it
+    was last heard, in the same time as the clock that measures it."""
+    s = Street(db_url, fresh_clock_from_wall=from_wall)
+    n1 = s.nodes[0]
+    birth = local(NIGHT, 22)
+    s.status(n1, "online", birth)
+    s.run([s.reading(n1, t, received_at=birth + 1 + i * 0.01) for i, t in
+           enumerate(range(int(local(NIGHT, 19)), int(local(NIGHT, 19, 55)) + 1, 60))])
+    s.tick(birth + 1800)
+    assert {(a["rule"], a["node"]) for a in s.alerts()} == {("node_offline", n1)}, \
+        "a node silent for half an hour is not offline"
+
+
 def test_a_flapping_lamp_keeps_one_alert_inside_the_hysteresis_window(db_url):
     s = Street(db_url)
     t0 = local(NIGHT, 22)
@@ -306,6 +344,28 @@ def test_a_dark_lamp_on_a_busy_path_is_priority_1(db_url):
     s.minutes(local(NIGHT, 22), local(NIGHT, 22, 10), khi_kor_0001=dark_from(local(NIGHT, 22)))
     [ticket] = s.tickets()
     assert (ticket["priority"], ticket["sla_due"] - ticket["opened_at"]) == (1, 24 * 3600)
+
+
+@pytest.mark.parametrize("sent", ["as it happened", "at once"])
+def test_a_dark_lamp_on_a_busy_path_is_priority_1_however_its_readings_arrive(db_url, sent):
+    """A lamp beside a school goes dark on a busy evening: its unsafe-spot score grows past
+    the busy-path threshold within the night, and its ticket's priority follows the score
+    whether the night's readings came one by one or in one batch."""
+    s = Street(db_url, scored=True, busy_spot_score=50)
+    n1 = s.nodes[0]
+    start, end = local(NIGHT, 20), local(NIGHT, 20, 40)
+    busy = {"lamp_on": False, "lamp_w": 0.3, "footfall": 30}
+    if sent == "as it happened":
+        s.minutes(start, end, khi_kor_0001=lambda t: busy)
+    else:
+        s.run([s.reading(node, t, **(busy if node == n1 else {}))
+               for t in range(int(start), int(end) + 1, 60) for node in s.nodes])
+    [ticket] = s.tickets()
+    assert (ticket["priority"], ticket["sla_due"] - ticket["opened_at"]) == (1, 24 * 3600)
+    if sent == "at once":  # opened at priority 2 before the batch was scored, then raised
+        raised = ticket["history"][-1]
+        assert raised["actor"] == "sensor" and raised["to_status"] == "open"
+        assert "priority 2 → 1" in raised["note"] and "score" in raised["note"]
 
 
 def test_in_a_small_area_one_dark_lamp_is_a_lamp_fault_not_a_power_cut(db_url):

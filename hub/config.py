@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from hub.control.settings import ControlSettings
 from hub.dashboard.settings import DashboardSettings
 from hub.notify.settings import NotifySettings
 from hub.rules.config import RulesSettings
@@ -142,6 +143,7 @@ class HubSettings(RoshniSettings):
     auth: AuthSettings = AuthSettings()
     open311: Open311Settings = Open311Settings()
     broker: BrokerSettings = BrokerSettings()
+    control: ControlSettings = ControlSettings()
 
     @model_validator(mode="after")
     def _v2_needs_token(self) -> HubSettings:

@@ -630,7 +630,7 @@ def _dwell(s: RulesSettings, fault: str) -> float:
             "control_fault": s.control_fault_dwell_s}.get(fault, 0.0)
 
 
-def expected_w(s: RulesSettings, rated_w: float, level: int | None) -> float:
+def expected_w(s: RulesSettings, rated_w: float, level: float | None) -> float:
     """What a lamp should draw at a commanded level: a linear driver model, from
     `driver_min_fraction` of rated power at the lowest level to rated power at 100 %
     (a driver's own electronics draw something however far it dims); 0 when switched

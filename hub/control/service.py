@@ -1,0 +1,40 @@
+"""The lamp-control service one hub process runs (see hub/control/__init__.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Engine
+
+from hub.commands import CommandBus
+from hub.control.publish import ConfigSweep, publish_pending, sync
+from hub.control.settings import ControlSettings
+from hub.control.stage import ControlStage
+from hub.db import writing
+from hub.rules.config import RulesSettings
+
+
+class Control:
+    def __init__(self, settings: ControlSettings, rules: RulesSettings, engine: Engine,
+                 bus: CommandBus) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.bus = bus
+        self.stage = ControlStage(rules)
+        self.sweep = ConfigSweep(settings, engine, bus)
+
+    def start(self) -> None:
+        self.sweep.start()
+
+    def stop(self) -> None:
+        self.sweep.stop()
+
+    def apply(self, node_ids: Iterable[str] | None = None) -> list[str]:
+        """After a program, assignment or node changed: new config versions where the
+        effective program differs, sent at once (what the broker does not take now, the
+        sweep sends later). The nodes that got a new version."""
+        with writing(self.engine) as conn:
+            changed = sync(conn, self.settings, node_ids)
+        if changed:
+            publish_pending(self.engine, self.bus, changed)
+        return changed

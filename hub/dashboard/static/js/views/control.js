@@ -74,7 +74,8 @@ export function controlCard(nodeId, { mayCommand }) {
       [t("control_config"), c.version ? `#${c.version}` : "–"],
       [t("control_min_level"), c.content ? `${number(c.content.min_level)} %` : "–"],
     ];
-    clear(facts).append(
+    // (DOM append would show a null as the text "null")
+    clear(facts).append(...[
       h("dl", { class: "kv" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
       c.outdated ? h("p", { class: "badge warn", id: "control-outdated", text: t("control_outdated") }) : null,
       c.version && !c.outdated ? h("p", { class: "small muted", id: "control-current", text: t("control_current") }) : null,
@@ -82,7 +83,7 @@ export function controlCard(nodeId, { mayCommand }) {
       c.rejected_version === c.version && c.version ? h("p", { class: "error", text: t("control_rejected", { reason: c.rejected_reason || "" }) }) : null,
       c.override ? h("p", { class: "notice", id: "control-override" },
         tx("control_override_running", { level: number(c.override.level), until: time(c.override.until), who: c.override.issued_by })) : null,
-    );
+    ].filter(Boolean));
   }
 
   load();

@@ -8,6 +8,7 @@ import { clear, h } from "../dom.js";
 import { label, number, t, time } from "../i18n.js";
 import { loading } from "./common.js";
 import { commandError } from "./commands.js";
+import { OVERRIDE_HOURS } from "./control.js";
 import { showError } from "../app.js";
 
 const STEP_RE = /^((?:sunset|sunrise)(?:[+-]\d{1,3})?|\d{2}:\d{2})\s+(\d{1,3})\s*%?$/;
@@ -62,9 +63,43 @@ export function render(root, ctx) {
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: "assign-send", text: t("programs_assign_send") })),
     assignResult);
 
+  // "Full light on this street for 2 hours, for the procession": every node of an area.
+  const streetResult = h("div", { role: "status", "aria-live": "polite" });
+  const street = h("input", { id: "street-area", name: "area", required: true, autocomplete: "off", placeholder: "Korangi 5" });
+  const streetLevel = h("input", { type: "number", id: "street-level", name: "level", min: 0, max: 100, value: 100, required: true });
+  const streetHours = h("select", { id: "street-hours", name: "hours" },
+    OVERRIDE_HOURS.map((n) => h("option", { value: n, selected: n === 2, text: t("control_hours", { n: number(n) }) })));
+  const streetForm = h("form", { id: "street-form", class: "card", onsubmit: (ev) => { ev.preventDefault(); overrideStreet(); } },
+    h("h2", { text: t("programs_street") }),
+    h("label", { for: "street-area", text: t("programs_scope_area") }), street,
+    h("div", { class: "row" },
+      h("label", { for: "street-level", text: t("control_level") }), streetLevel,
+      h("label", { for: "street-hours", text: t("control_for") }), streetHours),
+    h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: "street-send", text: t("control_override_send") })),
+    streetResult);
+
   root.append(h("h1", { text: t("programs_title") }), summary,
     h("h2", { text: t("programs_list") }), list, saveForm,
-    h("h2", { text: t("programs_assignments") }), assigned, assignForm);
+    h("h2", { text: t("programs_assignments") }), assigned, assignForm, streetForm);
+
+  async function overrideStreet() {
+    const level = Number(streetLevel.value);
+    if (!Number.isInteger(level) || level < 0 || level > 100) {
+      clear(streetResult).append(h("p", { class: "error", role: "alert", text: t("control_level_invalid") }));
+      return streetLevel.focus();
+    }
+    try {
+      const r = await api("/api/v1/overrides", { method: "POST",
+        body: { area: street.value.trim(), level, minutes: Number(streetHours.value) * 60 } });
+      if (closed) return;
+      const sent = r.data.filter((o) => o.sent).length;
+      clear(streetResult).append(h("p", { class: "notice", id: "street-done",
+        text: t("programs_street_done", { sent: number(sent), all: number(r.count) }) }));
+      load();
+    } catch (err) {
+      clear(streetResult).append(commandError(err));
+    }
+  }
 
   async function save() {
     const parsed = parseSteps(steps.value);

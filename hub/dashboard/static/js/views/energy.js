@@ -51,8 +51,8 @@ export function render(root, ctx) {
       busy.remove();
       clear(totals);
       const money = (v) => t("energy_pkr", { n: number(v) });
-      for (const [key, value] of [["energy_used", `${number(r.total.used_kwh, 1)} kWh`],
-        ["energy_saved", `${number(r.total.saved_kwh, 1)} kWh`], ["energy_cost", money(r.total.cost_pkr)],
+      for (const [key, value] of [["energy_used", `${number(r.total.used_kwh, 2)} kWh`],
+        ["energy_saved", `${number(r.total.saved_kwh, 2)} kWh`], ["energy_cost", money(r.total.cost_pkr)],
         ["energy_saved_pkr", money(r.total.saved_pkr)]]) {
         totals.append(h("div", { class: "card count", dataset: { count: key } }, h("b", { text: value }), h("span", { text: t(key) })));
       }

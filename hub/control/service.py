@@ -7,10 +7,9 @@ from collections.abc import Iterable
 from sqlalchemy import Engine
 
 from hub.commands import CommandBus
-from hub.control.publish import ConfigSweep, publish_pending, sync
+from hub.control.publish import ConfigSweep, publish_pending, refresh
 from hub.control.settings import ControlSettings
 from hub.control.stage import ControlStage
-from hub.db import writing
 from hub.rules.config import RulesSettings
 
 
@@ -31,10 +30,12 @@ class Control:
 
     def apply(self, node_ids: Iterable[str] | None = None) -> list[str]:
         """After a program, assignment or node changed: new config versions where the
-        effective program differs, sent at once (what the broker does not take now, the
-        sweep sends later). The nodes that got a new version."""
-        with writing(self.engine) as conn:
-            changed = sync(conn, self.settings, node_ids)
+        effective program differs, decided now and sent by the sweep at once (inline if
+        no sweep runs). The nodes that got a new version."""
+        changed = refresh(self.engine, self.settings, node_ids)
         if changed:
-            publish_pending(self.engine, self.bus, changed)
+            if self.sweep.running:
+                self.sweep.wake()
+            else:
+                publish_pending(self.engine, self.bus, changed)
         return changed

@@ -12,6 +12,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.browser.conftest import PASSWORD, PHONE, World, login, shot
+from tests.support import wait_for
 
 LAMP = "khi-kor-0001"  # online: the module's hub has its birth and a day of its readings
 
@@ -83,9 +84,10 @@ def test_a_technician_assigns_a_program_to_an_area_and_overrides_a_street_in_eng
     expect(page.locator("#override-result")).to_contain_text("پروگرام پر واپس")
     expect(page.locator("#control-override")).to_have_count(0)
     shot(page, "control-node-urdu")
-    control = api(world, "tech-sana", f"/nodes/{LAMP}/control")
+    control = wait_for(lambda: (c := api(world, "tech-sana", f"/nodes/{LAMP}/control"))[
+        "published"] and c, what="the config taken by the broker")
     assert (control["program"], control["override"]) == ("procession", None)
-    assert control["version"] >= 2 and control["published"]
+    assert control["version"] >= 2
     guard.check(page)
 
 

@@ -212,6 +212,17 @@ def test_a_new_program_version_reaches_every_node_of_the_area_offline_ones_when_
              what="the node's own program")
     assert w.control(K5[1])["program"] == "full"
     assert w.control(K5[0])["program"] == "part-night"
+    # a node that refuses a config says why
+    c = w.nodes[K5[1]].config()
+    w.nodes[K5[1]].event("config_rejected", version=c["version"], reason="unknown tz")
+    wait_for(lambda: w.control(K5[1])["rejected_reason"] == "unknown tz", what="the refusal")
+    assert w.call("tariq", "GET", "/api/v1/control/summary").json()["rejected"] == 1
+    # what cannot be assigned: 404 for a place that does not exist, 422 for no such program
+    assert w.call("tariq", "PUT", "/api/v1/program-assignments", json={
+        "scope": "area", "target": "Nowhere 9", "program": "full"}).status_code == 404
+    r = w.call("tariq", "PUT", "/api/v1/program-assignments", json={
+        "scope": "district", "target": "malir", "program": "no-such"})
+    assert r.status_code == 422 and "no-such" in r.json()["detail"]
     # people without the right: 403; bad programs: 422
     assert w.call("kamran", "POST", "/api/v1/programs",
                   json={"name": "x", "program": full}).status_code == 403

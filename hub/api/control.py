@@ -36,6 +36,7 @@ from hub.api.schemas import (
     Energy,
     EnergyRow,
     NodeControl,
+    NodeControlRow,
     OverrideOutcome,
     Page,
     ProgramCreate,
@@ -195,6 +196,31 @@ def read_control_summary(scope: NodesRead, conn: ConnDep, district: str | None =
         .where(where, Override.ended_at.is_(None), Override.until > time.time())).scalar_one()
     return ControlSummary(configured=row[0], outdated=row[1], unpublished=row[2],
                           rejected=row[3], overrides=active)
+
+
+@router.get("/control/nodes", response_model=Page[NodeControlRow])
+def read_control_nodes(scope: NodesRead, conn: ConnDep, page: PageDep,
+                       outdated: bool | None = None, district: str | None = None,
+                       area: str | None = None) -> Page[NodeControlRow]:
+    """Nodes that were sent a config; `outdated=true`: those that have not confirmed the
+    newest (they run an older program)."""
+    place = _place(scope, district, area)
+    if place is None:
+        return Page(data=[], count=0)
+    nc = NodeConfig
+    stale = nc.running_sha.is_(None) | (nc.running_sha != nc.sha)
+    q = (select(nc.node_id, Node.district_id, Node.area_id, nc.program, nc.program_version,
+                nc.version, nc.acked_version, nc.floor, nc.published_version,
+                nc.running_sha, nc.sha)
+         .join(Node, Node.id == nc.node_id).where(place.where(Node.district_id, Node.area_id)))
+    if outdated is not None:
+        q = q.where(stale if outdated else ~stale)
+    count = conn.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+    rows = conn.execute(q.order_by(nc.node_id).limit(page.limit).offset(page.offset))
+    return Page(data=[NodeControlRow(
+        node=r[0], district=r[1], area=r[2], program=r[3], program_version=r[4], version=r[5],
+        acked_version=r[6], floor=r[7], published=r[8] >= r[5], outdated=r[9] != r[10])
+        for r in rows], count=count)
 
 
 def _int(cond: Any) -> Any:

@@ -358,6 +358,21 @@ class NodeControl(BaseModel):
     override: OverridePublic | None
 
 
+class NodeControlRow(BaseModel):
+    """One node in the list of what nodes were sent and run."""
+
+    node: str
+    district: str
+    area: str
+    program: str | None
+    program_version: int | None
+    version: int
+    acked_version: int | None
+    floor: bool
+    published: bool
+    outdated: bool
+
+
 class ControlSummary(BaseModel):
     configured: int
     outdated: int

@@ -192,6 +192,8 @@ def test_a_new_program_version_reaches_every_node_of_the_area_offline_ones_when_
     summary = w.call("kiran", "GET", "/api/v1/control/summary").json()
     assert (summary["configured"], summary["outdated"]) == (3, 1)
     assert w.control(K5[2])["outdated"] is True
+    behind = w.call("kiran", "GET", "/api/v1/control/nodes", params={"outdated": "true"}).json()
+    assert [n["node"] for n in behind["data"]] == [K5[2]]
     # the offline node comes back: the broker hands it the retained newest config
     off.connect()
     wait_for(lambda: (c := off.config()) is not None and c["sha"] == sha2,

@@ -31,6 +31,7 @@ export function stepsText(steps) {
 export function render(root, ctx) {
   const summary = h("div", { class: "counts", id: "control-counts" });
   const list = h("div", { class: "scroll", id: "programs" });
+  const behind = h("div", { class: "scroll", id: "outdated" });
   const assigned = h("div", { class: "scroll", id: "assignments" });
   const saveResult = h("div", { role: "status", "aria-live": "polite" });
   const assignResult = h("div", { role: "status", "aria-live": "polite" });
@@ -78,7 +79,7 @@ export function render(root, ctx) {
     h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", id: "street-send", text: t("control_override_send") })),
     streetResult);
 
-  root.append(h("h1", { text: t("programs_title") }), summary,
+  root.append(h("h1", { text: t("programs_title") }), summary, behind,
     h("h2", { text: t("programs_list") }), list, saveForm,
     h("h2", { text: t("programs_assignments") }), assigned, assignForm, streetForm);
 
@@ -133,8 +134,9 @@ export function render(root, ctx) {
   async function load() {
     const busy = loading(list);
     try {
-      const [programs, assignments, counts] = await Promise.all([
-        api("/api/v1/programs"), api("/api/v1/program-assignments"), api("/api/v1/control/summary")]);
+      const [programs, assignments, counts, outdated] = await Promise.all([
+        api("/api/v1/programs"), api("/api/v1/program-assignments"), api("/api/v1/control/summary"),
+        api("/api/v1/control/nodes", { query: { outdated: true, limit: 50 } })]);
       if (closed) return;
       busy.remove();
       clear(summary);
@@ -144,6 +146,14 @@ export function render(root, ctx) {
         summary.append(h("div", { class: ["card", "count", bad && "bad"], dataset: { count: key } },
           h("b", { text: number(value) }), h("span", { text: t(key) })));
       }
+      // Which nodes run an older program than the one they were sent (the first 50).
+      clear(behind);
+      if (outdated.data.length) behind.append(h("details", {},
+        h("summary", { text: t("control_count_outdated") }),
+        h("ul", { class: "history" }, outdated.data.map((n) => h("li", { dataset: { node: n.node } },
+          h("a", { class: "mono", href: `#/nodes/${encodeURIComponent(n.node)}`, text: n.node }), " · ",
+          h("bdi", { text: n.area }), " · ",
+          t("control_sent_vs_run", { sent: n.version, run: n.acked_version ?? "–" }))))));
       clear(list).append(programs.data.length ? h("table", {},
         h("thead", {}, h("tr", {}, [t("programs_name"), t("programs_version"), t("programs_steps"), t("programs_assigned_n")]
           .map((c) => h("th", { scope: "col", text: c })))),

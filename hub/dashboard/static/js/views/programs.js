@@ -37,9 +37,9 @@ export function render(root, ctx) {
   const assignResult = h("div", { role: "status", "aria-live": "polite" });
   let closed = false;
 
-  const name = h("input", { id: "program-name", name: "name", required: true, pattern: "[a-z0-9][a-z0-9-]{0,63}",
+  const name = h("input", { id: "program-name", name: "name", required: true, dir: "ltr", pattern: "[a-z0-9][a-z0-9-]{0,63}",
     autocomplete: "off", placeholder: "part-night" });
-  const steps = h("textarea", { id: "program-steps", name: "steps", rows: 3, required: true,
+  const steps = h("textarea", { id: "program-steps", name: "steps", rows: 3, required: true, dir: "ltr",
     placeholder: "sunset 100\n23:00 30\nsunrise 0" });
   const minLevel = h("input", { type: "number", id: "program-min", name: "min_level", min: 0, max: 100, value: 0 });
   const saveForm = h("form", { id: "program-form", class: "card", onsubmit: (ev) => { ev.preventDefault(); save(); } },

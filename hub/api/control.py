@@ -97,6 +97,8 @@ def create_program(body: ProgramCreate, scope: NodesWrite, api: ApiDep,
         saved = api.transact(save)
     except ValidationError as err:
         raise _invalid(err) from None
+    except programs.ProgramError as err:
+        raise HTTPException(422, str(err)) from None
     api.hub.control.apply()
     return ProgramPublic(**saved)
 

@@ -8,6 +8,7 @@ import json
 import re
 import time
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Connection, delete, func, insert, select
 
@@ -32,6 +33,10 @@ def save(conn: Connection, name: str, program: dict[str, Any], *, actor: str,
     if not NAME_RE.fullmatch(name):
         raise ProgramError("a program name is lower-case letters, digits and '-'")
     content = ProgramModel.model_validate(program).model_dump(mode="json")
+    try:  # the node would refuse it (config_rejected); better to say so now
+        ZoneInfo(content["tz"])
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ProgramError(f"unknown time zone {content['tz']!r}") from None
     sha = program_sha(content)
     newest = latest(conn, name)
     if newest is not None and newest["sha"] == sha:

@@ -231,6 +231,9 @@ def test_a_new_program_version_reaches_every_node_of_the_area_offline_ones_when_
     bad = w.call("tariq", "POST", "/api/v1/programs",
                  json={"name": "x", "program": {"steps": [{"at": "noon", "level": 5}]}})
     assert bad.status_code == 422 and "detail" in bad.json()
+    bad = w.call("tariq", "POST", "/api/v1/programs",
+                 json={"name": "x", "program": {**full, "tz": "Mars/Olympus"}})
+    assert bad.status_code == 422 and "Mars/Olympus" in bad.json()["detail"]
 
 
 def test_an_override_runs_until_its_time_or_a_resume_and_only_technicians_may(world):

@@ -327,7 +327,8 @@ class RulesEngine:
         self._rule(tx, node, site, "lamp_out", dark, t, live, dwell=s.lamp_out_dwell_s,
                    clear_after=verify, **cut)
 
-        day = r.lamp_on if r.lamp_on is not None and full_day else None
+        # A lamp commanded on by day (an override) burns as it was told to.
+        day = r.lamp_on if r.lamp_on is not None and full_day and not r.level else None
         self._rule(tx, node, site, "day_burner", day, t, live, dwell=s.day_burner_dwell_s,
                    clear_after=verify)
 
@@ -345,7 +346,7 @@ class RulesEngine:
                    clear_after=verify)
 
         self._rule(tx, node, site, "control_fault",
-                   _disobeys(s, r, should_draw, expected, full_day, supply_lost), t, live,
+                   _disobeys(s, r, should_draw, full_day, supply_lost), t, live,
                    dwell=s.control_fault_dwell_s, clear_after=verify)
 
         self._rule(tx, node, site, "tamper", r.tamper, t, live)
@@ -643,20 +644,20 @@ def expected_w(s: RulesSettings, rated_w: float, level: float | None) -> float:
     return rated_w * (m + (1.0 - m) * level / 100.0)
 
 
-def _disobeys(s: RulesSettings, r: Any, should_draw: float | None, expected: bool | None,
-              full_day: bool, supply_lost: bool) -> bool | None:
+def _disobeys(s: RulesSettings, r: Any, should_draw: float | None, full_day: bool,
+              supply_lost: bool) -> bool | None:
     """The lamp does not follow its commanded `level` (DESIGN.md §6 control fault):
-    burning when commanded off (at night: by day that is a day burner), dark when commanded
-    on by day (at night that is lamp out), or clearly brighter than the level asks (a driver
-    that does not dim). None where the rule does not apply."""
+    burning when commanded off (by day that is a day burner), or clearly brighter than the
+    level asks (a driver that does not dim). Dark when commanded on is lamp out at night;
+    outside the night it is the photocell in series with the node's contact keeping the
+    lamp off while the sun is up (a program may start before sunset), not a fault. Drawing
+    too little is low power. None where the rule does not apply."""
     if r.level is None or r.lamp_on is None or supply_lost:
         return None
     if r.level == 0:
         return None if full_day else r.lamp_on
-    if not r.lamp_on:
-        return True if expected is False else None
-    if r.lamp_w is None or not should_draw:
-        return False
+    if not r.lamp_on or r.lamp_w is None or not should_draw:
+        return None
     return r.lamp_w > should_draw * (1.0 + s.control_fault_margin)
 
 

@@ -81,3 +81,14 @@ def test_a_lamp_dark_by_program_still_counts_as_dark_for_the_unsafe_spot_score(d
         minutes, exposure = conn.execute(select(SpotScore.dark_minutes,
                                                 SpotScore.exposure)).one()
     assert (minutes, exposure) == (10.0, 40.0)
+
+
+def test_a_lamp_commanded_on_by_day_is_neither_a_day_burner_nor_a_fault_when_dark(db_url):
+    """An override at noon (a lamp without a photocell burns as told) and a program that
+    starts before sunset (the photocell in series keeps the lamp dark until dusk)."""
+    s = Street(db_url, nodes=2)
+    s.minutes(local(NIGHT, 12, 0), local(NIGHT, 18, 10),
+              khi_kor_0001=lambda t: {"level": 100, "lamp_on": True, "lamp_w": 58.0},
+              khi_kor_0002=lambda t: {"level": 100 if t >= local(NIGHT, 17, 30) else 0,
+                                      "lamp_on": False, "lamp_w": 0.0})
+    assert s.outcome() == (set(), set())

@@ -107,7 +107,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     uadd.set_defaults(func=_user_add)
 
     demo = sub.add_parser("demo", help="Mosquitto, InfluxDB, the hub and simulated nodes")
-    demo.add_argument("--nodes", type=int, default=6, help="simulated nodes (default 6)")
+    demo.add_argument("--nodes", type=int, default=10, help="simulated posts (default 10)")
+    demo.add_argument("--speed", type=float, default=60.0,
+                      help="how much faster than real time the demo's night plays (default "
+                           "60: a minute is an hour); 1: real time from now")
     demo.add_argument("--port", type=int, default=8080, help="dashboard port (default 8080)")
     demo.add_argument("--data-dir", type=Path, default=Path("data/demo"))
     demo.add_argument("--duration", type=float, default=0,
@@ -327,5 +330,8 @@ def _import_incidents(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from hub.demo import run_demo
 
+    if args.speed <= 0:
+        print("roshni demo: --speed must be more than 0", file=sys.stderr)
+        return 2
     return run_demo(nodes=args.nodes, port=args.port, data_dir=args.data_dir,
-                    duration=args.duration)
+                    duration=args.duration, speed=args.speed)

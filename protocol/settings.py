@@ -95,11 +95,16 @@ class RoshniSettings(BaseModel):
         for key, value in overrides.items():
             data.setdefault(key, value)
         _overlay_environment(cls, data, environ)
+        for name, info in cls.model_fields.items():
+            # A required table that is absent: report its required keys, which is what
+            # a person has to write, not the table's name.
+            if info.is_required() and not _is_scalar(cls, name):
+                data.setdefault(name, {})
         where = f"{path} (and ROSHNI_* variables)" if path else "ROSHNI_* environment variables"
         try:
             return cls.model_validate(data)
         except ValidationError as err:
-            raise ConfigError(describe_errors(err, where)) from None
+            raise ConfigError(describe_errors(err, where, file=path)) from None
 
 
 ENV_PREFIX = "ROSHNI_"
@@ -143,9 +148,25 @@ def _is_scalar(cls: type[BaseModel], field: str) -> bool:
     return not (isinstance(annotation, type) and issubclass(annotation, BaseModel))
 
 
-def describe_errors(err: ValidationError, where: str) -> str:
+def describe_errors(err: ValidationError, where: str, *, file: Path | None = None) -> str:
     lines = [f"{where}: invalid settings"]
     for e in err.errors():
-        key = ".".join(str(p) for p in e["loc"]) or "(top level)"
-        lines.append(f"  {key}: {e['msg']}")
+        loc = [str(p) for p in e["loc"]]
+        key = ".".join(loc) or "(top level)"
+        if e["type"] == "missing":
+            lines.append(f"  {key}: required, not set. {_where_to_set(loc, file)}")
+        else:
+            lines.append(f"  {key}: {e['msg']}")
     return "\n".join(lines)
+
+
+def _where_to_set(loc: list[str], file: Path | None) -> str:
+    """Where a missing key goes: the file's TOML table and the environment variable."""
+    env = ENV_PREFIX + "__".join(part.upper() for part in loc)
+    if len(loc) == 1:
+        toml = f"{loc[0]} = …"
+    else:
+        toml = f"[{'.'.join(loc[:-1])}] {loc[-1]} = …"
+    in_file = f"in {file}" if file is not None else (
+        f"in the settings file (--config FILE, or {CONFIG_ENV}=FILE; none was given)")
+    return f"Set it {in_file} as `{toml}`, or as {env}."

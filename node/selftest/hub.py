@@ -17,11 +17,15 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from node.config import NodeSettings
-from node.selftest.checks import Check, failed, passed
+from node.selftest.checks import Check, failed, passed, skipped
 from protocol.payloads import CommandResult
 from protocol.topics import Kind, topic
 
 BROKER = ("broker", "broker accepts this node over TLS")
+# On a test bench (plain MQTT on loopback) the broker item says only what it proved, and
+# encryption is its own item, skipped: a PASS must never claim TLS that was not used.
+BROKER_PLAIN = ("broker", "broker accepts this node")
+TLS = ("tls", "connection is encrypted (TLS)")
 HUB = ("hub", "hub acknowledges the self-test")
 
 
@@ -71,7 +75,8 @@ class BrokerSession:
             self._result_arrived.notify_all()
 
     def connect(self, wait_s: float) -> Check:
-        ep, name_title = self.endpoint, BROKER
+        ep = self.endpoint
+        name_title = BROKER if ep.tls else BROKER_PLAIN
         where = f"{ep.host}:{ep.port}"
         if not ep.tls and not _loopback(ep.host):
             return failed(*name_title, f"mqtt.url is plain MQTT to {where}: the password "
@@ -123,6 +128,13 @@ class BrokerSession:
         self.client.subscribe(topic(self.node_id, Kind.CMD_RESULT), qos=1)
         security = "TLS" if ep.tls else "plain MQTT on loopback"
         return passed(*name_title, f"{where} over {security} as {ep.username}")
+
+    def encryption(self) -> Check | None:
+        """Only on a plain loopback bench (a plain URL to anywhere else already failed)."""
+        if self.endpoint.tls:
+            return None
+        return skipped(*TLS, f"plain MQTT to {self.endpoint.host}, a test bench; on a pole "
+                       "use the bundle's node.toml (mqtts://…:8883 and the hub's CA)")
 
     def round_trip(self, event: dict[str, Any], wait_s: float) -> tuple[Check, HubAnswer | None]:
         """Publish the self-test `event` and wait for the hub's cmd/result with its id."""

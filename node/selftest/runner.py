@@ -154,6 +154,8 @@ def _hub_checks(settings: NodeSettings, spool: Spool | None, synchronised: bool 
     session = BrokerSession(settings)
     try:
         broker = report.add(session.connect(options.wait_s))
+        if (plain := session.encryption()) is not None:
+            report.add(plain)
         offset = None
         if broker.status == PASS and spool is not None:
             preliminary = [*report.checks, clock_check(synchronised, None)]

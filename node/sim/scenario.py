@@ -63,7 +63,9 @@ class LampBehaviour(_Part):
     power_fraction: float = Field(1.0, ge=0, le=1.5, description="draw as a share of rated_w")
     standby_w: float = Field(0.3, ge=0, description="what the driver draws while off")
     meter_start_wh: float = Field(12000.0, ge=0)
-    fails_at: TimeSpec | None = Field(None, description="the lamp goes dark for good")
+    fails_at: TimeSpec | None = Field(None, description="the lamp goes dark (for good, "
+                                      "unless repaired_at)")
+    repaired_at: TimeSpec | None = Field(None, description="a crew replaces the failed lamp")
     burns_by_day: bool = Field(False, description="stuck photocell or contactor: always on")
     flicker_on_s: float = Field(0.0, ge=0, description="failing lamp: burns this long …")
     flicker_off_s: float = Field(0.0, ge=0, description="… then is dark this long, all night")

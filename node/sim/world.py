@@ -57,7 +57,7 @@ class World:
         self.observer = Observer(latitude=lat, longitude=lon)
         lamp, mains, tamper = scenario.lamp, scenario.mains, scenario.tamper
         self.rated_w = lamp.rated_w or rated_w or DEFAULT_RATED_W
-        self.fails_at = resolve_time(lamp.fails_at, start=start) if lamp.fails_at else None
+        self.failed = self._window(lamp.fails_at, lamp.repaired_at)
         self.cut = self._window(mains.cut_from, mains.cut_until)
         self.tamper_window = self._window(tamper.opens_at, tamper.closes_at)
         self._lock = threading.Lock()
@@ -114,7 +114,7 @@ class World:
 
     def _lamp_wants_on(self, t: float, sun: float) -> bool:
         lamp = self.scenario.lamp
-        if self.fails_at is not None and t >= self.fails_at:
+        if _inside(self.failed, t):
             return False
         if not lamp.burns_by_day and sun >= lamp.on_below_elevation:
             return False

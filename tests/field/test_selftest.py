@@ -4,6 +4,7 @@ hub: what the technician on the ladder reads, its exit status, and what the hub 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -132,3 +133,34 @@ def test_settings_that_cannot_be_used_exit_2(tmp_path: Path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "node.id" in result.stdout and "FAIL" in result.stdout
+
+
+def test_over_plain_mqtt_on_a_bench_nothing_claims_tls(field: Field, tmp_path: Path):
+    """The demo's and a bench's broker is plain MQTT on loopback: the checklist says the
+    broker took the node, and that the connection was not encrypted — never a TLS PASS."""
+    bundle = field.operator.provision("khi-kor-0106")
+    url = re.search(r'url = "mqtts://([^@]+)@', (bundle / "node.toml").read_text())
+    assert url, (bundle / "node.toml").read_text()
+    env = {**field.node_env(bundle, tmp_path),
+           "ROSHNI_MQTT__URL": f"mqtt://{url.group(1)}@127.0.0.1:{field.broker.port}"}
+    result = selftest(env, bundle, "--simulate", "default", "--no-interactive")
+    checklist = items(result.stdout)
+    assert "broker accepts this node over TLS" not in checklist, result.stdout
+    assert checklist["broker accepts this node"] == "PASS", result.stdout
+    assert checklist["connection is encrypted (TLS)"] == "SKIP", result.stdout
+    assert checklist["hub acknowledges the self-test"] == "PASS", result.stdout
+
+
+def test_without_settings_the_error_names_the_key_and_where_it_goes(tmp_path: Path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHNI_")}
+    result = subprocess.run([*_roshni(), "node", "selftest"], capture_output=True, text=True,
+                            timeout=60, env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    text = " ".join(result.stdout.split())
+    assert "node.id: required, not set" in text, result.stdout
+    assert "ROSHNI_NODE__ID" in text and "--config" in text, result.stdout
+    (tmp_path / "node.toml").write_text("[node]\n")
+    result = subprocess.run([*_roshni(), "node", "selftest", "--config", "node.toml"],
+                            capture_output=True, text=True, timeout=60, env=env, cwd=tmp_path)
+    text = " ".join(result.stdout.split())
+    assert "Set it in node.toml as `[node] id = …`" in text, result.stdout

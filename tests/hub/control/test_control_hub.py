@@ -168,6 +168,9 @@ def test_a_new_program_version_reaches_every_node_of_the_area_offline_ones_when_
                json={"scope": "area", "target": "Korangi 5", "program": "part-night"})
     assert r.status_code == 200, r.text
     sha1 = program_sha(PART_NIGHT)
+    audit = w.call("ayesha", "GET", "/api/v1/audit", params={"action": "program.assign"}).json()
+    assert [(e["actor"], e["target"], e["detail"]) for e in audit["data"]] == [
+        ("tariq", "area:korangi-5", {"program": "part-night"})]
     on, off = w.nodes[K5[0]], w.nodes[K5[2]]
     wait_for(lambda: (c := on.config()) is not None and c["sha"] == sha1,
              what="the program at an online node of the area")

@@ -332,6 +332,10 @@ class RulesEngine:
         self._rule(tx, node, site, "day_burner", day, t, live, dwell=s.day_burner_dwell_s,
                    clear_after=verify)
 
+        if r.level is not None and r.level_avg is not None and r.level_avg != r.level:
+            # The command itself changed during the interval (a program step, presence
+            # mode switching a lamp on and off): the lamp's switching so far is explained.
+            node.changes.clear()
         n = s.flicker_changes
         flicker = None if expected is not True else (
             len(node.changes) >= n and t - node.changes[-n] <= s.flicker_window_s)

@@ -92,3 +92,23 @@ def test_a_lamp_commanded_on_by_day_is_neither_a_day_burner_nor_a_fault_when_dar
               khi_kor_0002=lambda t: {"level": 100 if t >= local(NIGHT, 17, 30) else 0,
                                       "lamp_on": False, "lamp_w": 0.0})
     assert s.outcome() == (set(), set())
+
+
+def test_a_lamp_switched_on_and_off_by_presence_mode_is_not_flickering(db_url):
+    """Presence mode with floor 0: on while people pass, off when they have gone. A lamp
+    flickering under a steady command still is."""
+    s = Street(db_url, nodes=2)
+
+    def presence(t):  # somebody passes every other minute
+        on = int(t // 60) % 2 == 0
+        return {"level": 100 if on else 0, "level_avg": 50.0, "lamp_on": on,
+                "lamp_w": 58.0 if on else 0.0}
+
+    def flickers(t):
+        on = int(t // 60) % 2 == 0
+        return {"level": 100, "level_avg": 100.0, "lamp_on": on, "lamp_w": 58.0 if on else 0.0}
+
+    s.minutes(local(NIGHT, 21, 0), local(NIGHT, 21, 30), khi_kor_0001=presence,
+              khi_kor_0002=flickers)
+    alerts, _ = s.outcome()
+    assert {(rule, node) for rule, node, _ in alerts} == {("flicker", "khi-kor-0002")}

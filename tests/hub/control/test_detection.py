@@ -87,10 +87,12 @@ def test_a_lamp_commanded_on_by_day_is_neither_a_day_burner_nor_a_fault_when_dar
     """An override at noon (a lamp without a photocell burns as told) and a program that
     starts before sunset (the photocell in series keeps the lamp dark until dusk)."""
     s = Street(db_url, nodes=2)
-    s.minutes(local(NIGHT, 12, 0), local(NIGHT, 18, 10),
-              khi_kor_0001=lambda t: {"level": 100, "lamp_on": True, "lamp_w": 58.0},
-              khi_kor_0002=lambda t: {"level": 100 if t >= local(NIGHT, 17, 30) else 0,
-                                      "lamp_on": False, "lamp_w": 0.0})
+    noon = {"level": 100, "lamp_on": True, "lamp_w": 58.0}  # longer than a day burner's dwell
+    s.minutes(local(NIGHT, 12, 0), local(NIGHT, 12, 45), khi_kor_0001=lambda t: noon,
+              khi_kor_0002=lambda t: {"level": 0, "lamp_on": False, "lamp_w": 0.0})
+    s.minutes(local(NIGHT, 17, 45), local(NIGHT, 18, 10),  # longer than a control fault's
+              khi_kor_0001=lambda t: {"level": 0, "lamp_on": False, "lamp_w": 0.0},
+              khi_kor_0002=lambda t: {"level": 100, "lamp_on": False, "lamp_w": 0.0})
     assert s.outcome() == (set(), set())
 
 

@@ -39,7 +39,7 @@ class DemoNode:
 
 
 # Scenarios of the demo's own night (Karachi local times of its first evening; the
-# simulation starts at 16:45, before sunset, see `night_start`).
+# simulation starts at 16:15, in daylight, see `night_start`).
 DEMO_SCENARIOS = {
     "demo-lamp-fails": """description = "Dark from 18:30; the crew replaces the lamp at 18:55."
 [lamp]
@@ -54,8 +54,8 @@ cut_until = "19:40"
     "demo-tamper-power-cut": """description = "The enclosure is opened at 16:55 (and closed at \
 17:05); the load-shedding of its area from 19:00 to 19:40."
 [tamper]
-opens_at = "+10m"
-closes_at = "+20m"
+opens_at = "16:55"
+closes_at = "17:05"
 [mains]
 cut_from = "19:00"
 cut_until = "19:40"
@@ -84,7 +84,9 @@ STREET = [
              "load-shedding of Orangi, 19:00-19:40"),
 ]
 KARACHI = ZoneInfo("Asia/Karachi")
-EVENING = (16, 45)  # the simulated night starts here, before sunset
+# The simulated night starts here: in daylight long enough (sun above 6 degrees until
+# about 17:05 in December) for the day burner to show, even after a slow start.
+EVENING = (16, 15)
 OFFLINE_NODE, OFFLINE_FROM, OFFLINE_UNTIL = "khi-eas-0001", (19, 10), (19, 50)
 REPAIRED_NODE, CREW, CREW_AT = "khi-kor-0002", "crew-korangi", (18, 52)
 MORNING = (8, 0)  # next day: the simulated night is over, the demo goes on in real time
@@ -93,7 +95,7 @@ DEMO_RULES = {"ROSHNI_RULES__DAY_BURNER_DWELL_S": "600"}
 
 
 def night_start(now: float) -> float:
-    """The evening the demo plays: the latest 16:45 in Karachi at least a day ago, so that
+    """The evening the demo plays: the latest 16:15 in Karachi at least a day ago, so that
     a night played fast stays behind the real clock (readings from the future would be
     clock faults) and is judged as it happened, in event time."""
     local = dt.datetime.fromtimestamp(now, KARACHI) - dt.timedelta(days=1)
@@ -210,7 +212,9 @@ def run_demo(*, nodes: int, port: int, data_dir: Path, duration: float,
                    "ROSHNI_NODE__INTERVAL_S": os.environ.get(
                        "ROSHNI_NODE__INTERVAL_S", "10" if real_time else "60")}
             if not real_time:
-                env |= {"ROSHNI_SIM__START": repr(clock.now()),
+                # One street clock for every post, however long each takes to boot.
+                env |= {"ROSHNI_SIM__START": repr(clock.start),
+                        "ROSHNI_SIM__START_WALL": repr(clock.wall0),
                         "ROSHNI_SIM__SPEED": repr(speed)}
             scenario = scenarios.get(n.scenario, n.scenario)
             node = NodeProcess(data_dir / "nodes" / n.id, env,

@@ -73,7 +73,8 @@ def _run(args: argparse.Namespace) -> int:
     clock: Clock = RealClock()
     if args.simulate:
         if not settings.sim.is_real_time:
-            clock = SimClock(settings.sim.start_epoch(), settings.sim.speed)
+            clock = SimClock(settings.sim.start_epoch(), settings.sim.speed,
+                             wall0=settings.sim.start_wall)
         from node.sim import open_simulated_hardware, simulated_position
 
         lat, lon = simulated_position(settings.node.lat, settings.node.lon)

@@ -31,12 +31,14 @@ class RealClock:
 
 
 class SimClock:
-    def __init__(self, start: float, speed: float = 1.0) -> None:
+    def __init__(self, start: float, speed: float = 1.0, *, wall0: float | None = None) -> None:
+        """`start` at wall time `wall0` (default: now). Simulated nodes started one after
+        another share one street clock by being given the same `start` and `wall0`."""
         if speed <= 0:
             raise ValueError("speed must be positive")
         self.start = start
         self.speed = speed
-        self._m0 = time.monotonic()
+        self._m0 = time.monotonic() - (0.0 if wall0 is None else time.time() - wall0)
 
     def now(self) -> float:
         return self.start + (time.monotonic() - self._m0) * self.speed

@@ -60,6 +60,9 @@ class SimSettings(Section):
     # "now", UTC epoch seconds, or an ISO 8601 time (without an offset it is UTC).
     start: float | str = "now"
     speed: float = Field(default=1.0, gt=0)
+    # Wall-clock epoch seconds at which the simulated clock read `start` (default: when the
+    # agent starts): nodes started one after another share one street clock (the demo).
+    start_wall: float | None = None
 
     @field_validator("start", mode="before")
     @classmethod

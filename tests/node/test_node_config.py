@@ -101,3 +101,17 @@ def test_sim_start_now_is_real_time() -> None:
     settings = NodeSettings(node={"id": "khi-kor-0042"})
     assert settings.sim.is_real_time
     assert settings.sim.start_epoch(now=42.0) == 42.0
+
+
+def test_simulated_nodes_started_apart_share_one_street_clock():
+    """The demo starts its posts one after another; given the same start and start_wall,
+    a post that boots later still reads the street's time, not a time behind it."""
+    import time
+
+    from node.clock import SimClock
+
+    wall0 = time.time() - 10.0  # the street's clock read 1000 ten seconds ago
+    late = SimClock(1_000.0, 60.0, wall0=wall0).now()
+    assert 1_000.0 + 590 <= late <= 1_000.0 + 60 * 60, late
+    fresh = SimClock(1_000.0, 60.0).now()
+    assert fresh < 1_000.0 + 60

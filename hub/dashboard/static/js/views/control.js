@@ -77,7 +77,7 @@ export function controlCard(nodeId, { mayCommand }) {
     // (DOM append would show a null as the text "null")
     clear(facts).append(...[
       h("dl", { class: "kv" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
-      c.outdated ? h("p", { class: "badge warn", id: "control-outdated", text: t("control_outdated") }) : null,
+      c.outdated ? h("p", { class: "warn", id: "control-outdated", text: t("control_outdated") }) : null,
       c.version && !c.outdated ? h("p", { class: "small muted", id: "control-current", text: t("control_current") }) : null,
       c.floor ? h("p", { class: "small", id: "control-floor", text: t("control_floor") }) : null,
       c.rejected_version === c.version && c.version ? h("p", { class: "error", text: t("control_rejected", { reason: c.rejected_reason || "" }) }) : null,

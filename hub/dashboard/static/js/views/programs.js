@@ -147,8 +147,9 @@ export function render(root, ctx) {
           h("b", { text: number(value) }), h("span", { text: t(key) })));
       }
       // Which nodes run an older program than the one they were sent (the first 50).
+      const wasOpen = behind.querySelector("details")?.open; // a reload keeps it open
       clear(behind);
-      if (outdated.data.length) behind.append(h("details", {},
+      if (outdated.data.length) behind.append(h("details", { open: wasOpen },
         h("summary", { text: t("control_count_outdated") }),
         h("ul", { class: "history" }, outdated.data.map((n) => h("li", { dataset: { node: n.node } },
           h("a", { class: "mono", href: `#/nodes/${encodeURIComponent(n.node)}`, text: n.node }), " · ",

@@ -23,7 +23,7 @@ from hub.models import Alert
 ACTIVE, ACKNOWLEDGED, CLEARED = "active", "acknowledged", "cleared"
 STATES = (ACTIVE, ACKNOWLEDGED, CLEARED)
 RULES = ("lamp_out", "area_power_cut", "day_burner", "flicker", "low_power", "node_offline",
-         "tamper", "supply_loss")
+         "tamper", "supply_loss", "control_fault")
 
 
 class AlertError(ValueError):

@@ -16,6 +16,7 @@ from hub.backup import hold_while_running
 from hub.commands import CommandBus
 from hub.commissioning import Commissioning
 from hub.config import HubSettings
+from hub.control.service import Control
 from hub.db import make_engine, migrate
 from hub.ingest import Ingest
 from hub.metrics import Metrics
@@ -49,6 +50,8 @@ class Hub:
         # Commands to nodes, and answers to their self-tests, on a connection of their own.
         self.commands = CommandBus(settings.mqtt)
         self.ingest.pipeline.stages.append(Commissioning(self.commands))
+        self.control = Control(settings.control, settings.rules, self.engine, self.commands)
+        self.ingest.pipeline.stages.append(self.control.stage)
         self.notifier = Notifier(self.engine, settings.notify, settings.spots.tz,
                                  metrics=self.metrics)
         self.ticker = Ticker(self.rules, self.engine, interval_s=settings.rules.tick_s,
@@ -57,6 +60,7 @@ class Hub:
 
     def start(self) -> None:
         self.commands.start()
+        self.control.start()
         self.ingest.start()
         self.notifier.start()
         self.ticker.start()
@@ -65,6 +69,7 @@ class Hub:
         self.ticker.stop()
         self.ingest.stop()
         self.notifier.stop()
+        self.control.stop()
         self.commands.stop()
         self.engine.dispose()
         self.running.release()

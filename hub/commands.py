@@ -72,11 +72,13 @@ class CommandBus:
         self.client.loop_stop()
 
     def publish(self, node_id: str, kind: Kind, payload: dict[str, Any],
-                timeout_s: float = 5.0) -> None:
-        """Publish with QoS 1 and wait for the broker's ack; NotSent if it does not come."""
+                timeout_s: float = 5.0, *, retain: bool = False) -> None:
+        """Publish with QoS 1 and wait for the broker's ack; NotSent if it does not come.
+        `retain`: the broker keeps it for the node's next connection (its config)."""
         if not self.connected.wait(timeout_s):
             raise NotSent("the hub is not connected to the broker")
-        info = self.client.publish(topic(node_id, kind), json.dumps(payload), qos=1)
+        info = self.client.publish(topic(node_id, kind), json.dumps(payload), qos=1,
+                                   retain=retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             raise NotSent(f"the broker did not take it: {mqtt.error_string(info.rc)}")
         try:

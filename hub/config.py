@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
+from hub.control.settings import ControlSettings
 from hub.dashboard.settings import DashboardSettings
 from hub.notify.settings import NotifySettings
 from hub.rules.config import RulesSettings
@@ -176,6 +177,7 @@ class HubSettings(RoshniSettings):
     open311: Open311Settings = Open311Settings()
     broker: BrokerSettings = BrokerSettings()
     service_area: ServiceArea = ServiceArea()
+    control: ControlSettings = ControlSettings()
 
     @model_validator(mode="after")
     def _v2_needs_token(self) -> HubSettings:

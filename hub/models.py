@@ -252,3 +252,82 @@ class Outbox(Base):
     next_attempt_at: Mapped[float] = mapped_column(Float, index=True)
     delivered_at: Mapped[float | None] = mapped_column(Float, index=True)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+# --- lamp control (DESIGN.md §11; migration 0009_lamp_control) ---
+
+
+class Program(Base):
+    """One version of a named lighting program; a new version is a new row, never an edit,
+    so what a node was sent can always be looked up."""
+
+    __tablename__ = "programs"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[str] = mapped_column(Text)  # JSON: protocol.payloads.Program
+    sha: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class ProgramAssignment(Base):
+    """A named program (its newest version) for a district, an area or one node; the most
+    specific assignment of a node wins."""
+
+    __tablename__ = "program_assignments"
+    scope: Mapped[str] = mapped_column(String(8), primary_key=True)  # district|area|node
+    target: Mapped[str] = mapped_column(String(64), primary_key=True)
+    program: Mapped[str] = mapped_column(String(64), index=True)
+    assigned_by: Mapped[str] = mapped_column(String(64))
+    assigned_at: Mapped[float] = mapped_column(Float)
+
+
+class NodeConfig(Base):
+    """The retained config a node was sent and what it acknowledged. `version` only grows
+    (bumped by UPDATE in the database, so two hub workers never send the same number for
+    different content); `published_version` says which version the broker has taken."""
+
+    __tablename__ = "node_config"
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    sha: Mapped[str | None] = mapped_column(String(64))
+    content: Mapped[str | None] = mapped_column(Text)  # JSON: the effective program sent
+    program: Mapped[str | None] = mapped_column(String(64))  # name (None: the default)
+    program_version: Mapped[int | None] = mapped_column(Integer)
+    floor: Mapped[bool] = mapped_column(default=False)  # min_level raised at an unsafe spot
+    changed_at: Mapped[float | None] = mapped_column(Float)
+    published_version: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    published_at: Mapped[float | None] = mapped_column(Float)
+    # From the node: its `config_applied` / `config_rejected` events and its birth.
+    acked_version: Mapped[int | None] = mapped_column(Integer)
+    running_sha: Mapped[str | None] = mapped_column(String(128))
+    acked_at: Mapped[float | None] = mapped_column(Float)
+    rejected_version: Mapped[int | None] = mapped_column(Integer)
+    rejected_reason: Mapped[str | None] = mapped_column(String(256))
+
+
+class Override(Base):
+    """The override a node was last told to run (a new one replaces it; `ended_at` is set
+    by a resume). The node itself returns to its program at `until`."""
+
+    __tablename__ = "overrides"
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[float] = mapped_column(Float)
+    until: Mapped[float] = mapped_column(Float, index=True)
+    issued_by: Mapped[str] = mapped_column(String(64))
+    command_id: Mapped[str] = mapped_column(String(64))
+    ended_at: Mapped[float | None] = mapped_column(Float)
+
+
+class LampEnergy(Base):
+    """Energy per lamp against the full-on baseline (sunset to sunrise at rated power):
+    saved = baseline_wh - used_wh. `last_ts` makes a replayed reading count once."""
+
+    __tablename__ = "lamp_energy"
+    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
+    used_wh: Mapped[float] = mapped_column(Float, default=0.0)
+    baseline_wh: Mapped[float] = mapped_column(Float, default=0.0)
+    last_ts: Mapped[float] = mapped_column(Float, default=0.0)

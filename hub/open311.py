@@ -64,9 +64,11 @@ SERVICES = (
 )
 SERVICE_BY_CODE = {s.code: s for s in SERVICES}
 FAULT_SERVICE = {"lamp_out": "street_light_out", "low_power": "street_light_flickering",
-                 "flicker": "street_light_flickering", "day_burner": "street_light_day"}
+                 "flicker": "street_light_flickering", "day_burner": "street_light_day",
+                 "control_fault": "street_light_flickering"}
 FAULT_TITLE = {"lamp_out": "Dark lamp", "low_power": "Lamp drawing too little power",
-               "flicker": "Flickering lamp", "day_burner": "Lamp burning by day"}
+               "flicker": "Flickering lamp", "day_burner": "Lamp burning by day",
+               "control_fault": "Lamp not following its command"}
 
 
 class CitizenRequest(Base):

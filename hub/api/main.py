@@ -11,6 +11,7 @@ from hub.api import (
     audit,
     auth,
     commands,
+    control,
     exports,
     me,
     nodes,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 API_PREFIX = "/api/v1"
 ROUTERS = (auth.router, me.router, users.router, nodes.router, commands.router, readings.router,
            alerts.router, tickets.router, spots.router, reports.router, exports.router,
-           audit.router)
+           audit.router, control.router)
 
 
 def install_api(app: FastAPI, hub: Hub) -> Api:

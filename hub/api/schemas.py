@@ -136,13 +136,16 @@ class NodeCreate(NodeAssign):
 
 
 class CommandCreate(BaseModel):
-    """A command for a node: `identify` (`seconds`, default 30), `selftest`, or
-    `set_interval` (`interval_s`, 5-3600)."""
+    """A command for a node: `identify` (`seconds`, default 30), `selftest`,
+    `set_interval` (`interval_s`, 5-3600), `override` (`level` 0-100 %, `minutes`, default
+    120: then back to the program by itself) or `resume` (back to the program now)."""
 
     model_config = ConfigDict(extra="forbid")
-    cmd: Literal["identify", "selftest", "set_interval"]
+    cmd: Literal["identify", "selftest", "set_interval", "override", "resume"]
     seconds: int | None = None
     interval_s: int | None = None
+    level: int | None = None
+    minutes: int | None = None
 
 
 class CommandPublic(BaseModel):
@@ -284,3 +287,133 @@ class AuditEntry(BaseModel):
     target: str
     detail: dict[str, Any]
     ip: str | None
+
+
+# --- lamp control (DESIGN.md §11) ---
+
+
+class ProgramCreate(BaseModel):
+    """A new version of the named program (the first if the name is new): `program` as in
+    the node's config (`steps`, `presence`, `min_level`, `tz`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")
+    program: dict[str, Any]
+
+
+class ProgramPublic(BaseModel):
+    name: str
+    version: int
+    sha: str
+    program: dict[str, Any]
+    created_by: str
+    created_at: float
+    # how many assignments name it (districts, areas, nodes)
+    assigned: int = 0
+
+
+class AssignmentSet(BaseModel):
+    """Give a district, an area or a node a program (`program`: null removes it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    scope: Literal["district", "area", "node"]
+    target: str = Field(min_length=1, max_length=100)
+    program: str | None
+
+
+class AssignmentPublic(BaseModel):
+    scope: str
+    target: str
+    program: str
+    assigned_by: str
+    assigned_at: float
+
+
+class OverridePublic(BaseModel):
+    level: int
+    started_at: float
+    until: float
+    issued_by: str
+    command_id: str
+
+
+class NodeControl(BaseModel):
+    """What a node was sent and what it runs. `outdated`: it has not acknowledged the
+    newest config (it runs an older program)."""
+
+    node: str
+    program: str | None  # the assigned program's name; null: the node's default
+    program_version: int | None
+    version: int | None  # of the config sent (increasing per node)
+    sha: str | None
+    content: dict[str, Any] | None
+    floor: bool  # min_level raised at one of the area's most unsafe spots
+    published: bool  # the broker holds it (retained)
+    acked_version: int | None
+    running_sha: str | None
+    acked_at: float | None
+    rejected_version: int | None
+    rejected_reason: str | None
+    outdated: bool
+    override: OverridePublic | None
+
+
+class NodeControlRow(BaseModel):
+    """One node in the list of what nodes were sent and run."""
+
+    node: str
+    district: str
+    area: str
+    program: str | None
+    program_version: int | None
+    version: int
+    acked_version: int | None
+    floor: bool
+    published: bool
+    outdated: bool
+
+
+class ControlSummary(BaseModel):
+    configured: int
+    outdated: int
+    unpublished: int
+    rejected: int
+    overrides: int
+
+
+class AreaOverride(BaseModel):
+    """Override several nodes at once ("this street"): the `nodes` given, or every node of
+    an `area` (id or name)."""
+
+    model_config = ConfigDict(extra="forbid")
+    nodes: list[str] | None = Field(default=None, min_length=1, max_length=500)
+    area: str | None = None
+    level: int = Field(ge=0, le=100)
+    minutes: int = Field(default=120, ge=1, le=24 * 60)
+
+
+class OverrideOutcome(BaseModel):
+    node: str
+    sent: bool
+    command_id: str | None = None
+    detail: str | None = None
+
+
+class EnergyRow(BaseModel):
+    """kWh used, the full-on baseline (rated power sunset to sunrise), saved = baseline -
+    used, and their cost at `[control] tariff_pkr_per_kwh`."""
+
+    group: str  # district | area | node
+    id: str
+    name: str
+    nodes: int
+    used_kwh: float
+    baseline_kwh: float
+    saved_kwh: float
+    cost_pkr: float
+    saved_pkr: float
+
+
+class Energy(Page[EnergyRow]):
+    tariff_pkr_per_kwh: float
+    total: EnergyRow

@@ -23,6 +23,7 @@ RULES = {
     "node_offline": "Sensor node offline",
     "tamper": "Tamper",
     "supply_loss": "Mains supply lost",
+    "control_fault": "Lamp not following its command",
 }
 HEADLINES = {
     "alert_opened": "New alert",

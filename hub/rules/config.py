@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from protocol.settings import Section
 
-FAULTS = ("lamp_out", "flicker", "low_power", "day_burner")
+FAULTS = ("lamp_out", "flicker", "low_power", "day_burner", "control_fault")
 
 
 class RulesSettings(Section):
@@ -37,6 +37,14 @@ class RulesSettings(Section):
     low_power_fraction: float = Field(default=0.6, gt=0, le=1)
     # Discharge lamps draw less while warming up; a few minutes of low power is normal.
     low_power_dwell_s: float = Field(default=600.0, ge=0)
+    # Lamp control (DESIGN.md §11): the power a lamp should draw at a commanded level is
+    # rated × (driver_min_fraction + (1 - driver_min_fraction) × level/100); low_power
+    # compares against that. A lamp that does not follow its command for
+    # control_fault_dwell_s (burning when commanded off, dark when commanded on, or drawing
+    # more than (1 + control_fault_margin) × what its level should) is a control fault.
+    driver_min_fraction: float = Field(default=0.1, ge=0, lt=1)
+    control_fault_dwell_s: float = Field(default=900.0, ge=0)
+    control_fault_margin: float = Field(default=0.5, gt=0)
     supply_loss_v: float = Field(default=50.0, ge=0)
     supply_loss_dwell_s: float = Field(default=600.0, ge=0)
     # No reading for this many of the node's intervals: the node is offline.
@@ -69,7 +77,7 @@ class RulesSettings(Section):
     # A ticket marked fixed is reopened if the fault is still there this long after.
     reopen_after_s: float = Field(default=1800.0, ge=0)
     priority: dict[str, int] = Field(default_factory=lambda: {
-        "lamp_out": 2, "flicker": 3, "low_power": 3, "day_burner": 4})
+        "lamp_out": 2, "flicker": 3, "low_power": 3, "day_burner": 4, "control_fault": 3})
     # A lamp whose unsafe-spot score (hub.spots.current_score) is at least this is on a busy
     # path: its dark-making faults (all but day_burner) are one priority more urgent.
     busy_spot_score: float = Field(default=50.0, ge=0)
@@ -86,7 +94,8 @@ class RulesSettings(Section):
             raise ValueError(f"unknown faults {sorted(unknown)} (faults: {', '.join(FAULTS)})")
         if any(p < 1 for p in value.values()):
             raise ValueError("priorities start at 1 (most urgent)")
-        defaults = {"lamp_out": 2, "flicker": 3, "low_power": 3, "day_burner": 4}
+        defaults = {"lamp_out": 2, "flicker": 3, "low_power": 3, "day_burner": 4,
+                    "control_fault": 3}
         return {**defaults, **value}
 
     @field_validator("sla_hours")

@@ -51,7 +51,8 @@ log = logging.getLogger(__name__)
 # Rules whose per-node alerts a power cut of the node's area or feeder stands for while it
 # lasts: the cut is one incident, and their dwell counts again from its end.
 CUT_COVERS = ("lamp_out", "node_offline", "supply_loss")
-LAMP_RULES = ("lamp_out", "day_burner", "flicker", "low_power", "supply_loss")
+LAMP_RULES = ("lamp_out", "day_burner", "flicker", "low_power", "supply_loss",
+              "control_fault")
 
 
 class Tx:
@@ -334,25 +335,38 @@ class RulesEngine:
         cut = self._cut(tx, site)
         verify = s.verify_after_s
 
+        # A lamp its program (or an override) switched off is not out (DESIGN.md §11).
+        commanded_off = r.level == 0
         dark = None if r.lamp_on is None or supply_lost or expected is not True \
-            else not r.lamp_on
+            or commanded_off else not r.lamp_on
         self._rule(tx, node, site, "lamp_out", dark, t, live, dwell=s.lamp_out_dwell_s,
                    clear_after=verify, **cut)
 
-        day = r.lamp_on if r.lamp_on is not None and full_day else None
+        # A lamp commanded on by day (an override) burns as it was told to.
+        day = r.lamp_on if r.lamp_on is not None and full_day and not r.level else None
         self._rule(tx, node, site, "day_burner", day, t, live, dwell=s.day_burner_dwell_s,
                    clear_after=verify)
 
+        if r.level is not None and r.level_avg is not None and r.level_avg != r.level:
+            # The command itself changed during the interval (a program step, presence
+            # mode switching a lamp on and off): the lamp's switching so far is explained.
+            node.changes.clear()
         n = s.flicker_changes
         flicker = None if expected is not True else (
             len(node.changes) >= n and t - node.changes[-n] <= s.flicker_window_s)
         self._rule(tx, node, site, "flicker", flicker, t, live, clear_after=verify)
 
+        # Judged against what the commanded level should draw: dimmed is not low power.
+        should_draw = None if not site.rated_w else expected_w(s, site.rated_w, r.level)
         low = None
-        if r.lamp_on and r.lamp_w is not None and site.rated_w:
-            low = r.lamp_w < s.low_power_fraction * site.rated_w
+        if r.lamp_on and r.lamp_w is not None and should_draw:
+            low = r.lamp_w < s.low_power_fraction * should_draw
         self._rule(tx, node, site, "low_power", low, t, live, dwell=s.low_power_dwell_s,
                    clear_after=verify)
+
+        self._rule(tx, node, site, "control_fault",
+                   _disobeys(s, r, should_draw, full_day, supply_lost), t, live,
+                   dwell=s.control_fault_dwell_s, clear_after=verify)
 
         self._rule(tx, node, site, "tamper", r.tamper, t, live)
 
@@ -632,7 +646,38 @@ class RulesEngine:
 
 def _dwell(s: RulesSettings, fault: str) -> float:
     return {"lamp_out": s.lamp_out_dwell_s, "day_burner": s.day_burner_dwell_s,
-            "low_power": s.low_power_dwell_s}.get(fault, 0.0)
+            "low_power": s.low_power_dwell_s,
+            "control_fault": s.control_fault_dwell_s}.get(fault, 0.0)
+
+
+def expected_w(s: RulesSettings, rated_w: float, level: float | None) -> float:
+    """What a lamp should draw at a commanded level: a linear driver model, from
+    `driver_min_fraction` of rated power at the lowest level to rated power at 100 %
+    (a driver's own electronics draw something however far it dims); 0 when switched
+    off. A node without a control output (no `level`) runs its lamp at full power."""
+    if level is None:
+        return rated_w
+    if level <= 0:
+        return 0.0
+    m = s.driver_min_fraction
+    return rated_w * (m + (1.0 - m) * level / 100.0)
+
+
+def _disobeys(s: RulesSettings, r: Any, should_draw: float | None, full_day: bool,
+              supply_lost: bool) -> bool | None:
+    """The lamp does not follow its commanded `level` (DESIGN.md §6 control fault):
+    burning when commanded off (by day that is a day burner), or clearly brighter than the
+    level asks (a driver that does not dim). Dark when commanded on is lamp out at night;
+    outside the night it is the photocell in series with the node's contact keeping the
+    lamp off while the sun is up (a program may start before sunset), not a fault. Drawing
+    too little is low power. None where the rule does not apply."""
+    if r.level is None or r.lamp_on is None or supply_lost:
+        return None
+    if r.level == 0:
+        return None if full_day else r.lamp_on
+    if not r.lamp_on or r.lamp_w is None or not should_draw:
+        return None
+    return r.lamp_w > should_draw * (1.0 + s.control_fault_margin)
 
 
 def _arrivals(batch: Batch) -> Iterable[tuple[float, int, Any]]:

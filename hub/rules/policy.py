@@ -23,6 +23,9 @@ POLICIES: dict[str, Policy] = {
     "day_burner": Policy("Lamp burning by day", None, ticket=True),
     "flicker": Policy("Flickering lamp", None, ticket=True),
     "low_power": Policy("Lamp drawing too little power", None, ticket=True),
+    # The lamp does not do what its program or override commands: the crew repairs it, the
+    # committee hears because the street may be dark or lit when it should not (§11).
+    "control_fault": Policy("Lamp not following its command", "committee", ticket=True),
     "node_offline": Policy("Sensor node offline", "technician", ticket=False),
     "tamper": Policy("Lamp post enclosure opened", "committee", ticket=False),
     # Mains gone at one node while its neighbours have power: the feed, not the lamp.

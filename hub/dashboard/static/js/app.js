@@ -13,10 +13,10 @@ const LANG_KEY = "roshni.lang";
 
 // Which pages each role has, in nav order; the first is its home page.
 const PAGES = {
-  committee: ["area", "spots", "repairs"],
+  committee: ["area", "spots", "repairs", "energy"],
   crew: ["tickets"],
-  technician: ["fleet", "tickets", "area"],
-  admin: ["fleet", "area", "spots", "repairs", "tickets", "admin"],
+  technician: ["fleet", "tickets", "area", "programs", "energy"],
+  admin: ["fleet", "area", "spots", "repairs", "tickets", "programs", "energy", "admin"],
 };
 
 const ROUTES = [
@@ -30,6 +30,8 @@ const ROUTES = [
   // admin: users, pending nodes, audit log (views/admin.js shows them as tabs)
   [/^admin$/, () => import("./views/admin.js"), "admin"],
   [/^admin\/(users|pending|audit)$/, () => import("./views/admin.js"), "admin"],
+  [/^programs$/, () => import("./views/programs.js"), "programs"],
+  [/^energy$/, () => import("./views/energy.js"), "energy"],
   // A lamp's own page is open to every role (the API shows it within their scope).
   [/^nodes\/([a-z0-9][a-z0-9-]{2,62})$/, () => import("./views/node.js"), "fleet", true],
 ];

@@ -51,12 +51,12 @@ export function render(root, ctx) {
   async function load() {
     const busy = loading(table);
     try {
-      const [online, offline, unknown, pending, uncommissioned, metrics, offlineNodes, pendingNodes, scanned] = await Promise.all([
+      const [online, offline, unknown, pending, uncommissioned, metrics, offlineNodes, pendingNodes, scanned, control] = await Promise.all([
         count({ status: "online", state: "active" }), count({ status: "offline", state: "active" }),
         count({ status: "unknown", state: "active" }), count({ state: "pending" }),
         count({ state: "active", commissioned: "false" }), hubMetrics(),
         all("/api/v1/nodes", { status: "offline" }, 200), all("/api/v1/nodes", { state: "pending" }, 200),
-        all("/api/v1/nodes", {}, SCAN),
+        all("/api/v1/nodes", {}, SCAN), api("/api/v1/control/summary").catch(() => ({ outdated: 0 })),
       ]);
       if (closed) return;
       const clockFaulty = scanned.filter((n) => n.clock_faults > 0);
@@ -64,7 +64,8 @@ export function render(root, ctx) {
       for (const [key, value, bad] of [["count_online", online], ["count_offline", offline, offline > 0],
         ["count_pending", pending, pending > 0], ["count_unknown", unknown],
         ["count_uncommissioned", uncommissioned, uncommissioned > 0],
-        ["count_clock", clockFaulty.length, clockFaulty.length > 0]]) {
+        ["count_clock", clockFaulty.length, clockFaulty.length > 0],
+        ["control_count_outdated", control.outdated, control.outdated > 0]]) {
         counts.append(h("div", { class: ["card", "count", bad && "bad"], dataset: { count: key } },
           h("b", { text: number(value) }), h("span", { text: t(key) })));
       }

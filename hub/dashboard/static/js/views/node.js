@@ -10,6 +10,7 @@ import { label, number, relative, t, time, tx } from "../i18n.js";
 import { loading, nodeStatusText } from "./common.js";
 import { commissioningCard } from "./commissioning.js";
 import { commandsCard } from "./commands.js";
+import { controlCard } from "./control.js";
 import { areaNames, lampStateOf } from "./area.js";
 import { mapsLinks } from "./ticket.js";
 import { showError } from "../app.js";
@@ -30,6 +31,7 @@ export function render(root, ctx, id) {
   root.append(head, facts, commissioning, tabs, charts);
   const mayCommand = (ctx.me.permissions || []).includes("nodes:command");
   let commands = null; // made once, so a command in progress survives reloads of the node
+  const control = controlCard(id, { mayCommand });
   let closed = false;
 
   function drawNode(node) {
@@ -60,7 +62,7 @@ export function render(root, ctx, id) {
     clear(facts).append(...[h("dl", { class: "kv" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
       node.open_alerts?.length ? h("p", {}, node.open_alerts.map((r) => [h("span", { class: "badge state-active", text: label("rule", r) }), " "])) : null,
       mapsLinks(node)].filter(Boolean));
-    clear(commissioning).append(commissioningCard(node, { onRecheck: load }));
+    clear(commissioning).append(commissioningCard(node, { onRecheck: load }), control.el);
     if (mayCommand && node.state !== "revoked") {
       if (!commands) commands = commandsCard(node.id);
       commands.update(node);
@@ -117,5 +119,5 @@ export function render(root, ctx, id) {
   });
   load();
   drawCharts();
-  return { cleanup() { closed = true; unsubscribe(); commands?.cleanup(); } };
+  return { cleanup() { closed = true; unsubscribe(); commands?.cleanup(); control.cleanup(); } };
 }

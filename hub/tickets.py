@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.models import Ticket, TicketEvent
+from hub.models import Area, District, Node, Ticket, TicketEvent
 
 OPEN, ASSIGNED, IN_PROGRESS, FIXED, VERIFIED, REOPENED = (
     "open", "assigned", "in_progress", "fixed", "verified", "reopened")
@@ -221,7 +221,16 @@ def _history(conn: Connection, ticket_id: int, at: float, actor: str, from_statu
 _COLUMNS = (Ticket.id, Ticket.node_id, Ticket.district_id, Ticket.area_id, Ticket.fault,
             Ticket.status, Ticket.priority, Ticket.opened_at, Ticket.sla_due, Ticket.alert_id,
             Ticket.assigned_to, Ticket.fixed_at, Ticket.verified_at, Ticket.escalated_at,
-            Ticket.evidence)
+            Ticket.evidence, Node.pole, Area.name.label("area_name"),
+            District.name.label("district_name"))
+
+
+def _select() -> Any:
+    # Where the ticket is, in the words on the street: the pole number and the area's and
+    # district's names next to their ids (a crew looks for "pole K5-103 in Korangi 5").
+    return (select(*_COLUMNS).outerjoin(Node, Node.id == Ticket.node_id)
+            .outerjoin(Area, Area.id == Ticket.area_id)
+            .outerjoin(District, District.id == Ticket.district_id))
 
 
 def _shape(r: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
@@ -229,7 +238,8 @@ def _shape(r: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
                 fault=r.fault, status=r.status, priority=r.priority, opened_at=r.opened_at,
                 sla_due=r.sla_due, alert_id=r.alert_id, assigned_to=r.assigned_to,
                 fixed_at=r.fixed_at, verified_at=r.verified_at, escalated_at=r.escalated_at,
-                evidence=json.loads(r.evidence or "[]"), history=history)
+                evidence=json.loads(r.evidence or "[]"), history=history, pole=r.pole,
+                area_name=r.area_name, district_name=r.district_name)
 
 
 def history(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
@@ -248,7 +258,7 @@ def histories(conn: Connection, ticket_ids: list[int]) -> dict[int, list[dict[st
 
 
 def get(conn: Connection, ticket_id: int) -> dict[str, Any]:
-    row = conn.execute(select(*_COLUMNS).where(Ticket.id == ticket_id)).first()
+    row = conn.execute(_select().where(Ticket.id == ticket_id)).first()
     if row is None:
         raise TicketNotFound(f"no ticket {ticket_id}")
     return _shape(row, history(conn, ticket_id))
@@ -259,7 +269,7 @@ def query(conn: Connection, *, status: str | None = None, district: str | None =
           limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Tickets most urgent first, filtered; returns (page, total count). `status` may be
     "outstanding" for those the crew still owes. A crew is scoped by `district`."""
-    q = select(*_COLUMNS)
+    q = _select()
     if status == "outstanding":
         q = q.where(Ticket.status.in_(OUTSTANDING))
     elif status is not None:

@@ -214,6 +214,10 @@ class TicketPublic(BaseModel):
     escalated_at: float | None
     evidence: list[dict[str, Any]]
     history: list[TicketEvent]
+    # where, for people: the lamp's pole number and the names of its area and district
+    pole: str | None = None
+    area_name: str | None = None
+    district_name: str | None = None
 
 
 class TicketUpdate(BaseModel):

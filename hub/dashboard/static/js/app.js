@@ -11,13 +11,26 @@ import { loginView } from "./views/login.js";
 const config = JSON.parse($("#roshni-config").textContent);
 const LANG_KEY = "roshni.lang";
 
-// Which pages each role has, in nav order; the first is its home page.
+// Which pages each role works with, in nav order; the first is its home page. A page is
+// shown only if the user may use it (NEEDS, against /api/v1/me's permissions).
 const PAGES = {
   committee: ["area", "spots", "repairs"],
   crew: ["tickets"],
   technician: ["fleet", "tickets", "area"],
   admin: ["fleet", "area", "spots", "repairs", "tickets"],
 };
+const NEEDS = {
+  area: ["alerts:read", "nodes:read"],
+  spots: ["spots:read"],
+  repairs: ["tickets:read", "alerts:read"],
+  tickets: ["tickets:read"],
+  fleet: ["nodes:read"],
+};
+
+function pagesOf(me) {
+  const may = new Set(me?.permissions || []);
+  return (PAGES[me?.role] || []).filter((page) => (NEEDS[page] || []).every((p) => may.has(p)));
+}
 
 const ROUTES = [
   // [pattern, page module, nav item it belongs to]
@@ -77,7 +90,7 @@ function renderNav(active) {
   const nav = clear($("#nav"));
   $("#logout").hidden = !ctx.me;
   if (!ctx.me) return;
-  for (const page of PAGES[ctx.me.role] || []) {
+  for (const page of pagesOf(ctx.me)) {
     nav.append(h("a", {
       href: `#/${page}`, class: page === active ? "active" : null,
       "aria-current": page === active ? "page" : null, text: t(`nav_${page}`),
@@ -130,7 +143,7 @@ async function route() {
     }
     if (mine !== generation) return;
   }
-  const pages = PAGES[ctx.me.role] || [];
+  const pages = pagesOf(ctx.me);
   const match = ROUTES.map(([re, load, nav, open]) => [path.match(re), load, nav, open])
     .find(([m]) => m);
   if (!match || !(match[3] || pages.includes(match[2]))) {

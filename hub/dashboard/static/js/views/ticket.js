@@ -76,7 +76,8 @@ export function render(root, ctx, id) {
 
   function drawWhere() {
     clear(where).append(h("h2", { text: t("location") }),
-      place({ ...ticket, pole: node?.pole, area_name: names.get(ticket.area) ?? ticket.area }),
+      place({ ...ticket, pole: ticket.pole ?? node?.pole,
+        area_name: ticket.area_name ?? names.get(ticket.area) ?? ticket.area }),
       h("p", { class: "small muted" }, label("district", ticket.district),
         node?.lat != null ? [" · ", h("span", { class: "ltr", text: `${node.lat.toFixed(5)}, ${node.lon.toFixed(5)}` })] : null),
       mapsLinks(node));

@@ -27,7 +27,7 @@ export function ticketItem(ticket, names, now = Date.now() / 1000) {
         priorityBadge(ticket.priority),
         h("strong", { class: "grow", text: label("rule", ticket.fault) }),
         statusBadge(ticket.status)),
-      place({ ...ticket, area_name: names.get(ticket.area) ?? ticket.area }),
+      place({ ...ticket, area_name: ticket.area_name ?? names.get(ticket.area) ?? ticket.area }),
       h("p", { class: "small muted row" },
         h("span", { class: "ltr", text: t("ticket_n", { id: ticket.id }) }),
         h("span", { text: t("due", { rel: relative(ticket.sla_due, now) }) }),

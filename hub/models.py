@@ -182,6 +182,10 @@ class TicketEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
+    # A person's update sent with a key (a phone's queued update): applied once, however
+    # often it is sent. `at` is when they acted, `recorded_at` when the hub heard of it.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    recorded_at: Mapped[float | None] = mapped_column(Float)
 
 
 class RuleState(Base):

@@ -59,6 +59,14 @@ class InvalidTransition(TicketError):
     pass
 
 
+class InvalidTime(TicketError):
+    """An `acted_at` in the future or from before the ticket existed."""
+
+
+# A phone's clock may run a little ahead of the hub's; further ahead is a wrong clock.
+CLOCK_SKEW_S = 120.0
+
+
 def open_key(fault: str, node: str) -> str:
     return f"{fault}:{node}"
 
@@ -104,12 +112,20 @@ def _open_id(conn: Connection, key: str) -> int | None:
 
 
 def transition(conn: Connection, ticket_id: int, to_status: str, actor: str, note: str = "",
-               *, assignee: str | None = None, at: float | None = None) -> dict[str, Any]:
+               *, assignee: str | None = None, at: float | None = None,
+               acted_at: float | None = None,
+               idempotency_key: str | None = None) -> dict[str, Any]:
     """A person moves a ticket on. Raises `InvalidTransition` naming what is allowed, or
     `TicketNotFound`. `verified` (and `reopened`) are the sensor's to set, never a
     person's. Returns the ticket as the API shows it. Reads, then writes: call it in a
-    `hub.db.writing(engine)` transaction."""
-    at = time.time() if at is None else at
+    `hub.db.writing(engine)` transaction.
+
+    `acted_at`: when the person acted, if earlier than now (an update made offline and
+    sent later); not in the future, not before the ticket opened (`InvalidTime`). It is the
+    history entry's time and the repair's `fixed_at`. `idempotency_key`: stored with the
+    history entry, unique in the database; see `applied`."""
+    now = time.time() if at is None else at
+    at = now if acted_at is None else acted_at
     if to_status not in STATUSES:
         raise InvalidTransition(f"unknown status {to_status!r} "
                                 f"(statuses: {', '.join(STATUSES)})")
@@ -119,13 +135,15 @@ def transition(conn: Connection, ticket_id: int, to_status: str, actor: str, not
     if actor in (SENSOR, SYSTEM):
         raise InvalidTransition(f"{actor!r} is not a person")
     current = _status(conn, ticket_id)
+    if acted_at is not None:
+        _check_acted_at(conn, ticket_id, acted_at, now)
     allowed = PEOPLE_MAY[current]
     if to_status not in allowed:
         why = (f"; allowed: {', '.join(allowed)}" if allowed else
                "; the sensor decides what happens next" if current == FIXED else "")
         raise InvalidTransition(f"ticket {ticket_id} is {current}; it cannot become "
                                 f"{to_status}{why}")
-    values: dict[str, Any] = dict(status=to_status, updated_at=at)
+    values: dict[str, Any] = dict(status=to_status, updated_at=now)
     if to_status == ASSIGNED:
         values["assigned_to"] = assignee or actor
     elif to_status == IN_PROGRESS and assignee:
@@ -133,8 +151,26 @@ def transition(conn: Connection, ticket_id: int, to_status: str, actor: str, not
     if to_status == FIXED:
         values["fixed_at"] = at
     _move(conn, ticket_id, current, values)
-    _history(conn, ticket_id, at, actor, current, to_status, note)
+    _history(conn, ticket_id, at, actor, current, to_status, note,
+             idempotency_key=idempotency_key, recorded_at=now)
     return get(conn, ticket_id)
+
+
+def _check_acted_at(conn: Connection, ticket_id: int, acted_at: float, now: float) -> None:
+    if acted_at > now + CLOCK_SKEW_S:
+        raise InvalidTime(f"acted_at {acted_at:.0f} is in the future (the hub's clock says "
+                          f"{now:.0f}); is the phone's clock right?")
+    opened = conn.execute(select(Ticket.opened_at).where(Ticket.id == ticket_id)).scalar_one()
+    if acted_at < opened:
+        raise InvalidTime(f"acted_at {acted_at:.0f} is before ticket {ticket_id} was opened "
+                          f"({opened:.0f})")
+
+
+def applied(conn: Connection, idempotency_key: str) -> tuple[int, str] | None:
+    """(ticket id, actor) of the update already made with this key, or None."""
+    row = conn.execute(select(TicketEvent.ticket_id, TicketEvent.actor)
+                       .where(TicketEvent.idempotency_key == idempotency_key)).first()
+    return (int(row[0]), str(row[1])) if row else None
 
 
 def sensor_transition(conn: Connection, ticket_id: int, to_status: str, note: str, *,
@@ -210,10 +246,12 @@ def _move(conn: Connection, ticket_id: int, current: str, values: dict[str, Any]
 
 
 def _history(conn: Connection, ticket_id: int, at: float, actor: str, from_status: str | None,
-             to_status: str, note: str) -> None:
+             to_status: str, note: str, *, idempotency_key: str | None = None,
+             recorded_at: float | None = None) -> None:
     conn.execute(insert(TicketEvent).values(ticket_id=ticket_id, at=at, actor=actor,
                                             from_status=from_status, to_status=to_status,
-                                            note=note))
+                                            note=note, idempotency_key=idempotency_key,
+                                            recorded_at=recorded_at))
 
 
 # --- queries (the API's ticket shape, DESIGN.md §7) ---
@@ -249,11 +287,13 @@ def history(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
 def histories(conn: Connection, ticket_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The history of each ticket, in one query for a whole page of tickets."""
     out: dict[int, list[dict[str, Any]]] = {t: [] for t in ticket_ids}
-    for tid, at, actor, f, t, note in conn.execute(
+    for tid, at, actor, f, t, note, recorded in conn.execute(
             select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.actor,
-                   TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note)
+                   TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note,
+                   TicketEvent.recorded_at)
             .where(TicketEvent.ticket_id.in_(ticket_ids)).order_by(TicketEvent.id)):
-        out[tid].append(dict(at=at, actor=actor, from_status=f, to_status=t, note=note))
+        out[tid].append(dict(at=at, actor=actor, from_status=f, to_status=t, note=note,
+                             recorded_at=recorded))
     return out
 
 

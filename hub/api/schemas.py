@@ -195,6 +195,8 @@ class TicketEvent(BaseModel):
     from_status: str | None
     to_status: str
     note: str
+    # when the hub heard of a person's update (later than `at` if made offline)
+    recorded_at: float | None = None
 
 
 class TicketPublic(BaseModel):
@@ -227,6 +229,10 @@ class TicketUpdate(BaseModel):
     status: Literal["open", "assigned", "in_progress", "fixed", "verified", "reopened"]
     note: str = Field(default="", max_length=2000)
     assignee: str | None = Field(default=None, max_length=64)
+    # An update a phone queued offline and sends (perhaps again) when back online:
+    # applied once per key; `acted_at` is when the crew acted (unix seconds).
+    idempotency_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    acted_at: float | None = None
 
 
 # --- spots, reports, audit ---

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import JSONResponse
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
 
 from hub import audit, tickets
 from hub.api.deps import (
@@ -76,24 +78,75 @@ def read_ticket(ticket_id: int, scope: TicketsRead, conn: ConnDep) -> TicketPubl
     return TicketPublic(**visible_ticket(conn, scope, ticket_id))
 
 
+class _Conflict(Exception):
+    def __init__(self, reason: str, ticket: dict) -> None:
+        self.reason, self.ticket = reason, ticket
+
+
+class _Replay(Exception):
+    def __init__(self, ticket: dict) -> None:
+        self.ticket = ticket
+
+
 @router.patch("/{ticket_id}", response_model=TicketPublic,
               responses={404: {"description": "no such ticket in your scope"},
-                         409: {"description": "the ticket cannot make that transition"}})
+                         409: {"description": "the ticket cannot make that transition; "
+                               "`ticket` is its current state"},
+                         422: {"description": "bad body, or `acted_at` out of bounds"}})
 def update_ticket(ticket_id: int, body: TicketUpdate, scope: TicketsWrite, api: ApiDep,
-                  ip: ClientIp) -> TicketPublic:
+                  ip: ClientIp) -> TicketPublic | JSONResponse:
     """Move the ticket on (`assigned`, `in_progress`, `fixed`) with a note. `verified` and
-    `reopened` are the sensor's to decide; a refused transition is 409 with the reason."""
+    `reopened` are the sensor's to decide; a refused transition is 409 with the reason
+    (`detail`) and the ticket as it is now (`ticket`).
+
+    An update a phone queued offline carries `idempotency_key` (8–64 letters, digits, `-`,
+    `_`; a UUID) and `acted_at`: sent again with the same key, to any hub worker, it is
+    applied once and answered 200 with the ticket as it is now (header
+    `Idempotent-Replayed: true`)."""
+    key = body.idempotency_key
+
+    def replayed(conn: Connection) -> bool:
+        done = tickets.applied(conn, key) if key else None
+        if done is None:
+            return False
+        if done != (ticket_id, scope.user.name):
+            raise HTTPException(422, "that idempotency_key was used for another update; "
+                                     "make a new one for each update")
+        return True
+
     def change(conn: Connection) -> dict:
         before = visible_ticket(conn, scope, ticket_id)
+        if replayed(conn):
+            raise _Replay(before)
         try:
-            after = tickets.transition(conn, ticket_id, body.status, scope.user.name,
-                                       body.note, assignee=body.assignee)
-        except tickets.InvalidTransition as err:
-            raise HTTPException(409, str(err)) from None
+            # a savepoint: after a refused or duplicate write the transaction can still
+            # read what won
+            with conn.begin_nested():
+                after = tickets.transition(conn, ticket_id, body.status, scope.user.name,
+                                           body.note, assignee=body.assignee,
+                                           acted_at=body.acted_at, idempotency_key=key)
+        except tickets.InvalidTime as err:
+            raise HTTPException(422, str(err)) from None
+        except (tickets.InvalidTransition, IntegrityError) as err:
+            # another worker may have applied this very update meanwhile
+            if replayed(conn):
+                raise _Replay(tickets.get(conn, ticket_id)) from None
+            if isinstance(err, IntegrityError):
+                raise
+            raise _Conflict(str(err), tickets.get(conn, ticket_id)) from None
         audit.record(conn, actor=scope.user.name, action="ticket.transition",
                      target=f"ticket:{ticket_id}",
                      detail={"from": before["status"], "to": after["status"],
-                             "note": body.note, "assignee": body.assignee}, ip=ip)
+                             "note": body.note, "assignee": body.assignee,
+                             "acted_at": body.acted_at, "idempotency_key": key}, ip=ip)
         return after
 
-    return TicketPublic(**api.transact(change))
+    try:
+        return TicketPublic(**api.transact(change))
+    except _Replay as replay:
+        return JSONResponse(TicketPublic(**replay.ticket).model_dump(mode="json"),
+                            headers={"Idempotent-Replayed": "true"})
+    except _Conflict as conflict:
+        return JSONResponse({"detail": conflict.reason,
+                             "ticket": TicketPublic(**conflict.ticket).model_dump(mode="json")},
+                            status_code=409)

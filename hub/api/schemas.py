@@ -216,8 +216,10 @@ class TicketPublic(BaseModel):
     escalated_at: float | None
     evidence: list[dict[str, Any]]
     history: list[TicketEvent]
-    # where, for people: the lamp's pole number and the names of its area and district
+    # where, for people: the lamp's pole number, its place, the names of its area and district
     pole: str | None = None
+    lat: float | None = None
+    lon: float | None = None
     area_name: str | None = None
     district_name: str | None = None
 

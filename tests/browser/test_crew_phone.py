@@ -4,9 +4,13 @@ is cut with Playwright's `set_offline` and slowed with the DevTools protocol."""
 
 from __future__ import annotations
 
+import time
+
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, login, shot
+from hub import tickets
+from hub.db import writing
+from tests.browser.conftest import PHONE, login, shot, wait_live
 
 
 def test_a_technician_sees_only_the_pages_it_may_use(world, open_page, guard):
@@ -36,4 +40,92 @@ def test_the_crew_queue_names_the_pole_and_the_area(world, open_page, guard):
     item.click()
     expect(page.locator(".place .area-name")).to_have_text("Korangi 5")
     expect(page.locator(".place .pole")).to_contain_text("K5-103")
+    guard.check(page)
+
+
+def sensor_verifies(world, ticket_id: int) -> None:
+    with writing(world.db) as conn:
+        assert tickets.sensor_transition(conn, ticket_id, tickets.VERIFIED,
+                                         "the lamp has worked at night", at=time.time())
+
+
+def test_a_crew_without_a_network_keeps_working_and_its_updates_go_once_when_it_returns(
+        world, open_page, guard, browser):
+    _, first = world.open("lamp_out", "khi-kor-0001", priority=1)
+    _, overtaken = world.open("lamp_out", "khi-kor-0004", priority=2)
+    page = open_page(PHONE)
+    context = page.context
+    login(page, world, "crew-korangi")
+    wait_live(page)
+    expect(page.locator(f'#tickets [data-ticket-id="{overtaken}"]')).to_be_visible()
+    # the app shell is kept on the phone, and it is installable
+    assert page.evaluate("navigator.serviceWorker.ready.then(r => !!r.active)")
+    manifest = page.evaluate("fetch('/manifest.webmanifest').then(r => r.json())")
+    assert manifest["start_url"] == "/" and manifest["display"] == "standalone"
+    page.goto(f"{world.url}/#/tickets/{first}")
+    expect(page.locator("#moves")).to_be_visible()
+
+    context.set_offline(True)
+    expect(page.locator("#live")).to_have_attribute("data-mode", "off")
+    expect(page.locator("#live")).to_have_text("Offline")
+    page.fill("#note", "offline 1: fuse box opened")
+    page.locator('#moves button[data-to="in_progress"]').click()
+    expect(page.locator("#moves [role=status]")).to_contain_text("saved on this phone")
+    page.fill("#note", "offline 2: new fuse, lamp burns")
+    page.locator('#moves button[data-to="fixed"]').click()
+    expect(page.locator("#history li").first).to_contain_text("offline 2: new fuse")
+    expect(page.locator("#history .badge.pending")).to_have_count(2)
+    expect(page.locator("h1 + p .badge.status-fixed")).to_be_visible()
+    acted = time.time()
+    shot(page, "crew-ticket-offline-phone")
+
+    # a reload without a network opens the app, not the browser's offline page
+    page.reload()
+    expect(page.locator("#open-in-maps")).to_be_visible()  # the lamp was kept too
+    page.locator("a[href='#/tickets']").first.click()
+    expect(page.locator("#main > section.page-tickets")).to_have_count(1)
+    expect(page.locator("#stale")).to_be_visible()
+    # fixed on this phone: among the done ones, marked as not sent yet
+    expect(page.locator(f'#tickets [data-ticket-id="{first}"]')).to_have_count(0)
+    page.locator(".tabs button", has_text="Done").click()
+    item = page.locator(f'#tickets [data-ticket-id="{first}"]')
+    expect(item.locator(".badge.pending")).to_have_text("Not sent yet")
+    expect(item.locator(".badge.status-fixed")).to_be_visible()
+    page.locator(".tabs button", has_text="To do").click()
+    # a ticket never opened on this phone opens from the queue it kept
+    page.locator(f'#tickets [data-ticket-id="{overtaken}"]').click()
+    expect(page.locator("#moves")).to_be_visible()
+    expect(page.locator("#open-in-maps")).to_be_visible()
+    page.fill("#note", "offline 3: cleaned the photocell")
+    page.locator('#moves button[data-to="fixed"]').click()
+    expect(page.locator("#moves [role=status]")).to_contain_text("saved on this phone")
+    shot(page, "crew-queue-offline-phone")
+    assert world.ticket(first)["status"] == "open"  # nothing reached the hub yet
+
+    sensor_verifies(world, overtaken)  # meanwhile the lamp burnt all night
+    context.set_offline(False)
+    # the conflict is shown to the crew with their note, not lost
+    conflict = page.locator("#outbox .conflict")
+    expect(conflict).to_contain_text("was not applied")
+    expect(conflict).to_contain_text("offline 3: cleaned the photocell")
+    expect(page.locator("h1 + p .badge.status-verified")).to_be_visible()
+    wait_live(page)
+    shot(page, "crew-ticket-conflict-phone")
+    conflict.locator("button").click()
+    expect(conflict).to_have_count(0)
+
+    # each update once, in order, at the time the crew acted
+    stored = world.ticket(first)
+    assert stored["status"] == "fixed"
+    mine = [e for e in stored["history"] if e["actor"] == "crew-korangi"]
+    assert [(e["to_status"], e["note"]) for e in mine] == [
+        ("in_progress", "offline 1: fuse box opened"),
+        ("fixed", "offline 2: new fuse, lamp burns")]
+    assert all(e["at"] <= acted < e["recorded_at"] for e in mine)
+    assert [e["note"] for e in world.ticket(overtaken)["history"]].count(
+        "offline 3: cleaned the photocell") == 0
+    page.goto(f"{world.url}/#/tickets")
+    page.locator(".tabs button", has_text="Done").click()
+    expect(page.locator(f'#tickets [data-ticket-id="{first}"] .badge.status-fixed')).to_be_visible()
+    expect(page.locator("#tickets .badge.pending")).to_have_count(0)
     guard.check(page)

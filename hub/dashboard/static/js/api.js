@@ -3,10 +3,11 @@
 const TOKEN_KEY = "roshni.token";
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, body = null) {
     super(typeof detail === "string" ? detail : JSON.stringify(detail));
     this.status = status;
     this.detail = detail;
+    this.body = body; // the whole answer (a 409 on a ticket carries the ticket as it is now)
   }
 }
 
@@ -50,7 +51,7 @@ export async function api(path, { method = "GET", query, body } = {}) {
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-  if (!r.ok) throw new ApiError(r.status, (data && data.detail) ?? r.statusText);
+  if (!r.ok) throw new ApiError(r.status, (data && data.detail) ?? r.statusText, data);
   return data;
 }
 

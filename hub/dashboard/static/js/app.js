@@ -6,6 +6,7 @@ import { api, auth, ApiError } from "./api.js";
 import { $, clear, h } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
 import { Live } from "./live.js";
+import { forget, keep, kept, loadKept, startSending } from "./offline.js";
 import { loginView } from "./views/login.js";
 
 const config = JSON.parse($("#roshni-config").textContent);
@@ -81,6 +82,7 @@ $("#lang").addEventListener("click", async () => {
 
 $("#logout").addEventListener("click", () => {
   auth.token = null;
+  forget();
   ctx.me = null;
   live.stop();
   location.hash = "#/login";
@@ -99,14 +101,22 @@ function renderNav(active) {
 }
 
 async function loadMe() {
+  const before = await kept("me");
   try {
-    ctx.me = await api("/api/v1/me");
+    // without a network: who was logged in here last, so the pages open with what was kept
+    ctx.me = (await loadKept("me", () => api("/api/v1/me"))).data;
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) return null;
     throw err;
   }
+  if (before && before.id !== ctx.me.id) {
+    // another user on this phone: nothing of the last one's is shown to them
+    await forget();
+    await keep("me", ctx.me);
+  }
   chooseLanguage();
   live.start();
+  if (ctx.me.permissions?.includes("tickets:write")) startSending();
   return ctx.me;
 }
 
@@ -163,3 +173,11 @@ async function route() {
 chooseLanguage();
 window.addEventListener("hashchange", route);
 route();
+
+// The app shell kept on the phone (sw.js): opens without a network, installable. After
+// the page has loaded, so it never competes with the first paint on a slow link.
+if ("serviceWorker" in navigator) {
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((err) => console.warn("service worker", err));
+  });
+}

@@ -31,26 +31,26 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && url.pathname === "/") {
-    event.respondWith(page(request));
+    const { answer, update } = page(request);
+    event.respondWith(answer);
+    event.waitUntil(update); // the fetch for next time finishes after the answer went
   } else if (url.pathname.startsWith("/static/")) {
     event.respondWith(asset(request));
   }
   // everything else (the API, the live stream) goes to the network as usual
 });
 
-// The page: from the network while there is one (it names this release's files), else the
-// one kept.
-async function page(request) {
-  const cache = await caches.open(CACHE);
-  try {
+// The page: the one kept, at once (a slow network costs seconds per request), fetched
+// meanwhile for next time (a new release's page names its files, and its worker); from
+// the network when none is kept yet.
+function page(request) {
+  const update = caches.open(CACHE).then(async (cache) => {
     const fresh = await fetch(request);
     if (fresh.ok) await cache.put("/", fresh.clone());
     return fresh;
-  } catch (err) {
-    const kept = await cache.match("/");
-    if (kept) return kept;
-    throw err;
-  }
+  });
+  const answer = caches.open(CACHE).then((cache) => cache.match("/")).then((kept) => kept || update);
+  return { answer, update: update.catch(() => {}) }; // no network: the kept page is all there is
 }
 
 // A versioned file never changes: the kept copy if there is one, else fetched and kept

@@ -6,7 +6,7 @@ import { api, auth, ApiError } from "./api.js";
 import { $, clear, h } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
 import { Live } from "./live.js";
-import { forget, keep, kept, loadKept, startSending } from "./offline.js";
+import { forget, keep, kept, startSending } from "./offline.js";
 import { loginView } from "./views/login.js";
 
 const config = JSON.parse($("#roshni-config").textContent);
@@ -101,23 +101,39 @@ function renderNav(active) {
 }
 
 async function loadMe() {
-  const before = await kept("me");
-  try {
-    // without a network: who was logged in here last, so the pages open with what was kept
-    ctx.me = (await loadKept("me", () => api("/api/v1/me"))).data;
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return null;
-    throw err;
-  }
-  if (before && before.id !== ctx.me.id) {
+  const before = await kept("me"); // {me, token}: who was logged in here, with which token
+  if (before?.me && before.token === auth.token) {
+    // Known already: the page opens at once (and without a network); the hub is asked
+    // meanwhile, and the page follows if anything changed (a role, a language).
+    ctx.me = before.me;
+    refreshMe();
+  } else {
+    try {
+      ctx.me = await api("/api/v1/me");
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    }
     // another user on this phone: nothing of the last one's is shown to them
-    await forget();
-    await keep("me", ctx.me);
+    if (before?.me && before.me.id !== ctx.me.id) await forget();
+    await keep("me", { me: ctx.me, token: auth.token });
   }
   chooseLanguage();
   live.start();
   if (ctx.me.permissions?.includes("tickets:write")) startSending();
   return ctx.me;
+}
+
+function refreshMe() {
+  api("/api/v1/me").then((me) => {
+    keep("me", { me, token: auth.token });
+    const changed = JSON.stringify(me) !== JSON.stringify(ctx.me);
+    ctx.me = me;
+    if (changed) {
+      chooseLanguage();
+      route();
+    }
+  }).catch(() => {}); // 401: api() sends to the login; no network: the kept one stands
 }
 
 export function showError(root, err) {
@@ -139,6 +155,9 @@ async function route() {
     renderNav(null);
     clear(main);
     current = loginView(main, { ...ctx, onLogin: () => { location.hash = "#/"; } });
+    // While the user types, fetch the home pages' code (small; a slow link then needs
+    // only the data after signing in). Not the map's library: only a map page loads it.
+    for (const [re, load] of ROUTES) if (/^\^(tickets|area|fleet)\$$/.test(re.source)) load().catch(() => {});
     return;
   }
   if (!ctx.me) {
@@ -177,6 +196,11 @@ route();
 // The app shell kept on the phone (sw.js): opens without a network, installable. After
 // the page has loaded, so it never competes with the first paint on a slow link.
 if ("serviceWorker" in navigator) {
+  // A new release's worker took over from the one that served this page: load the new
+  // page once, so its files (not a mix of two releases) run.
+  if (navigator.serviceWorker.controller) {
+    navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
+  }
   window.addEventListener("load", () => {
     navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((err) => console.warn("service worker", err));
   });

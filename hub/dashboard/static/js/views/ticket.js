@@ -5,8 +5,7 @@ import { api, ApiError } from "../api.js";
 import { clear, h } from "../dom.js";
 import { chart } from "../chart.js";
 import { label, number, relative, t, time } from "../i18n.js";
-import { actorName, loading, place, priorityBadge, statusBadge } from "./common.js";
-import { areaNames } from "./area.js";
+import { actorName, areaNames, loading, place, priorityBadge, statusBadge } from "./common.js";
 import { showError } from "../app.js";
 import { dismiss, isNetworkError, kept, loadKept, newKey, onOutbox, outbox, patchBody, queue, withPending } from "../offline.js";
 
@@ -187,15 +186,29 @@ export function render(root, ctx, id) {
     if (loaded && !closed) draw();
   }
 
+  async function keptTicket() {
+    return (await kept(`ticket:${id}`)) ?? (await kept("tickets"))?.find((tk) => tk.id === Number(id));
+  }
+
   async function load() {
     const busy = loading(head);
+    if (!loaded) {
+      // what this phone kept (this ticket, or the queue it was in), at once
+      const old = await keptTicket();
+      entries = (await outbox()).filter((e) => e.ticket === Number(id));
+      if (old && !loaded && !closed) {
+        loaded = old;
+        draw();
+        drawEvidence();
+        head.append(busy);
+      }
+    }
     try {
       const got = await loadKept(`ticket:${id}`, () => api(`/api/v1/tickets/${encodeURIComponent(id)}`))
         .catch(async (err) => {
-          // never opened on this phone: as it was in the queue last loaded
-          const fromQueue = isNetworkError(err) && (await kept("tickets"))?.find((tk) => tk.id === Number(id));
-          if (!fromQueue) throw err;
-          return { data: fromQueue, stale: true };
+          const old = isNetworkError(err) && (await keptTicket());
+          if (!old) throw err;
+          return { data: old, stale: true };
         });
       loaded = got.data;
       stale.hidden = !got.stale;
@@ -203,11 +216,15 @@ export function render(root, ctx, id) {
       if (closed) return;
       busy.remove();
       draw();
-      clear(evidence).append(h("h2", { text: t("evidence") }), evidenceCharts(loaded.evidence || []));
+      drawEvidence();
     } catch (err) {
       busy.remove();
       showError(head, err);
     }
+  }
+
+  function drawEvidence() {
+    clear(evidence).append(h("h2", { text: t("evidence") }), evidenceCharts(loaded.evidence || []));
   }
 
   const unsubscribe = ctx.live.subscribe(({ type, data }) => {

@@ -4,10 +4,9 @@
 import { all } from "../api.js";
 import { clear, h } from "../dom.js";
 import { label, relative, t } from "../i18n.js";
-import { loading, place, priorityBadge, statusBadge } from "./common.js";
-import { areaNames } from "./area.js";
+import { areaNames, loading, place, priorityBadge, statusBadge } from "./common.js";
 import { showError } from "../app.js";
-import { loadKept, onOutbox, outbox, withPending } from "../offline.js";
+import { kept, loadKept, onOutbox, outbox, withPending } from "../offline.js";
 
 const FILTERS = {
   outstanding: (tk) => ["open", "assigned", "in_progress", "reopened"].includes(tk.status),
@@ -67,6 +66,16 @@ export function render(root, ctx) {
 
   async function load() {
     const busy = loading(list);
+    if (!tickets.size) {
+      // what this phone kept, at once, while the hub is asked (a slow network takes seconds)
+      const old = await kept("tickets");
+      entries = await outbox();
+      if (old && !closed && !tickets.size) {
+        for (const tk of old) tickets.set(tk.id, tk);
+        draw();
+        list.append(busy);
+      }
+    }
     try {
       // kept on the phone: without a network the queue is what was loaded last
       const { data, stale: old } = await loadKept("tickets", async () => {

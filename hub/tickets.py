@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from hub import ticket_photos
 from hub.models import Area, District, Node, Ticket, TicketEvent
 
 OPEN, ASSIGNED, IN_PROGRESS, FIXED, VERIFIED, REOPENED = (
@@ -113,8 +114,8 @@ def _open_id(conn: Connection, key: str) -> int | None:
 
 def transition(conn: Connection, ticket_id: int, to_status: str, actor: str, note: str = "",
                *, assignee: str | None = None, at: float | None = None,
-               acted_at: float | None = None,
-               idempotency_key: str | None = None) -> dict[str, Any]:
+               acted_at: float | None = None, idempotency_key: str | None = None,
+               photos: Iterable[str] = ()) -> dict[str, Any]:
     """A person moves a ticket on. Raises `InvalidTransition` naming what is allowed, or
     `TicketNotFound`. `verified` (and `reopened`) are the sensor's to set, never a
     person's. Returns the ticket as the API shows it. Reads, then writes: call it in a
@@ -123,7 +124,8 @@ def transition(conn: Connection, ticket_id: int, to_status: str, actor: str, not
     `acted_at`: when the person acted, if earlier than now (an update made offline and
     sent later); not in the future, not before the ticket opened (`InvalidTime`). It is the
     history entry's time and the repair's `fixed_at`. `idempotency_key`: stored with the
-    history entry, unique in the database; see `applied`."""
+    history entry, unique in the database; see `applied`. `photos`: keys of photos
+    uploaded for this ticket (`hub.ticket_photos.store`) that prove this update."""
     now = time.time() if at is None else at
     at = now if acted_at is None else acted_at
     if to_status not in STATUSES:
@@ -151,8 +153,9 @@ def transition(conn: Connection, ticket_id: int, to_status: str, actor: str, not
     if to_status == FIXED:
         values["fixed_at"] = at
     _move(conn, ticket_id, current, values)
-    _history(conn, ticket_id, at, actor, current, to_status, note,
-             idempotency_key=idempotency_key, recorded_at=now)
+    history_id = _history(conn, ticket_id, at, actor, current, to_status, note,
+                          idempotency_key=idempotency_key, recorded_at=now)
+    ticket_photos.attach(conn, ticket_id, history_id, photos, actor)
     return get(conn, ticket_id)
 
 
@@ -247,11 +250,11 @@ def _move(conn: Connection, ticket_id: int, current: str, values: dict[str, Any]
 
 def _history(conn: Connection, ticket_id: int, at: float, actor: str, from_status: str | None,
              to_status: str, note: str, *, idempotency_key: str | None = None,
-             recorded_at: float | None = None) -> None:
-    conn.execute(insert(TicketEvent).values(ticket_id=ticket_id, at=at, actor=actor,
-                                            from_status=from_status, to_status=to_status,
-                                            note=note, idempotency_key=idempotency_key,
-                                            recorded_at=recorded_at))
+             recorded_at: float | None = None) -> int:
+    return int(conn.execute(insert(TicketEvent).values(
+        ticket_id=ticket_id, at=at, actor=actor, from_status=from_status,
+        to_status=to_status, note=note, idempotency_key=idempotency_key,
+        recorded_at=recorded_at)).inserted_primary_key[0])
 
 
 # --- queries (the API's ticket shape, DESIGN.md §7) ---
@@ -288,13 +291,15 @@ def history(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
 def histories(conn: Connection, ticket_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The history of each ticket, in one query for a whole page of tickets."""
     out: dict[int, list[dict[str, Any]]] = {t: [] for t in ticket_ids}
-    for tid, at, actor, f, t, note, recorded in conn.execute(
-            select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.actor,
-                   TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note,
-                   TicketEvent.recorded_at)
-            .where(TicketEvent.ticket_id.in_(ticket_ids)).order_by(TicketEvent.id)):
+    rows = conn.execute(
+        select(TicketEvent.id, TicketEvent.ticket_id, TicketEvent.at, TicketEvent.actor,
+               TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note,
+               TicketEvent.recorded_at)
+        .where(TicketEvent.ticket_id.in_(ticket_ids)).order_by(TicketEvent.id)).all()
+    photos = ticket_photos.for_history(conn, [r[0] for r in rows if r.recorded_at is not None])
+    for hid, tid, at, actor, f, t, note, recorded in rows:
         out[tid].append(dict(at=at, actor=actor, from_status=f, to_status=t, note=note,
-                             recorded_at=recorded))
+                             recorded_at=recorded, photos=photos.get(hid, [])))
     return out
 
 

@@ -3,7 +3,7 @@ contract; extra fields are additions). Times are UTC epoch seconds."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -189,6 +189,11 @@ class AlertPublic(BaseModel):
     detail: dict[str, Any]
 
 
+class PhotoRef(BaseModel):
+    id: int
+    url: str  # for people who may see the ticket (bearer token)
+
+
 class TicketEvent(BaseModel):
     at: float
     actor: str
@@ -197,6 +202,7 @@ class TicketEvent(BaseModel):
     note: str
     # when the hub heard of a person's update (later than `at` if made offline)
     recorded_at: float | None = None
+    photos: list[PhotoRef] = []  # that prove this update
 
 
 class TicketPublic(BaseModel):
@@ -235,6 +241,9 @@ class TicketUpdate(BaseModel):
     # applied once per key; `acted_at` is when the crew acted (unix seconds).
     idempotency_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
     acted_at: float | None = None
+    # keys of photos uploaded for this ticket (PUT …/photos/{key}) that prove this update
+    photos: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]] = Field(
+        default_factory=list, max_length=4)
 
 
 # --- spots, reports, audit ---

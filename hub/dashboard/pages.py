@@ -97,7 +97,8 @@ def _timezone(request: Request) -> str:
 
 
 def security_headers(tile_origin: str | None) -> dict[str, str]:
-    images = "'self' data:" + (f" {tile_origin}" if tile_origin else "")
+    # blob: the crew's repair photos (previews, and photos fetched behind the login)
+    images = "'self' data: blob:" + (f" {tile_origin}" if tile_origin else "")
     return {
         "Content-Security-Policy": (
             "default-src 'self'; script-src 'self'; style-src 'self'; "

@@ -5,12 +5,17 @@ is cut with Playwright's `set_offline` and slowed with the DevTools protocol."""
 from __future__ import annotations
 
 import json
+import re
+import struct
 import time
+import zlib
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from hub import tickets
 from hub.db import writing
+from hub.models import TicketPhoto
 from tests.browser.conftest import PASSWORD, PHONE, SCREENSHOTS, login, shot, wait_live
 
 
@@ -44,6 +49,17 @@ def test_the_crew_queue_names_the_pole_and_the_area(world, open_page, guard):
     guard.check(page)
 
 
+def big_png(width: int, height: int) -> bytes:
+    """A real PNG as large as a phone camera's photo (one colour, so a small file)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+    rows = (b"\0" + b"\x40\x80\xc0" * width) * height
+    return (b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
 def sensor_verifies(world, ticket_id: int) -> None:
     with writing(world.db) as conn:
         assert tickets.sensor_transition(conn, ticket_id, tickets.VERIFIED,
@@ -73,6 +89,10 @@ def test_a_crew_without_a_network_keeps_working_and_its_updates_go_once_when_it_
     page.locator('#moves button[data-to="in_progress"]').click()
     expect(page.locator("#moves [role=status]")).to_contain_text("saved on this phone")
     page.fill("#note", "offline 2: new fuse, lamp burns")
+    # a photo from the camera (here a 2000 × 1500 file), made smaller on the phone
+    page.set_input_files("#photo-input", files=[{"name": "IMG_2041.png", "mimeType": "image/png",
+                                                 "buffer": big_png(2000, 1500)}])
+    expect(page.locator("#photo-previews img")).to_have_count(1)
     page.locator('#moves button[data-to="fixed"]').click()
     expect(page.locator("#history li").first).to_contain_text("offline 2: new fuse")
     expect(page.locator("#history .badge.pending")).to_have_count(2)
@@ -123,8 +143,18 @@ def test_a_crew_without_a_network_keeps_working_and_its_updates_go_once_when_it_
         ("in_progress", "offline 1: fuse box opened"),
         ("fixed", "offline 2: new fuse, lamp burns")]
     assert all(e["at"] <= acted < e["recorded_at"] for e in mine)
+    # the photo went with its update, as a JPEG at most 1280 px wide, and shows in the history
+    assert [len(e["photos"]) for e in mine] == [0, 1]
+    with world.db.connect() as conn:
+        kind, data = conn.execute(select(TicketPhoto.content_type, TicketPhoto.data)).one()
+    assert kind == "image/jpeg" and data[:3] == b"\xff\xd8\xff" and len(data) < 300_000
     assert [e["note"] for e in world.ticket(overtaken)["history"]].count(
         "offline 3: cleaned the photocell") == 0
+    page.goto(f"{world.url}/#/tickets/{first}")
+    photo = page.locator("#history li").first.locator(".photos img")
+    expect(photo).to_have_attribute("src", re.compile("^blob:"))
+    assert photo.evaluate("img => img.decode().then(() => img.naturalWidth)") == 1280
+    shot(page, "crew-ticket-photo-phone")
     page.goto(f"{world.url}/#/tickets")
     page.locator(".tabs button", has_text="Done").click()
     expect(page.locator(f'#tickets [data-ticket-id="{first}"] .badge.status-fixed')).to_be_visible()

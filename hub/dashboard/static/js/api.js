@@ -30,7 +30,8 @@ export async function login(username, password) {
   return data.access_token;
 }
 
-/** api("/api/v1/alerts", {query: {state: "open"}}) -> parsed JSON; throws ApiError. */
+/** api("/api/v1/alerts", {query: {state: "open"}}) -> parsed JSON; throws ApiError.
+ * `body`: sent as JSON, or as it is if a Blob (a photo). */
 export async function api(path, { method = "GET", query, body } = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query || {})) {
@@ -39,7 +40,10 @@ export async function api(path, { method = "GET", query, body } = {}) {
   const headers = { Accept: "application/json" };
   if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
   const init = { method, headers };
-  if (body !== undefined) {
+  if (body instanceof Blob) { // a photo, as its bytes
+    headers["Content-Type"] = body.type || "application/octet-stream";
+    init.body = body;
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -65,4 +69,11 @@ export async function all(path, query = {}, max = 2000) {
     if (out.length >= page.count || page.data.length < limit) break;
   }
   return out;
+}
+
+/** A file the API serves behind the login (a repair photo), as a blob: URL for <img>. */
+export async function blobUrl(path) {
+  const r = await fetch(path, { headers: auth.token ? { Authorization: `Bearer ${auth.token}` } : {} });
+  if (!r.ok) throw new ApiError(r.status, r.statusText);
+  return URL.createObjectURL(await r.blob());
 }

@@ -10,7 +10,7 @@
 import { api, ApiError, auth } from "./api.js";
 
 const DB_NAME = "roshni";
-const OUTBOX = "outbox"; // {seq, key, user, ticket, status, note, acted_at, state, detail, current}
+const OUTBOX = "outbox"; // {seq, key, user, ticket, status, note, acted_at, photos: [{key, blob}], state, detail, current}
 const KEPT = "kept"; // what was last loaded: "me", "tickets", "ticket:<id>"
 const RETRY_S = 30;
 
@@ -116,7 +116,17 @@ export async function dismiss(seq) {
 
 /** The body of PATCH /api/v1/tickets/<id> for an update. */
 export function patchBody(u) {
-  return { status: u.status, note: u.note, idempotency_key: u.key, acted_at: u.acted_at };
+  return { status: u.status, note: u.note, idempotency_key: u.key, acted_at: u.acted_at,
+    photos: (u.photos || []).map((p) => p.key) };
+}
+
+/** Send an update: its photos first (each under its key: a retry stores it once), then
+ * the change naming them. */
+export async function send(u) {
+  for (const photo of u.photos || []) {
+    await api(`/api/v1/tickets/${u.ticket}/photos/${photo.key}`, { method: "PUT", body: photo.blob });
+  }
+  return api(`/api/v1/tickets/${u.ticket}`, { method: "PATCH", body: patchBody(u) });
 }
 
 let flushing = null;
@@ -137,7 +147,7 @@ async function sendAll() {
     if (!auth.token) return;
     let ticket;
     try {
-      ticket = await api(`/api/v1/tickets/${entry.ticket}`, { method: "PATCH", body: patchBody(entry) });
+      ticket = await send(entry);
     } catch (err) {
       if (isNetworkError(err) || !(err instanceof ApiError) || err.status === 401 || err.status >= 500) return;
       // the hub said no: keep it, with why, for the crew to see
@@ -160,7 +170,8 @@ export function withPending(ticket, entries) {
   const history = [...ticket.history];
   let status = ticket.status;
   for (const e of mine) {
-    history.push({ at: e.acted_at, actor: e.user, from_status: status, to_status: e.status, note: e.note, pending: true });
+    history.push({ at: e.acted_at, actor: e.user, from_status: status, to_status: e.status, note: e.note,
+      pending: true, localPhotos: (e.photos || []).map((p) => p.blob) });
     status = e.status;
   }
   return { ...ticket, status, history };

@@ -1,13 +1,14 @@
 // Crew: one ticket — where (open it in a maps app), why (the lamp's last readings), what
 // happened so far, and big buttons to move it on with a note.
 
-import { api, ApiError } from "../api.js";
+import { api, ApiError, blobUrl } from "../api.js";
 import { clear, h } from "../dom.js";
 import { chart } from "../chart.js";
 import { label, number, relative, t, time } from "../i18n.js";
 import { actorName, areaNames, loading, place, priorityBadge, statusBadge } from "./common.js";
 import { showError } from "../app.js";
-import { dismiss, isNetworkError, kept, loadKept, newKey, onOutbox, outbox, patchBody, queue, withPending } from "../offline.js";
+import { dismiss, isNetworkError, kept, loadKept, newKey, onOutbox, outbox, queue, send, withPending } from "../offline.js";
+import { shrink } from "../photos.js";
 
 // What a person may move a ticket to (hub/tickets.py PEOPLE_MAY); the hub checks again.
 const MOVES = {
@@ -55,6 +56,11 @@ export function render(root, ctx, id) {
   const history = h("section", { class: "card" });
   const note = h("textarea", { id: "note", name: "note", maxlength: 2000, dir: "auto" });
   const message = h("p", { role: "status" });
+  // photos for the next update: taken with the camera, made smaller at once
+  let chosen = []; // [{key, blob, url}]
+  const previews = h("ul", { class: "photos", id: "photo-previews" });
+  const picker = h("input", { type: "file", id: "photo-input", accept: "image/*", capture: "environment",
+    multiple: true, onchange: () => addPhotos(picker) });
   const stale = h("p", { class: "notice", id: "stale", hidden: true, text: t("offline") });
   const unsent = h("section", { id: "outbox" }); // this ticket's updates not sent or refused
   // Where to go first, then what to do, then why and what happened so far.
@@ -98,6 +104,7 @@ export function render(root, ctx, id) {
     }
     moves.append(h("h2", { text: t("move_status") }),
       h("label", { for: "note", text: t("note") }), note,
+      h("label", { for: "photo-input", text: t("add_photos") }), picker, previews,
       h("div", { class: "moves" }, next.map((to) => h("button", {
         type: "button", class: to === "fixed" ? "primary" : "", dataset: { to }, text: t(`to_${to}`),
         onclick: (ev) => move(to, ev.currentTarget),
@@ -113,7 +120,44 @@ export function render(root, ctx, id) {
           statusBadge(e.to_status),
           h("span", { class: "muted grow", text: time(e.at) }),
           e.pending ? h("span", { class: "badge pending", text: t("not_sent_yet") }) : null),
-        e.note ? h("p", { class: "note", dir: "auto", text: e.note }) : null))));
+        e.note ? h("p", { class: "note", dir: "auto", text: e.note }) : null,
+        photoList(e)))));
+  }
+
+  // A history entry's photos: kept on this phone (not sent yet), or fetched behind the login.
+  function photoList(e) {
+    const local = e.localPhotos || [];
+    const sent = e.photos || [];
+    if (!local.length && !sent.length) return null;
+    const list = h("ul", { class: "photos" });
+    let n = 0;
+    for (const blob of local) {
+      list.append(h("li", {}, h("img", { src: URL.createObjectURL(blob), alt: t("photo_n", { n: ++n }) })));
+    }
+    for (const p of sent) {
+      const img = h("img", { alt: t("photo_n", { n: ++n }), dataset: { photoId: p.id } });
+      blobUrl(p.url).then((url) => { img.src = url; }).catch(() => {});
+      list.append(h("li", {}, img));
+    }
+    return list;
+  }
+
+  async function addPhotos(input) {
+    for (const file of [...input.files].slice(0, 4 - chosen.length)) {
+      try {
+        const blob = await shrink(file);
+        chosen.push({ key: newKey(), blob, url: URL.createObjectURL(blob) });
+      } catch {
+        say("error", t("photo_failed"));
+      }
+    }
+    input.value = "";
+    drawPreviews();
+  }
+
+  function drawPreviews() {
+    clear(previews).append(...chosen.map((p, i) => h("li", {},
+      h("img", { src: p.url, alt: t("photo_n", { n: i + 1 }) }))));
   }
 
   // What the hub refused of this phone's updates, with the crew's own note, until seen.
@@ -151,18 +195,23 @@ export function render(root, ctx, id) {
     // Made now, with its key: sent now if the network lets it, else kept and sent later
     // (the same key, so the hub applies it once even if this attempt did reach it).
     const update = { key: newKey(), user: ctx.me.name, ticket: loaded.id, status: to,
-      note: note.value.trim(), acted_at: Date.now() / 1000 };
+      note: note.value.trim(), acted_at: Date.now() / 1000,
+      photos: chosen.map(({ key, blob }) => ({ key, blob })) };
     const pending = entries.some((e) => e.state === "pending");
     try {
       if (navigator.onLine === false || pending) throw new TypeError("offline"); // keep the order
-      loaded = await api(`/api/v1/tickets/${loaded.id}`, { method: "PATCH", body: patchBody(update) });
+      loaded = await send(update);
       note.value = "";
+      chosen = [];
+      drawPreviews();
       draw();
       say("notice", t("saved"));
     } catch (err) {
       if (isNetworkError(err)) {
         await queue(update);
         note.value = "";
+        chosen = [];
+        drawPreviews();
         await reloadOutbox();
         say("notice", t("saved_offline"));
         return;

@@ -46,6 +46,12 @@ def test_the_crew_queue_names_the_pole_and_the_area(world, open_page, guard):
     item.click()
     expect(page.locator(".place .area-name")).to_have_text("Korangi 5")
     expect(page.locator(".place .pole")).to_contain_text("K5-103")
+    page.click("#lang")  # the same page in Urdu, for the screenshot; then back
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator("label[for=photo-input]")).to_have_text("تصویریں لگائیں")
+    shot(page, "crew-ticket-urdu-phone")
+    page.click("#lang")
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
     guard.check(page)
 
 
@@ -130,6 +136,7 @@ def test_a_crew_without_a_network_keeps_working_and_its_updates_go_once_when_it_
     expect(conflict).to_contain_text("was not applied")
     expect(conflict).to_contain_text("offline 3: cleaned the photocell")
     expect(page.locator("h1 + p .badge.status-verified")).to_be_visible()
+    expect(page.locator("#stale")).to_be_hidden()  # no longer "showing what was loaded"
     wait_live(page)
     shot(page, "crew-ticket-conflict-phone")
     conflict.locator("button").click()

@@ -284,12 +284,17 @@ export function render(root, ctx, id) {
     }
   });
   const unwatch = onOutbox(({ type, entry, ticket: now }) => {
-    if (now && now.id === Number(id)) loaded = now;
+    if (now && now.id === Number(id)) {
+      loaded = now; // the hub's word: no longer only what was kept
+      stale.hidden = true;
+    }
     if (!entry || entry.ticket === Number(id)) {
       if (type === "sent") say("notice", t("sent_now"));
+      else if (type !== "queued") say("", "");
       reloadOutbox();
     }
   });
+  window.addEventListener("online", load); // the network is back: what the hub says now
   load();
-  return { cleanup() { closed = true; unsubscribe(); unwatch(); } };
+  return { cleanup() { closed = true; unsubscribe(); unwatch(); window.removeEventListener("online", load); } };
 }

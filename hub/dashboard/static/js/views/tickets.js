@@ -109,6 +109,7 @@ export function render(root, ctx) {
     entries = await outbox();
     if (!closed) draw();
   });
+  window.addEventListener("online", load); // the network is back: what the hub says now
   load();
-  return { cleanup() { closed = true; unsubscribe(); unwatch(); } };
+  return { cleanup() { closed = true; unsubscribe(); unwatch(); window.removeEventListener("online", load); } };
 }

@@ -59,7 +59,8 @@ export function render(root, ctx, id) {
   // photos for the next update: taken with the camera, made smaller at once
   let chosen = []; // [{key, blob, url}]
   const previews = h("ul", { class: "photos", id: "photo-previews" });
-  const picker = h("input", { type: "file", id: "photo-input", accept: "image/*", capture: "environment",
+  // the browser's own file button speaks its language, not the page's: the label is the button
+  const picker = h("input", { type: "file", id: "photo-input", class: "file-input", accept: "image/*", capture: "environment",
     multiple: true, onchange: () => addPhotos(picker) });
   const stale = h("p", { class: "notice", id: "stale", hidden: true, text: t("offline") });
   const unsent = h("section", { id: "outbox" }); // this ticket's updates not sent or refused
@@ -104,7 +105,7 @@ export function render(root, ctx, id) {
     }
     moves.append(h("h2", { text: t("move_status") }),
       h("label", { for: "note", text: t("note") }), note,
-      h("label", { for: "photo-input", text: t("add_photos") }), picker, previews,
+      picker, h("label", { for: "photo-input", class: "button big", text: t("add_photos") }), previews,
       h("div", { class: "moves" }, next.map((to) => h("button", {
         type: "button", class: to === "fixed" ? "primary" : "", dataset: { to }, text: t(`to_${to}`),
         onclick: (ev) => move(to, ev.currentTarget),

@@ -157,7 +157,8 @@ async function route() {
     current = loginView(main, { ...ctx, onLogin: () => { location.hash = "#/"; } });
     // While the user types, fetch the home pages' code (small; a slow link then needs
     // only the data after signing in). Not the map's library: only a map page loads it.
-    for (const [re, load] of ROUTES) if (/^\^(tickets|area|fleet)\$$/.test(re.source)) load().catch(() => {});
+    const homes = new Set(Object.values(PAGES).map((pages) => pages[0]));
+    for (const [re, load] of ROUTES) if (homes.has(re.source.slice(1, -1))) load().catch(() => {});
     return;
   }
   if (!ctx.me) {

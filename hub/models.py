@@ -182,6 +182,29 @@ class TicketEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
+    # A person's update sent with a key (a phone's queued update): applied once, however
+    # often it is sent. `at` is when they acted, `recorded_at` when the hub heard of it.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), index=True, unique=True)
+    recorded_at: Mapped[float | None] = mapped_column(Float)
+
+
+class TicketPhoto(Base):
+    """A photo a crew took of a repair, attached to the ticket update it proves. Kept in
+    the database (resized on the phone, size-capped), so every hub worker can serve it.
+    `key` is the phone's (an upload sent again is stored once); `token` is the photo's
+    public, unguessable name for Open311's media_url."""
+
+    __tablename__ = "ticket_photos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    history_id: Mapped[int | None] = mapped_column(ForeignKey("ticket_history.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    token: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(32))
+    size: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[float] = mapped_column(Float)
 
 
 class RuleState(Base):

@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Float, ForeignKey, Integer, String, Text, ins
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub import alerts as alert_store
+from hub import ticket_photos
 from hub import tickets as ticket_store
 from hub.exports import iso
 from hub.influx import Influx, InfluxError
@@ -343,6 +344,7 @@ def ticket_requests(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     places = _places(conn, sorted({r.node_id for r in rows}))
     notes: dict[int, str] = {}
     ids = [r.id for r in rows]
+    photos = ticket_photos.latest_tokens(conn, ids)
     for start in range(0, len(ids), 900):
         for tid, note in conn.execute(
                 select(TicketEvent.ticket_id, TicketEvent.note)
@@ -373,7 +375,10 @@ def ticket_requests(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
             "zipcode": None,
             "lat": p.lat if p else None,
             "long": p.lon if p else None,
-            "media_url": None,
+            # the crew's latest repair photo, by its public unguessable name
+            # (hub/ticket_photos.py); a path on this hub
+            "media_url": (f"/api/v1/tickets/photos/{photos[r.id]}" if r.id in photos
+                          else None),
         })
     return out
 

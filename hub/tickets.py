@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hub.models import Ticket, TicketEvent
+from hub import ticket_photos
+from hub.models import Area, District, Node, Ticket, TicketEvent
 from hub.spots import current_score
 
 OPEN, ASSIGNED, IN_PROGRESS, FIXED, VERIFIED, REOPENED = (
@@ -58,6 +59,14 @@ class TicketNotFound(TicketError, LookupError):
 
 class InvalidTransition(TicketError):
     pass
+
+
+class InvalidTime(TicketError):
+    """An `acted_at` in the future or from before the ticket existed."""
+
+
+# A phone's clock may run a little ahead of the hub's; further ahead is a wrong clock.
+CLOCK_SKEW_S = 120.0
 
 
 def open_key(fault: str, node: str) -> str:
@@ -135,12 +144,21 @@ def _open_id(conn: Connection, key: str) -> int | None:
 
 
 def transition(conn: Connection, ticket_id: int, to_status: str, actor: str, note: str = "",
-               *, assignee: str | None = None, at: float | None = None) -> dict[str, Any]:
+               *, assignee: str | None = None, at: float | None = None,
+               acted_at: float | None = None, idempotency_key: str | None = None,
+               photos: Iterable[str] = ()) -> dict[str, Any]:
     """A person moves a ticket on. Raises `InvalidTransition` naming what is allowed, or
     `TicketNotFound`. `verified` (and `reopened`) are the sensor's to set, never a
     person's. Returns the ticket as the API shows it. Reads, then writes: call it in a
-    `hub.db.writing(engine)` transaction."""
-    at = time.time() if at is None else at
+    `hub.db.writing(engine)` transaction.
+
+    `acted_at`: when the person acted, if earlier than now (an update made offline and
+    sent later); not in the future, not before the ticket opened (`InvalidTime`). It is the
+    history entry's time and the repair's `fixed_at`. `idempotency_key`: stored with the
+    history entry, unique in the database; see `applied`. `photos`: keys of photos
+    uploaded for this ticket (`hub.ticket_photos.store`) that prove this update."""
+    now = time.time() if at is None else at
+    at = now if acted_at is None else acted_at
     if to_status not in STATUSES:
         raise InvalidTransition(f"unknown status {to_status!r} "
                                 f"(statuses: {', '.join(STATUSES)})")
@@ -150,13 +168,15 @@ def transition(conn: Connection, ticket_id: int, to_status: str, actor: str, not
     if actor in (SENSOR, SYSTEM):
         raise InvalidTransition(f"{actor!r} is not a person")
     current = _status(conn, ticket_id)
+    if acted_at is not None:
+        _check_acted_at(conn, ticket_id, acted_at, now)
     allowed = PEOPLE_MAY[current]
     if to_status not in allowed:
         why = (f"; allowed: {', '.join(allowed)}" if allowed else
                "; the sensor decides what happens next" if current == FIXED else "")
         raise InvalidTransition(f"ticket {ticket_id} is {current}; it cannot become "
                                 f"{to_status}{why}")
-    values: dict[str, Any] = dict(status=to_status, updated_at=at)
+    values: dict[str, Any] = dict(status=to_status, updated_at=now)
     if to_status == ASSIGNED:
         values["assigned_to"] = assignee or actor
     elif to_status == IN_PROGRESS and assignee:
@@ -164,8 +184,27 @@ def transition(conn: Connection, ticket_id: int, to_status: str, actor: str, not
     if to_status == FIXED:
         values["fixed_at"] = at
     _move(conn, ticket_id, current, values)
-    _history(conn, ticket_id, at, actor, current, to_status, note)
+    history_id = _history(conn, ticket_id, at, actor, current, to_status, note,
+                          idempotency_key=idempotency_key, recorded_at=now)
+    ticket_photos.attach(conn, ticket_id, history_id, photos, actor)
     return get(conn, ticket_id)
+
+
+def _check_acted_at(conn: Connection, ticket_id: int, acted_at: float, now: float) -> None:
+    if acted_at > now + CLOCK_SKEW_S:
+        raise InvalidTime(f"acted_at {acted_at:.0f} is in the future (the hub's clock says "
+                          f"{now:.0f}); is the phone's clock right?")
+    opened = conn.execute(select(Ticket.opened_at).where(Ticket.id == ticket_id)).scalar_one()
+    if acted_at < opened:
+        raise InvalidTime(f"acted_at {acted_at:.0f} is before ticket {ticket_id} was opened "
+                          f"({opened:.0f})")
+
+
+def applied(conn: Connection, idempotency_key: str) -> tuple[int, str] | None:
+    """(ticket id, actor) of the update already made with this key, or None."""
+    row = conn.execute(select(TicketEvent.ticket_id, TicketEvent.actor)
+                       .where(TicketEvent.idempotency_key == idempotency_key)).first()
+    return (int(row[0]), str(row[1])) if row else None
 
 
 def sensor_transition(conn: Connection, ticket_id: int, to_status: str, note: str, *,
@@ -241,10 +280,12 @@ def _move(conn: Connection, ticket_id: int, current: str, values: dict[str, Any]
 
 
 def _history(conn: Connection, ticket_id: int, at: float, actor: str, from_status: str | None,
-             to_status: str, note: str) -> None:
-    conn.execute(insert(TicketEvent).values(ticket_id=ticket_id, at=at, actor=actor,
-                                            from_status=from_status, to_status=to_status,
-                                            note=note))
+             to_status: str, note: str, *, idempotency_key: str | None = None,
+             recorded_at: float | None = None) -> int:
+    return int(conn.execute(insert(TicketEvent).values(
+        ticket_id=ticket_id, at=at, actor=actor, from_status=from_status,
+        to_status=to_status, note=note, idempotency_key=idempotency_key,
+        recorded_at=recorded_at)).inserted_primary_key[0])
 
 
 # --- queries (the API's ticket shape, DESIGN.md §7) ---
@@ -252,7 +293,17 @@ def _history(conn: Connection, ticket_id: int, at: float, actor: str, from_statu
 _COLUMNS = (Ticket.id, Ticket.node_id, Ticket.district_id, Ticket.area_id, Ticket.fault,
             Ticket.status, Ticket.priority, Ticket.opened_at, Ticket.sla_due, Ticket.alert_id,
             Ticket.assigned_to, Ticket.fixed_at, Ticket.verified_at, Ticket.escalated_at,
-            Ticket.evidence)
+            Ticket.evidence, Node.pole, Node.lat, Node.lon, Area.name.label("area_name"),
+            District.name.label("district_name"))
+
+
+def _select() -> Any:
+    # Where the ticket is, in the words on the street: the pole number and the area's and
+    # district's names next to their ids (a crew looks for "pole K5-103 in Korangi 5"),
+    # and the lamp's place for the maps app, so the ticket page needs no second request.
+    return (select(*_COLUMNS).outerjoin(Node, Node.id == Ticket.node_id)
+            .outerjoin(Area, Area.id == Ticket.area_id)
+            .outerjoin(District, District.id == Ticket.district_id))
 
 
 def _shape(r: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
@@ -260,7 +311,8 @@ def _shape(r: Any, history: list[dict[str, Any]]) -> dict[str, Any]:
                 fault=r.fault, status=r.status, priority=r.priority, opened_at=r.opened_at,
                 sla_due=r.sla_due, alert_id=r.alert_id, assigned_to=r.assigned_to,
                 fixed_at=r.fixed_at, verified_at=r.verified_at, escalated_at=r.escalated_at,
-                evidence=json.loads(r.evidence or "[]"), history=history)
+                evidence=json.loads(r.evidence or "[]"), history=history, pole=r.pole,
+                lat=r.lat, lon=r.lon, area_name=r.area_name, district_name=r.district_name)
 
 
 def history(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
@@ -270,16 +322,20 @@ def history(conn: Connection, ticket_id: int) -> list[dict[str, Any]]:
 def histories(conn: Connection, ticket_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
     """The history of each ticket, in one query for a whole page of tickets."""
     out: dict[int, list[dict[str, Any]]] = {t: [] for t in ticket_ids}
-    for tid, at, actor, f, t, note in conn.execute(
-            select(TicketEvent.ticket_id, TicketEvent.at, TicketEvent.actor,
-                   TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note)
-            .where(TicketEvent.ticket_id.in_(ticket_ids)).order_by(TicketEvent.id)):
-        out[tid].append(dict(at=at, actor=actor, from_status=f, to_status=t, note=note))
+    rows = conn.execute(
+        select(TicketEvent.id, TicketEvent.ticket_id, TicketEvent.at, TicketEvent.actor,
+               TicketEvent.from_status, TicketEvent.to_status, TicketEvent.note,
+               TicketEvent.recorded_at)
+        .where(TicketEvent.ticket_id.in_(ticket_ids)).order_by(TicketEvent.id)).all()
+    photos = ticket_photos.for_history(conn, [r[0] for r in rows if r.recorded_at is not None])
+    for hid, tid, at, actor, f, t, note, recorded in rows:
+        out[tid].append(dict(at=at, actor=actor, from_status=f, to_status=t, note=note,
+                             recorded_at=recorded, photos=photos.get(hid, [])))
     return out
 
 
 def get(conn: Connection, ticket_id: int) -> dict[str, Any]:
-    row = conn.execute(select(*_COLUMNS).where(Ticket.id == ticket_id)).first()
+    row = conn.execute(_select().where(Ticket.id == ticket_id)).first()
     if row is None:
         raise TicketNotFound(f"no ticket {ticket_id}")
     return _shape(row, history(conn, ticket_id))
@@ -290,7 +346,7 @@ def query(conn: Connection, *, status: str | None = None, district: str | None =
           limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Tickets most urgent first, filtered; returns (page, total count). `status` may be
     "outstanding" for those the crew still owes. A crew is scoped by `district`."""
-    q = select(*_COLUMNS)
+    q = _select()
     if status == "outstanding":
         q = q.where(Ticket.status.in_(OUTSTANDING))
     elif status is not None:

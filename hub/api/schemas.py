@@ -3,7 +3,7 @@ contract; extra fields are additions). Times are UTC epoch seconds."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -192,12 +192,20 @@ class AlertPublic(BaseModel):
     detail: dict[str, Any]
 
 
+class PhotoRef(BaseModel):
+    id: int
+    url: str  # for people who may see the ticket (bearer token)
+
+
 class TicketEvent(BaseModel):
     at: float
     actor: str
     from_status: str | None
     to_status: str
     note: str
+    # when the hub heard of a person's update (later than `at` if made offline)
+    recorded_at: float | None = None
+    photos: list[PhotoRef] = []  # that prove this update
 
 
 class TicketPublic(BaseModel):
@@ -217,6 +225,12 @@ class TicketPublic(BaseModel):
     escalated_at: float | None
     evidence: list[dict[str, Any]]
     history: list[TicketEvent]
+    # where, for people: the lamp's pole number, its place, the names of its area and district
+    pole: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    area_name: str | None = None
+    district_name: str | None = None
 
 
 class TicketUpdate(BaseModel):
@@ -226,6 +240,13 @@ class TicketUpdate(BaseModel):
     status: Literal["open", "assigned", "in_progress", "fixed", "verified", "reopened"]
     note: str = Field(default="", max_length=2000)
     assignee: str | None = Field(default=None, max_length=64)
+    # An update a phone queued offline and sends (perhaps again) when back online:
+    # applied once per key; `acted_at` is when the crew acted (unix seconds).
+    idempotency_key: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    acted_at: float | None = None
+    # keys of photos uploaded for this ticket (PUT …/photos/{key}) that prove this update
+    photos: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]] = Field(
+        default_factory=list, max_length=4)
 
 
 # --- spots, reports, audit ---

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
 
-from hub import audit, tickets
+from hub import audit, ticket_photos, tickets
 from hub.api.deps import (
     ApiDep,
     ClientIp,
@@ -19,7 +22,7 @@ from hub.api.deps import (
     TicketsWrite,
     not_found,
 )
-from hub.api.schemas import Page, TicketPublic, TicketUpdate
+from hub.api.schemas import Page, PhotoRef, TicketPublic, TicketUpdate
 from hub.models import Ticket
 
 router = APIRouter(prefix="/tickets", tags=["tickets"])
@@ -35,6 +38,22 @@ def visible_ticket(conn: Connection, scope: Scope, ticket_id: int) -> dict:
     if not scope.covers(ticket["district"], ticket["area"]):
         raise not_found("ticket", ticket_id)
     return ticket
+
+
+Key = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+
+
+# Before the /{ticket_id} routes, which would take "photos" for an id.
+@router.get("/photos/{token}", responses={404: {"description": "no such photo"}})
+def read_public_photo(token: Annotated[str, Path(max_length=64)], conn: ConnDep) -> Response:
+    """A repair photo by its public, unguessable name: the Open311 `media_url` of the
+    ticket's service request. No login: the name is the permission."""
+    row = ticket_photos.by_token(conn, token)
+    if row is None:
+        raise HTTPException(404, "no such photo")
+    return Response(row.data, media_type=row.content_type,
+                    headers={"Cache-Control": "public, max-age=31536000, immutable",
+                             "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("", response_model=Page[TicketPublic])
@@ -76,24 +95,120 @@ def read_ticket(ticket_id: int, scope: TicketsRead, conn: ConnDep) -> TicketPubl
     return TicketPublic(**visible_ticket(conn, scope, ticket_id))
 
 
+class _Conflict(Exception):
+    def __init__(self, reason: str, ticket: dict) -> None:
+        self.reason, self.ticket = reason, ticket
+
+
+class _Replay(Exception):
+    def __init__(self, ticket: dict) -> None:
+        self.ticket = ticket
+
+
 @router.patch("/{ticket_id}", response_model=TicketPublic,
               responses={404: {"description": "no such ticket in your scope"},
-                         409: {"description": "the ticket cannot make that transition"}})
+                         409: {"description": "the ticket cannot make that transition; "
+                               "`ticket` is its current state"},
+                         422: {"description": "bad body, or `acted_at` out of bounds"}})
 def update_ticket(ticket_id: int, body: TicketUpdate, scope: TicketsWrite, api: ApiDep,
-                  ip: ClientIp) -> TicketPublic:
+                  ip: ClientIp) -> TicketPublic | JSONResponse:
     """Move the ticket on (`assigned`, `in_progress`, `fixed`) with a note. `verified` and
-    `reopened` are the sensor's to decide; a refused transition is 409 with the reason."""
+    `reopened` are the sensor's to decide; a refused transition is 409 with the reason
+    (`detail`) and the ticket as it is now (`ticket`).
+
+    An update a phone queued offline carries `idempotency_key` (8–64 letters, digits, `-`,
+    `_`; a UUID) and `acted_at`: sent again with the same key, to any hub worker, it is
+    applied once and answered 200 with the ticket as it is now (header
+    `Idempotent-Replayed: true`)."""
+    key = body.idempotency_key
+
+    def replayed(conn: Connection) -> bool:
+        done = tickets.applied(conn, key) if key else None
+        if done is None:
+            return False
+        if done != (ticket_id, scope.user.name):
+            raise HTTPException(422, "that idempotency_key was used for another update; "
+                                     "make a new one for each update")
+        return True
+
     def change(conn: Connection) -> dict:
         before = visible_ticket(conn, scope, ticket_id)
+        if replayed(conn):
+            raise _Replay(before)
         try:
-            after = tickets.transition(conn, ticket_id, body.status, scope.user.name,
-                                       body.note, assignee=body.assignee)
-        except tickets.InvalidTransition as err:
-            raise HTTPException(409, str(err)) from None
+            # a savepoint: after a refused or duplicate write the transaction can still
+            # read what won
+            with conn.begin_nested():
+                after = tickets.transition(conn, ticket_id, body.status, scope.user.name,
+                                           body.note, assignee=body.assignee,
+                                           acted_at=body.acted_at, idempotency_key=key,
+                                           photos=body.photos)
+        except (tickets.InvalidTime, ticket_photos.PhotoError) as err:
+            raise HTTPException(422, str(err)) from None
+        except (tickets.InvalidTransition, IntegrityError) as err:
+            # another worker may have applied this very update meanwhile
+            if replayed(conn):
+                raise _Replay(tickets.get(conn, ticket_id)) from None
+            if isinstance(err, IntegrityError):
+                raise
+            raise _Conflict(str(err), tickets.get(conn, ticket_id)) from None
         audit.record(conn, actor=scope.user.name, action="ticket.transition",
                      target=f"ticket:{ticket_id}",
                      detail={"from": before["status"], "to": after["status"],
-                             "note": body.note, "assignee": body.assignee}, ip=ip)
+                             "note": body.note, "assignee": body.assignee,
+                             "acted_at": body.acted_at, "idempotency_key": key,
+                             "photos": len(body.photos)}, ip=ip)
         return after
 
-    return TicketPublic(**api.transact(change))
+    try:
+        return TicketPublic(**api.transact(change))
+    except _Replay as replay:
+        return JSONResponse(TicketPublic(**replay.ticket).model_dump(mode="json"),
+                            headers={"Idempotent-Replayed": "true"})
+    except _Conflict as conflict:
+        return JSONResponse({"detail": conflict.reason,
+                             "ticket": TicketPublic(**conflict.ticket).model_dump(mode="json")},
+                            status_code=409)
+
+
+@router.put("/{ticket_id}/photos/{key}", response_model=PhotoRef,
+            responses={404: {"description": "no such ticket in your scope"},
+                       413: {"description": "larger than `[dashboard] photo_max_bytes`"},
+                       415: {"description": "not a JPEG, PNG or WebP image"}})
+async def upload_photo(ticket_id: int, key: Key, request: Request, scope: TicketsWrite,
+                       api: ApiDep) -> PhotoRef:
+    """Upload a photo (the body: JPEG, PNG or WebP bytes) under a key the phone made; name
+    the key in the next `PATCH` of the ticket (`photos`) to attach it to that update. The
+    same key again answers the photo kept already (an upload retried offline)."""
+    cap = request.app.state.hub.settings.dashboard.photo_max_bytes
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > cap:
+            raise HTTPException(413, f"the photo is larger than {cap} bytes; resize it")
+    if not data:
+        raise HTTPException(422, "no photo in the body")
+    if ticket_photos.sniff(bytes(data)) is None:
+        raise HTTPException(415, "not a JPEG, PNG or WebP image")
+
+    def keep(conn: Connection) -> dict:
+        visible_ticket(conn, scope, ticket_id)
+        try:
+            return ticket_photos.store(conn, ticket_id, key, bytes(data), scope.user.name,
+                                       max_bytes=cap)
+        except ticket_photos.PhotoError as err:
+            raise HTTPException(422, str(err)) from None
+
+    return PhotoRef(**await run_in_threadpool(api.transact, keep))
+
+
+@router.get("/{ticket_id}/photos/{photo_id}", responses={404: {"description": "no such photo"}})
+def read_photo(ticket_id: int, photo_id: int, scope: TicketsRead, conn: ConnDep) -> Response:
+    """A photo of a ticket update, for people who may see the ticket."""
+    visible_ticket(conn, scope, ticket_id)
+    row = ticket_photos.get(conn, ticket_id, photo_id)
+    if row is None:
+        raise not_found("photo", photo_id)
+    return Response(row.data, media_type=row.content_type,
+                    headers={"Cache-Control": "private, max-age=31536000, immutable",
+                             "X-Content-Type-Options": "nosniff"})

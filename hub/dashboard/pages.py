@@ -5,6 +5,10 @@ Files are served under a version that is a hash of all of them, with a year's
 release and afterwards only the small page itself. Scripts come from the hub only
 (Content-Security-Policy), so even a bug that put someone's text into the page as markup
 could not run it.
+
+`GET /sw.js` is the service worker (scope `/`: it has to be served from the root) that
+keeps the app shell — the page and the files of this version — so the dashboard opens
+without a network; `GET /manifest.webmanifest` makes it installable.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from hub.dashboard.settings import DashboardSettings
 
@@ -54,6 +58,24 @@ class Assets:
             return None
         return path
 
+    @cached_property
+    def shell(self) -> list[str]:
+        """What the service worker keeps at install: the page and every script, style and
+        icon of this version. The map's library and outlines are kept when first used
+        (a crew never needs them)."""
+        base = f"/static/{self.version}"
+        files = sorted(p.relative_to(self.root).as_posix() for p in self.root.rglob("*")
+                       if p.is_file() and p.suffix in (".js", ".css", ".svg")
+                       and p.name != "sw.js" and not p.relative_to(self.root).as_posix()
+                       .startswith("vendor/"))
+        return ["/", *(f"{base}/{f}" for f in files)]
+
+    @cached_property
+    def service_worker(self) -> str:
+        source = (self.root / "sw.js").read_text(encoding="utf-8")
+        return (source.replace('"{{VERSION}}"', json.dumps(self.version))
+                .replace('"{{SHELL}}"', json.dumps(self.shell)))
+
     def page(self, config: dict[str, Any]) -> str:
         base = f"/static/{self.version}"
         # JSON inside <script type="application/json">: `<` escaped so no value can end it.
@@ -75,7 +97,8 @@ def _timezone(request: Request) -> str:
 
 
 def security_headers(tile_origin: str | None) -> dict[str, str]:
-    images = "'self' data:" + (f" {tile_origin}" if tile_origin else "")
+    # blob: the crew's repair photos (previews, and photos fetched behind the login)
+    images = "'self' data: blob:" + (f" {tile_origin}" if tile_origin else "")
     return {
         "Content-Security-Policy": (
             "default-src 'self'; script-src 'self'; style-src 'self'; "
@@ -96,6 +119,26 @@ def read_dashboard(request: Request) -> HTMLResponse:
                   "max_zoom": settings.tile_max_zoom},
     }
     return HTMLResponse(assets.page(config), headers=security_headers(settings.tile_origin))
+
+
+@router.get("/sw.js")
+def read_service_worker() -> Response:
+    # Checked on every visit (no-cache): a new release's worker replaces the old one.
+    return Response(assets.service_worker, media_type="text/javascript",
+                    headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/",
+                             "X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/manifest.webmanifest")
+def read_manifest() -> JSONResponse:
+    manifest = {
+        "name": "Roshni", "short_name": "Roshni", "start_url": "/", "scope": "/",
+        "display": "standalone", "background_color": "#ffffff", "theme_color": "#1d2433",
+        "icons": [{"src": f"/static/{assets.version}/icon.svg", "sizes": "any",
+                   "type": "image/svg+xml", "purpose": "any"}],
+    }
+    return JSONResponse(manifest, media_type="application/manifest+json",
+                        headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/static/{version}/{rel:path}")

@@ -1,4 +1,5 @@
-"""`[dashboard]`: what the dashboard's map shows under the lamps."""
+"""`[dashboard]`: what the dashboard's map shows under the lamps; how large a crew's
+repair photo may be."""
 
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ class DashboardSettings(Section):
     # href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors').
     tile_attribution: str = ""
     tile_max_zoom: int = Field(default=19, ge=1, le=22)
+    # The largest repair photo the hub keeps (bytes). The dashboard sends photos resized
+    # to 1280 px JPEG, some 100–300 kB; a larger upload is refused (413).
+    photo_max_bytes: int = Field(default=2_000_000, ge=10_000, le=20_000_000)
 
     @field_validator("tile_url")
     @classmethod

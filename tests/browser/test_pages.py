@@ -36,7 +36,7 @@ def test_the_page_allows_script_from_the_hub_only_and_no_tiles_by_default():
     r = client().get("/")
     assert r.status_code == 200
     csp = r.headers["content-security-policy"]
-    assert "script-src 'self';" in csp and "img-src 'self' data:;" in csp
+    assert "script-src 'self';" in csp and "img-src 'self' data: blob:;" in csp
     assert r.headers["cache-control"] == "no-cache"
     config = page_config(r.text)
     assert config["tiles"]["url"] is None
@@ -49,7 +49,7 @@ def test_a_tile_server_is_allowed_for_images_and_its_attribution_cannot_end_the_
     settings = DashboardSettings(tile_url="https://{s}.tile.example.org/{z}/{x}/{y}.png",
                                  tile_attribution='</script><script>alert(1)</script>')
     r = client(settings).get("/")
-    assert "img-src 'self' data: https://*.tile.example.org;" in r.headers[
+    assert "img-src 'self' data: blob: https://*.tile.example.org;" in r.headers[
         "content-security-policy"]
     # as many script ends as the page without the attribution: the config's and app.js's
     assert r.text.count("</script>") == client().get("/").text.count("</script>") == 2

@@ -3,10 +3,11 @@
 const TOKEN_KEY = "roshni.token";
 
 export class ApiError extends Error {
-  constructor(status, detail) {
+  constructor(status, detail, body = null) {
     super(typeof detail === "string" ? detail : JSON.stringify(detail));
     this.status = status;
     this.detail = detail;
+    this.body = body; // the whole answer (a 409 on a ticket carries the ticket as it is now)
   }
 }
 
@@ -29,7 +30,8 @@ export async function login(username, password) {
   return data.access_token;
 }
 
-/** api("/api/v1/alerts", {query: {state: "open"}}) -> parsed JSON; throws ApiError. */
+/** api("/api/v1/alerts", {query: {state: "open"}}) -> parsed JSON; throws ApiError.
+ * `body`: sent as JSON, or as it is if a Blob (a photo). */
 export async function api(path, { method = "GET", query, body } = {}) {
   const url = new URL(path, location.origin);
   for (const [k, v] of Object.entries(query || {})) {
@@ -38,7 +40,10 @@ export async function api(path, { method = "GET", query, body } = {}) {
   const headers = { Accept: "application/json" };
   if (auth.token) headers.Authorization = `Bearer ${auth.token}`;
   const init = { method, headers };
-  if (body !== undefined) {
+  if (body instanceof Blob) { // a photo, as its bytes
+    headers["Content-Type"] = body.type || "application/octet-stream";
+    init.body = body;
+  } else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
@@ -50,7 +55,7 @@ export async function api(path, { method = "GET", query, body } = {}) {
   const text = await r.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-  if (!r.ok) throw new ApiError(r.status, (data && data.detail) ?? r.statusText);
+  if (!r.ok) throw new ApiError(r.status, (data && data.detail) ?? r.statusText, data);
   return data;
 }
 
@@ -64,4 +69,11 @@ export async function all(path, query = {}, max = 2000) {
     if (out.length >= page.count || page.data.length < limit) break;
   }
   return out;
+}
+
+/** A file the API serves behind the login (a repair photo), as a blob: URL for <img>. */
+export async function blobUrl(path) {
+  const r = await fetch(path, { headers: auth.token ? { Authorization: `Bearer ${auth.token}` } : {} });
+  if (!r.ok) throw new ApiError(r.status, r.statusText);
+  return URL.createObjectURL(await r.blob());
 }

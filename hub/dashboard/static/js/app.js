@@ -6,18 +6,32 @@ import { api, auth, ApiError } from "./api.js";
 import { $, clear, h } from "./dom.js";
 import { language, setLanguage, t } from "./i18n.js";
 import { Live } from "./live.js";
+import { forget, keep, kept, startSending } from "./offline.js";
 import { loginView } from "./views/login.js";
 
 const config = JSON.parse($("#roshni-config").textContent);
 const LANG_KEY = "roshni.lang";
 
-// Which pages each role has, in nav order; the first is its home page.
+// Which pages each role works with, in nav order; the first is its home page. A page is
+// shown only if the user may use it (NEEDS, against /api/v1/me's permissions).
 const PAGES = {
   committee: ["area", "spots", "repairs", "energy"],
   crew: ["tickets"],
   technician: ["fleet", "tickets", "area", "programs", "energy"],
   admin: ["fleet", "area", "spots", "repairs", "tickets", "programs", "energy", "admin"],
 };
+const NEEDS = {
+  area: ["alerts:read", "nodes:read"],
+  spots: ["spots:read"],
+  repairs: ["tickets:read", "alerts:read"],
+  tickets: ["tickets:read"],
+  fleet: ["nodes:read"],
+};
+
+function pagesOf(me) {
+  const may = new Set(me?.permissions || []);
+  return (PAGES[me?.role] || []).filter((page) => (NEEDS[page] || []).every((p) => may.has(p)));
+}
 
 const ROUTES = [
   // [pattern, page module, nav item it belongs to]
@@ -73,6 +87,7 @@ $("#lang").addEventListener("click", async () => {
 
 $("#logout").addEventListener("click", () => {
   auth.token = null;
+  forget();
   ctx.me = null;
   live.stop();
   location.hash = "#/login";
@@ -82,7 +97,7 @@ function renderNav(active) {
   const nav = clear($("#nav"));
   $("#logout").hidden = !ctx.me;
   if (!ctx.me) return;
-  for (const page of PAGES[ctx.me.role] || []) {
+  for (const page of pagesOf(ctx.me)) {
     nav.append(h("a", {
       href: `#/${page}`, class: page === active ? "active" : null,
       "aria-current": page === active ? "page" : null, text: t(`nav_${page}`),
@@ -91,15 +106,39 @@ function renderNav(active) {
 }
 
 async function loadMe() {
-  try {
-    ctx.me = await api("/api/v1/me");
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 401) return null;
-    throw err;
+  const before = await kept("me"); // {me, token}: who was logged in here, with which token
+  if (before?.me && before.token === auth.token) {
+    // Known already: the page opens at once (and without a network); the hub is asked
+    // meanwhile, and the page follows if anything changed (a role, a language).
+    ctx.me = before.me;
+    refreshMe();
+  } else {
+    try {
+      ctx.me = await api("/api/v1/me");
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return null;
+      throw err;
+    }
+    // another user on this phone: nothing of the last one's is shown to them
+    if (before?.me && before.me.id !== ctx.me.id) await forget();
+    await keep("me", { me: ctx.me, token: auth.token });
   }
   chooseLanguage();
   live.start();
+  if (ctx.me.permissions?.includes("tickets:write")) startSending();
   return ctx.me;
+}
+
+function refreshMe() {
+  api("/api/v1/me").then((me) => {
+    keep("me", { me, token: auth.token });
+    const changed = JSON.stringify(me) !== JSON.stringify(ctx.me);
+    ctx.me = me;
+    if (changed) {
+      chooseLanguage();
+      route();
+    }
+  }).catch(() => {}); // 401: api() sends to the login; no network: the kept one stands
 }
 
 export function showError(root, err) {
@@ -121,6 +160,10 @@ async function route() {
     renderNav(null);
     clear(main);
     current = loginView(main, { ...ctx, onLogin: () => { location.hash = "#/"; } });
+    // While the user types, fetch the home pages' code (small; a slow link then needs
+    // only the data after signing in). Not the map's library: only a map page loads it.
+    const homes = new Set(Object.values(PAGES).map((pages) => pages[0]));
+    for (const [re, load] of ROUTES) if (homes.has(re.source.slice(1, -1))) load().catch(() => {});
     return;
   }
   if (!ctx.me) {
@@ -135,7 +178,7 @@ async function route() {
     }
     if (mine !== generation) return;
   }
-  const pages = PAGES[ctx.me.role] || [];
+  const pages = pagesOf(ctx.me);
   const match = ROUTES.map(([re, load, nav, open]) => [path.match(re), load, nav, open])
     .find(([m]) => m);
   if (!match || !(match[3] || pages.includes(match[2]))) {
@@ -155,3 +198,16 @@ async function route() {
 chooseLanguage();
 window.addEventListener("hashchange", route);
 route();
+
+// The app shell kept on the phone (sw.js): opens without a network, installable. After
+// the page has loaded, so it never competes with the first paint on a slow link.
+if ("serviceWorker" in navigator) {
+  // A new release's worker took over from the one that served this page: load the new
+  // page once, so its files (not a mix of two releases) run.
+  if (navigator.serviceWorker.controller) {
+    navigator.serviceWorker.addEventListener("controllerchange", () => location.reload(), { once: true });
+  }
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((err) => console.warn("service worker", err));
+  });
+}

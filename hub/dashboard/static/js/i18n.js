@@ -347,6 +347,19 @@ const STRINGS = {
     energy_pkr: "Rs {n}",
     energy_none: "No energy figures yet.",
     energy_csv: "Download CSV",
+
+    // dash-crew: offline queue, photos, slow networks
+    not_sent_yet: "Not sent yet",
+    not_applied: "Not applied",
+    saved_offline: "No network: saved on this phone. It is sent by itself when the network is back.",
+    sent_now: "Your update made without a network has been sent.",
+    update_conflict: "Your update to “{to}” ({time}) was not applied: the ticket changed meanwhile.",
+    update_refused: "Your update to “{to}” ({time}) was refused.",
+    dismiss: "OK, seen",
+    add_photos: "Add photos",
+    photos: "Photos",
+    photo_n: "Photo {n}",
+    photo_failed: "This photo could not be read; choose another.",
   },
   ur: {
     app_name: "روشنی",
@@ -692,6 +705,19 @@ const STRINGS = {
     energy_pkr: "{n} روپے",
     energy_none: "ابھی بجلی کے اعداد و شمار نہیں۔",
     energy_csv: "CSV ڈاؤن لوڈ کریں",
+
+    // dash-crew: offline queue, photos, slow networks
+    not_sent_yet: "ابھی بھیجا نہیں گیا",
+    not_applied: "لاگو نہیں ہوا",
+    saved_offline: "نیٹ ورک نہیں: اس فون میں محفوظ کر لیا گیا۔ نیٹ ورک واپس آتے ہی خود بھیج دیا جائے گا۔",
+    sent_now: "نیٹ ورک کے بغیر کی گئی آپ کی تبدیلی بھیج دی گئی ہے۔",
+    update_conflict: "آپ کی تبدیلی “{to}” ({time}) لاگو نہیں ہوئی: اس دوران ٹکٹ بدل چکا تھا۔",
+    update_refused: "آپ کی تبدیلی “{to}” ({time}) رد کر دی گئی۔",
+    dismiss: "ٹھیک ہے، دیکھ لیا",
+    add_photos: "تصویریں لگائیں",
+    photos: "تصویریں",
+    photo_n: "تصویر {n}",
+    photo_failed: "یہ تصویر پڑھی نہیں جا سکی؛ کوئی اور چنیں۔",
   },
 };
 

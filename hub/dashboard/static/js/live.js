@@ -21,6 +21,9 @@ export class Live {
     this.source = null;
     this.timer = null;
     this.failures = 0;
+    // The badge says so the moment the phone loses its network, and reconnects when it is back.
+    window.addEventListener("offline", () => { if (this.indicator && !this.indicator.hidden) this.show("off"); });
+    window.addEventListener("online", () => { if (this.source || this.timer) this.start(); });
   }
 
   /** listener({type: "alert"|"ticket"|"refresh", data}) */
@@ -98,6 +101,7 @@ export class Live {
   show(mode) {
     const el = this.indicator;
     if (!el) return;
+    if (mode && navigator.onLine === false) mode = "off";
     el.hidden = mode === null;
     el.dataset.mode = mode || "";
     el.textContent = mode === "on" ? t("live_on") : mode === "polling"

@@ -5,16 +5,15 @@ import { all, api } from "../api.js";
 import { clear, h } from "../dom.js";
 import { t } from "../i18n.js";
 import { lampMap, legend } from "../map.js";
-import { alertCard, loading } from "./common.js";
+import { alertCard, areaNames, loading } from "./common.js";
 import { showError } from "../app.js";
 
 export function lampStateOf(node) {
   return node.state === "pending" ? "pending" : (node.lamp || "unknown");
 }
 
-export function areaNames(me) {
-  return new Map((me.area_names || []).map((a) => [a.id, a.name]));
-}
+// in common.js, so the crew's pages need not load this page (and its map) to have it
+export { areaNames } from "./common.js";
 
 export function render(root, ctx) {
   const mayAck = ctx.me.permissions?.includes("alerts:ack");

@@ -3,6 +3,11 @@
 import { h } from "../dom.js";
 import { label, relative, t, time, tx } from "../i18n.js";
 
+/** Area id -> the name people use, for the areas of the user's scope (/api/v1/me). */
+export function areaNames(me) {
+  return new Map((me.area_names || []).map((a) => [a.id, a.name]));
+}
+
 export function statusBadge(status) {
   return h("span", { class: `badge status-${status}`, text: label("status", status) });
 }

@@ -1,13 +1,14 @@
 // Crew: one ticket — where (open it in a maps app), why (the lamp's last readings), what
 // happened so far, and big buttons to move it on with a note.
 
-import { api } from "../api.js";
+import { api, ApiError, blobUrl } from "../api.js";
 import { clear, h } from "../dom.js";
 import { chart } from "../chart.js";
 import { label, number, relative, t, time } from "../i18n.js";
-import { actorName, loading, place, priorityBadge, statusBadge } from "./common.js";
-import { areaNames } from "./area.js";
+import { actorName, areaNames, loading, place, priorityBadge, statusBadge } from "./common.js";
 import { showError } from "../app.js";
+import { dismiss, isNetworkError, kept, loadKept, newKey, onOutbox, outbox, queue, send, withPending } from "../offline.js";
+import { shrink } from "../photos.js";
 
 // What a person may move a ticket to (hub/tickets.py PEOPLE_MAY); the hub checks again.
 const MOVES = {
@@ -55,10 +56,20 @@ export function render(root, ctx, id) {
   const history = h("section", { class: "card" });
   const note = h("textarea", { id: "note", name: "note", maxlength: 2000, dir: "auto" });
   const message = h("p", { role: "status" });
+  // photos for the next update: taken with the camera, made smaller at once
+  let chosen = []; // [{key, blob, url}]
+  const previews = h("ul", { class: "photos", id: "photo-previews" });
+  // the browser's own file button speaks its language, not the page's: the label is the button
+  const picker = h("input", { type: "file", id: "photo-input", class: "file-input", accept: "image/*", capture: "environment",
+    multiple: true, onchange: () => addPhotos(picker) });
+  const stale = h("p", { class: "notice", id: "stale", hidden: true, text: t("offline") });
+  const unsent = h("section", { id: "outbox" }); // this ticket's updates not sent or refused
   // Where to go first, then what to do, then why and what happened so far.
-  root.append(h("p", {}, h("a", { href: "#/tickets", text: t("back") })), head, where, moves, evidence, history);
-  let ticket = null;
-  let node = null;
+  root.append(h("p", {}, h("a", { href: "#/tickets", text: t("back") })), stale, head, unsent, where, moves,
+    evidence, history);
+  let loaded = null; // the ticket as the hub last said
+  let ticket = null; // …with this phone's unsent updates on top
+  let entries = []; // this ticket's entries in the outbox
   let closed = false;
   let busyMove = false;
 
@@ -75,11 +86,13 @@ export function render(root, ctx, id) {
   }
 
   function drawWhere() {
+    // the lamp's place comes with the ticket (no second request on a slow network)
+    const lamp = { id: ticket.node, pole: ticket.pole, lat: ticket.lat, lon: ticket.lon };
     clear(where).append(h("h2", { text: t("location") }),
-      place({ ...ticket, pole: node?.pole, area_name: names.get(ticket.area) ?? ticket.area }),
+      place({ ...ticket, area_name: ticket.area_name ?? names.get(ticket.area) ?? ticket.area }),
       h("p", { class: "small muted" }, label("district", ticket.district),
-        node?.lat != null ? [" · ", h("span", { class: "ltr", text: `${node.lat.toFixed(5)}, ${node.lon.toFixed(5)}` })] : null),
-      mapsLinks(node));
+        lamp.lat != null ? [" · ", h("span", { class: "ltr", text: `${lamp.lat.toFixed(5)}, ${lamp.lon.toFixed(5)}` })] : null),
+      mapsLinks(lamp) || "");
   }
 
   function drawMoves() {
@@ -92,6 +105,7 @@ export function render(root, ctx, id) {
     }
     moves.append(h("h2", { text: t("move_status") }),
       h("label", { for: "note", text: t("note") }), note,
+      picker, h("label", { for: "photo-input", class: "button big", text: t("add_photos") }), previews,
       h("div", { class: "moves" }, next.map((to) => h("button", {
         type: "button", class: to === "fixed" ? "primary" : "", dataset: { to }, text: t(`to_${to}`),
         onclick: (ev) => move(to, ev.currentTarget),
@@ -105,61 +119,183 @@ export function render(root, ctx, id) {
           h("bdi", { class: "actor", text: actorName(e.actor) }),
           e.from_status ? [statusBadge(e.from_status), h("span", { "aria-hidden": "true", text: document.dir === "rtl" ? "←" : "→" })] : null,
           statusBadge(e.to_status),
-          h("span", { class: "muted grow", text: time(e.at) })),
-        e.note ? h("p", { class: "note", dir: "auto", text: e.note }) : null))));
+          h("span", { class: "muted grow", text: time(e.at) }),
+          e.pending ? h("span", { class: "badge pending", text: t("not_sent_yet") }) : null),
+        e.note ? h("p", { class: "note", dir: "auto", text: e.note }) : null,
+        photoList(e)))));
+  }
+
+  // A history entry's photos: kept on this phone (not sent yet), or fetched behind the login.
+  function photoList(e) {
+    const local = e.localPhotos || [];
+    const sent = e.photos || [];
+    if (!local.length && !sent.length) return null;
+    const list = h("ul", { class: "photos" });
+    let n = 0;
+    for (const blob of local) {
+      list.append(h("li", {}, h("img", { src: URL.createObjectURL(blob), alt: t("photo_n", { n: ++n }) })));
+    }
+    for (const p of sent) {
+      const img = h("img", { alt: t("photo_n", { n: ++n }), dataset: { photoId: p.id } });
+      blobUrl(p.url).then((url) => { img.src = url; }).catch(() => {});
+      list.append(h("li", {}, img));
+    }
+    return list;
+  }
+
+  async function addPhotos(input) {
+    for (const file of [...input.files].slice(0, 4 - chosen.length)) {
+      try {
+        const blob = await shrink(file);
+        chosen.push({ key: newKey(), blob, url: URL.createObjectURL(blob) });
+      } catch {
+        say("error", t("photo_failed"));
+      }
+    }
+    input.value = "";
+    drawPreviews();
+  }
+
+  function drawPreviews() {
+    clear(previews).append(...chosen.map((p, i) => h("li", {},
+      h("img", { src: p.url, alt: t("photo_n", { n: i + 1 }) }))));
+  }
+
+  // What the hub refused of this phone's updates, with the crew's own note, until seen.
+  function drawOutbox() {
+    clear(unsent);
+    for (const e of entries.filter((x) => x.state !== "pending")) {
+      unsent.append(h("div", { class: "card conflict", role: "alert", dataset: { seq: e.seq } },
+        h("p", { class: "error" }, t(e.state === "conflict" ? "update_conflict" : "update_refused",
+          { to: label("status", e.status), time: time(e.acted_at) })),
+        h("p", { class: "small muted", dir: "auto", text: e.detail }),
+        e.note ? h("p", { class: "note", dir: "auto", text: e.note }) : null,
+        h("button", { type: "button", onclick: async () => { await dismiss(e.seq); }, text: t("dismiss") })));
+    }
   }
 
   function draw() {
+    ticket = withPending(loaded, entries);
+    drawOutbox();
     drawHead();
     drawWhere();
     drawMoves();
     drawHistory();
   }
 
+  function say(kind, text) {
+    message.className = kind;
+    message.textContent = text;
+  }
+
   async function move(to, button) {
     if (busyMove) return;
     busyMove = true;
     for (const b of moves.querySelectorAll("button")) b.disabled = true;
-    message.className = "";
-    message.textContent = "";
+    say("", "");
+    // Made now, with its key: sent now if the network lets it, else kept and sent later
+    // (the same key, so the hub applies it once even if this attempt did reach it).
+    const update = { key: newKey(), user: ctx.me.name, ticket: loaded.id, status: to,
+      note: note.value.trim(), acted_at: Date.now() / 1000,
+      photos: chosen.map(({ key, blob }) => ({ key, blob })) };
+    const pending = entries.some((e) => e.state === "pending");
     try {
-      ticket = await api(`/api/v1/tickets/${ticket.id}`, { method: "PATCH", body: { status: to, note: note.value.trim() } });
+      if (navigator.onLine === false || pending) throw new TypeError("offline"); // keep the order
+      loaded = await send(update);
       note.value = "";
+      chosen = [];
+      drawPreviews();
       draw();
-      message.className = "notice";
-      message.textContent = t("saved");
+      say("notice", t("saved"));
     } catch (err) {
+      if (isNetworkError(err)) {
+        await queue(update);
+        note.value = "";
+        chosen = [];
+        drawPreviews();
+        await reloadOutbox();
+        say("notice", t("saved_offline"));
+        return;
+      }
       for (const b of moves.querySelectorAll("button")) b.disabled = false;
-      message.className = "error";
-      message.textContent = err.status === 409 || err.status === 400 || err.status === 422
-        ? err.message : t("error", { detail: err.message });
+      if (err instanceof ApiError && err.status === 409 && err.body?.ticket) {
+        // overtaken (the sensor verified it, say): show the ticket as it is, keep the note
+        loaded = err.body.ticket;
+        draw();
+      }
+      say("error", err.status === 409 || err.status === 400 || err.status === 422
+        ? err.message : t("error", { detail: err.message }));
       button.focus();
     } finally {
       busyMove = false;
     }
   }
 
+  async function reloadOutbox() {
+    entries = (await outbox()).filter((e) => e.ticket === Number(id));
+    if (loaded && !closed) draw();
+  }
+
+  async function keptTicket() {
+    return (await kept(`ticket:${id}`)) ?? (await kept("tickets"))?.find((tk) => tk.id === Number(id));
+  }
+
   async function load() {
     const busy = loading(head);
+    if (!loaded) {
+      // what this phone kept (this ticket, or the queue it was in), at once
+      const old = await keptTicket();
+      entries = (await outbox()).filter((e) => e.ticket === Number(id));
+      if (old && !loaded && !closed) {
+        loaded = old;
+        draw();
+        drawEvidence();
+        head.append(busy);
+      }
+    }
     try {
-      ticket = await api(`/api/v1/tickets/${encodeURIComponent(id)}`);
-      node = await api(`/api/v1/nodes/${encodeURIComponent(ticket.node)}`).catch(() => null);
+      const got = await loadKept(`ticket:${id}`, () => api(`/api/v1/tickets/${encodeURIComponent(id)}`))
+        .catch(async (err) => {
+          const old = isNetworkError(err) && (await keptTicket());
+          if (!old) throw err;
+          return { data: old, stale: true };
+        });
+      loaded = got.data;
+      stale.hidden = !got.stale;
+      entries = (await outbox()).filter((e) => e.ticket === loaded.id);
       if (closed) return;
+      busy.remove();
       draw();
-      clear(evidence).append(h("h2", { text: t("evidence") }), evidenceCharts(ticket.evidence || []));
+      drawEvidence();
     } catch (err) {
       busy.remove();
       showError(head, err);
     }
   }
 
+  function drawEvidence() {
+    clear(evidence).append(h("h2", { text: t("evidence") }), evidenceCharts(loaded.evidence || []));
+  }
+
   const unsubscribe = ctx.live.subscribe(({ type, data }) => {
     if (type === "refresh") return load();
-    if (type === "ticket" && ticket && data.id === ticket.id && !busyMove) {
-      ticket = data;
+    if (type === "ticket" && loaded && data.id === loaded.id && !busyMove) {
+      loaded = data;
       draw();
     }
   });
+  const unwatch = onOutbox(({ type, entry, ticket: now }) => {
+    if (now && now.id === Number(id)) {
+      loaded = now; // the hub's word: no longer only what was kept
+      stale.hidden = true;
+    }
+    if (!entry || entry.ticket === Number(id)) {
+      if (type === "sent") say("notice", t("sent_now"));
+      else if (type !== "queued") say("", "");
+      reloadOutbox();
+    }
+  });
+  window.addEventListener("online", load); // the network is back: what the hub says now
   load();
-  return { cleanup() { closed = true; unsubscribe(); } };
+  return { cleanup() { closed = true; unsubscribe(); unwatch(); window.removeEventListener("online", load); } };
 }

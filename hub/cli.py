@@ -132,8 +132,10 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = _settings(args.config)
     app = create_app(settings)
+    # proxy_headers off: uvicorn would trust X-Forwarded-For from 127.0.0.1; the app trusts
+    # only [http] trusted_proxies (hub.app).
     uvicorn.run(app, host=settings.http.host, port=settings.http.port, log_level="info",
-                access_log=False)
+                access_log=False, proxy_headers=False)
     return 0
 
 

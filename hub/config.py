@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -52,9 +53,35 @@ class DbSettings(Section):
     url: str | None = None  # SQLAlchemy URL; default: SQLite file in data_dir
 
 
+def _comma_list(value: object) -> object:
+    # ROSHNI_<SECTION>__<KEY>="a,b" (the environment only carries text)
+    if isinstance(value, str):
+        return [k.strip() for k in value.split(",") if k.strip()]
+    return value
+
+
 class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client. Empty:
+    # the connecting address is the client whatever the headers say, so a guesser cannot
+    # pick a new address per request to escape throttling.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies_from_environment(cls, value: object) -> object:
+        return _comma_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
 
 class AuthSettings(Section):
@@ -66,8 +93,11 @@ class AuthSettings(Section):
     # Accept a short or placeholder secret_key: for development and tests, never production.
     development: bool = False
     token_ttl_s: float = Field(default=12 * 3600.0, gt=0)
-    # Failed logins per username and address within the window, then 429 until it passes.
+    # Failed logins within the window, then 429 until it passes: per user name and
+    # address, per user name from any address, per address for any user name.
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_account: int = Field(default=20, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
     login_window_s: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
@@ -97,10 +127,7 @@ class Open311Settings(Section):
     @field_validator("api_keys", mode="before")
     @classmethod
     def _keys_from_environment(cls, value: object) -> object:
-        # ROSHNI_OPEN311__API_KEYS="key1,key2" (the environment only carries text)
-        if isinstance(value, str):
-            return [k.strip() for k in value.split(",") if k.strip()]
-        return value
+        return _comma_list(value)
 
 
 class BrokerSettings(Section):

@@ -18,6 +18,7 @@ from starlette.datastructures import FormData
 
 from hub import audit, open311
 from hub.api.deps import ApiDep, ClientIp, ConnDep
+from hub.api.inputs import BadInput, check_text, clean_text
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -33,7 +34,9 @@ def _xml(root: str, item: str, rows: list[dict[str, Any]]) -> bytes:
         for k, v in row.items():
             child = ET.SubElement(el, k)
             if v is not None:
-                child.text = str(v).lower() if isinstance(v, bool) else str(v)
+                # ElementTree writes a control character as it is, which no XML parser
+                # reads: text stored before input was checked must not break the feed.
+                child.text = str(v).lower() if isinstance(v, bool) else clean_text(str(v))
     return b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8")
 
 
@@ -156,6 +159,12 @@ async def create_request(fmt: Format, request: Request, api: ApiDep, ip: ClientI
     if lat is None and not form.get("address_string") and not form.get("address_id"):
         raise HTTPException(400, "a location is required: lat and long, or address_string")
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    try:  # url-encoded forms were checked before routing; multipart ones are checked here
+        for k, v in fields.items():
+            check_text(k, "a field name")
+            check_text(v, f"{k[:40]!r}")
+    except BadInput as err:
+        raise HTTPException(422, str(err)) from None
     def store() -> tuple[int, open311.Verdict]:
         s = api.settings.open311
         with api.engine.connect() as conn:

@@ -223,6 +223,8 @@ class TicketUpdate(BaseModel):
     status: Literal["open", "assigned", "in_progress", "fixed", "verified", "reopened"]
     note: str = Field(default="", max_length=2000)
     assignee: str | None = Field(default=None, max_length=64)
+    # Shown to the public on the ticket's Open311 request (the note above never is).
+    public_note: str | None = Field(default=None, min_length=1, max_length=280)
 
 
 # --- spots, reports, audit ---
@@ -268,12 +270,16 @@ class ReportPublic(BaseModel):
     evidence: list[dict[str, Any]]
     closed_by: str | None
     closed_at: float | None
+    check_note: str | None = None
 
 
 class ReportUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["closed"]
     note: str = Field(min_length=1, max_length=2000)
+    # What the reporter reads on Open311 (default: that it was checked and closed); the
+    # note above is for staff only.
+    public_note: str | None = Field(default=None, min_length=1, max_length=280)
 
 
 class AuditEntry(BaseModel):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query
 from sqlalchemy import Connection, func, select
 
-from hub import audit, tickets
+from hub import audit, open311, tickets
 from hub.api.deps import (
     ApiDep,
     ClientIp,
@@ -81,7 +81,8 @@ def read_ticket(ticket_id: int, scope: TicketsRead, conn: ConnDep) -> TicketPubl
                          409: {"description": "the ticket cannot make that transition"}})
 def update_ticket(ticket_id: int, body: TicketUpdate, scope: TicketsWrite, api: ApiDep,
                   ip: ClientIp) -> TicketPublic:
-    """Move the ticket on (`assigned`, `in_progress`, `fixed`) with a note. `verified` and
+    """Move the ticket on (`assigned`, `in_progress`, `fixed`) with a note for staff, and
+    optionally a `public_note` for the ticket's public Open311 request. `verified` and
     `reopened` are the sensor's to decide; a refused transition is 409 with the reason."""
     def change(conn: Connection) -> dict:
         before = visible_ticket(conn, scope, ticket_id)
@@ -90,10 +91,13 @@ def update_ticket(ticket_id: int, body: TicketUpdate, scope: TicketsWrite, api: 
                                        body.note, assignee=body.assignee)
         except tickets.InvalidTransition as err:
             raise HTTPException(409, str(err)) from None
+        if body.public_note:
+            open311.publish_note(conn, ticket_id, body.public_note)
         audit.record(conn, actor=scope.user.name, action="ticket.transition",
                      target=f"ticket:{ticket_id}",
                      detail={"from": before["status"], "to": after["status"],
-                             "note": body.note, "assignee": body.assignee}, ip=ip)
+                             "note": body.note, "assignee": body.assignee,
+                             "public_note": body.public_note}, ip=ip)
         return after
 
     return TicketPublic(**api.transact(change))

@@ -11,7 +11,7 @@ from fastapi.middleware.gzip import GZipMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub import dashboard
-from hub.api import health
+from hub.api import docs, health
 from hub.api.errors import install_error_handlers
 from hub.api.headers import SecurityHeaders
 from hub.api.inputs import CheckedRequests
@@ -89,9 +89,12 @@ def create_app(settings: HubSettings) -> FastAPI:
             hub.stop()
             api.close()
 
-    app = FastAPI(title="Roshni hub", version="1", lifespan=lifespan)
+    # /docs and /openapi.json are hub.api.docs' (served locally, behind [http] docs).
+    app = FastAPI(title="Roshni hub", version="1", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, openapi_url=None)
     app.state.hub = hub
     app.include_router(health.router)
+    app.include_router(docs.router)
     api = install_api(app, hub)
     app.include_router(dashboard.router)
     install_error_handlers(app)

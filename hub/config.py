@@ -67,6 +67,12 @@ class HttpSettings(Section):
     # the connecting address is the client whatever the headers say, so a guesser cannot
     # pick a new address per request to escape throttling.
     trusted_proxies: list[str] = Field(default_factory=list)
+    # Who may read /metrics and /docs (+ /openapi.json): "loopback" (this machine's
+    # clients), "open" (anyone) or "off"; /metrics also to anyone with metrics_token as
+    # a bearer token (Prometheus' `authorization: credentials`).
+    metrics: Literal["loopback", "open", "off"] = "loopback"
+    metrics_token: str | None = Field(default=None, min_length=16)
+    docs: Literal["loopback", "open", "off"] = "loopback"
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod
@@ -123,6 +129,11 @@ class Open311Settings(Section):
     # A reading older than this says nothing about the lamp now.
     fresh_s: float = Field(default=1800.0, gt=0)
     jurisdiction_id: str = "karachi"
+    # Reports without an api_key (when none are configured) per client address within the
+    # window; more get 429. Keyed clients are not limited this way: FixMyStreet's server
+    # posts every citizen's report from one address.
+    reports_per_address: int = Field(default=10, ge=1)
+    reports_window_s: float = Field(default=3600.0, gt=0)
 
     @field_validator("api_keys", mode="before")
     @classmethod

@@ -22,10 +22,52 @@ from hub.models import Base
 
 
 class LoginFailure(Base):
+    """One counted event under a key: a failed login (keys above), or anything else that is
+    limited per key in a window (`RateLimit`, e.g. `report:<address>` for Open311)."""
+
     __tablename__ = "login_failures"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(200))
     at: Mapped[float] = mapped_column(Float)
+
+
+def _wait(conn: Connection, k: str, limit: int, window_s: float, now: float) -> float:
+    """Seconds until key `k` is under `limit` events in the window again; 0 when it is."""
+    since = now - window_s
+    n = conn.execute(select(func.count()).where(LoginFailure.key == k,
+                                                LoginFailure.at > since)).scalar_one()
+    if n < limit:
+        return 0.0
+    # The window slides: once enough events have aged out, the next one is allowed.
+    ats = [t for (t,) in conn.execute(
+        select(LoginFailure.at).where(LoginFailure.key == k, LoginFailure.at > since)
+        .order_by(LoginFailure.at.desc()).limit(limit))]
+    return max(0.0, ats[-1] + window_s - now)
+
+
+def _record(conn: Connection, keys: list[str], window_s: float, now: float) -> None:
+    conn.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys),
+                                            LoginFailure.at <= now - window_s))
+    conn.execute(insert(LoginFailure), [dict(key=k, at=now) for k in keys])
+
+
+class RateLimit:
+    """At most `limit` events per key within `window_s`, counted in the database (so every
+    worker counts the same). Concurrent requests in different workers may each pass the
+    last free place: the count can overshoot by the number of requests in flight."""
+
+    def __init__(self, limit: int, window_s: float) -> None:
+        self.limit = limit
+        self.window_s = window_s
+
+    def take(self, conn: Connection, k: str, now: float | None = None) -> float:
+        """Count one event for `k` and return 0, or return the seconds to wait (counting
+        nothing) when `k` is at its limit."""
+        now = time.time() if now is None else now
+        wait = _wait(conn, k, self.limit, self.window_s, now)
+        if wait == 0:
+            _record(conn, [k], self.window_s, now)
+        return wait
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,26 +97,11 @@ class Throttle:
     def retry_after(self, conn: Connection, a: Attempt, now: float | None = None) -> float:
         """Seconds until this attempt may be made; 0 when it may now."""
         now = time.time() if now is None else now
-        return max(self._wait(conn, k, limit, now) for k, limit in self._keys(a))
-
-    def _wait(self, conn: Connection, k: str, limit: int, now: float) -> float:
-        since = now - self.window_s
-        n = conn.execute(select(func.count()).where(LoginFailure.key == k,
-                                                    LoginFailure.at > since)).scalar_one()
-        if n < limit:
-            return 0.0
-        # The window slides: once enough failures have aged out, the next try is allowed.
-        ats = [t for (t,) in conn.execute(
-            select(LoginFailure.at).where(LoginFailure.key == k, LoginFailure.at > since)
-            .order_by(LoginFailure.at.desc()).limit(limit))]
-        return max(0.0, ats[-1] + self.window_s - now)
+        return max(_wait(conn, k, limit, self.window_s, now) for k, limit in self._keys(a))
 
     def failed(self, conn: Connection, a: Attempt, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        keys = [k for k, _ in self._keys(a)]
-        conn.execute(delete(LoginFailure).where(LoginFailure.key.in_(keys),
-                                                LoginFailure.at <= now - self.window_s))
-        conn.execute(insert(LoginFailure), [dict(key=k, at=now) for k in keys])
+        _record(conn, [k for k, _ in self._keys(a)], self.window_s, now)
 
     def succeeded(self, conn: Connection, a: Attempt) -> None:
         # The address's count stays: logging in to one's own account must not reset the

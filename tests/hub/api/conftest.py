@@ -41,6 +41,7 @@ FMS_KEY = "fixmystreet-test-key"
 # The reverse proxy the hub trusts to name its clients (a loopback address of its own).
 PROXY = "127.0.0.2"
 ACCOUNT_LIMIT = 6
+METRICS_TOKEN = "prometheus-scrape-token-0123456789"
 ADDRESS_LIMIT = 10
 
 USERS = {
@@ -180,7 +181,8 @@ def hub_env(mosquitto: Mosquitto, influxd: Influxd, **extra: str) -> dict[str, s
             "ROSHNI_OPEN311__API_KEYS": FMS_KEY, "ROSHNI_HTTP__TRUSTED_PROXIES": PROXY,
             # low enough for a test to reach with few (slow, Argon2) failed logins
             "ROSHNI_AUTH__LOGIN_MAX_FAILURES_PER_ACCOUNT": str(ACCOUNT_LIMIT),
-            "ROSHNI_AUTH__LOGIN_MAX_FAILURES_PER_ADDRESS": str(ADDRESS_LIMIT), **extra}
+            "ROSHNI_AUTH__LOGIN_MAX_FAILURES_PER_ADDRESS": str(ADDRESS_LIMIT),
+            "ROSHNI_HTTP__METRICS_TOKEN": METRICS_TOKEN, **extra}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

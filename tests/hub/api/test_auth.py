@@ -171,3 +171,55 @@ def test_a_placeholder_secret_is_refused_outside_development(tmp_path, world: Wo
                        timeout=60)
     assert r.returncode != 0
     assert "secret_key is a placeholder" in r.stderr
+
+
+@pytest.mark.parametrize(("name", "password"), [
+    ("weak-one", "12345678"),
+    ("saleem", "saleem12345"),  # the user's own name
+    ("weak-two", "korangi2026"),  # the user's own district
+    ("weak-three", "roshni123"),  # the project's name
+])
+def test_guessable_passwords_are_refused_by_the_cli_and_the_api(world: World, name, password):
+    r = add_user(world.hub, name, "crew", "--district", "korangi", password=password)
+    assert r.returncode == 2 and "too easy to guess" in r.stderr, r.stderr
+    with world.as_("ayesha") as c:
+        r = c.post("/api/v1/users", json={"name": name, "role": "crew",
+                                          "district": "korangi", "password": password})
+    assert r.status_code == 422 and "too easy to guess" in r.json()["detail"], r.text
+    assert world.login(name, password, address="127.0.0.5").status_code == 401
+
+
+def test_user_list_passwd_disable_and_enable_on_the_hub_host(world: World):
+    assert add_user(world.hub, "rotating", "committee", "--area", "Korangi 6").returncode == 0
+    listed = roshni_cmd(world.hub, "user", "list")
+    assert listed.returncode == 0
+    line = next(x for x in listed.stdout.splitlines() if x.startswith("rotating "))
+    assert "committee" in line and "korangi-6" in line and "DISABLED" not in line
+    old = world.login("rotating").json()["access_token"]
+
+    weak = roshni_cmd(world.hub, "user", "passwd", "rotating", "--password-stdin",
+                      stdin="rotating123\n")
+    assert weak.returncode == 2 and "too easy to guess" in weak.stderr
+    new_password = "blue-kettle-monsoon-7"
+    r = roshni_cmd(world.hub, "user", "passwd", "rotating", "--password-stdin",
+                   stdin=new_password + "\n")
+    assert r.returncode == 0, r.stderr
+    assert bearer(world, old).status_code == 401  # earlier logins have ended
+    assert world.login("rotating", address="127.0.0.6").status_code == 401
+    token = world.login("rotating", new_password).json()["access_token"]
+
+    assert roshni_cmd(world.hub, "user", "disable", "rotating").returncode == 0
+    assert bearer(world, token).status_code == 401
+    assert world.login("rotating", new_password).status_code == 401
+    line = next(x for x in roshni_cmd(world.hub, "user", "list").stdout.splitlines()
+                if x.startswith("rotating "))
+    assert "DISABLED" in line
+    assert roshni_cmd(world.hub, "user", "enable", "rotating").returncode == 0
+    assert world.login("rotating", new_password).status_code == 200
+    missing = roshni_cmd(world.hub, "user", "disable", "nobody-such")
+    assert missing.returncode == 2 and "no user 'nobody-such'" in missing.stderr
+    uid = bearer(world, world.login("rotating", new_password).json()["access_token"]
+                 ).json()["id"]
+    actions = [e["action"] for e in world.get("ayesha", "/api/v1/audit",
+                                               target=f"user:{uid}").json()["data"]]
+    assert actions == ["user.enable", "user.disable", "user.passwd", "user.add"]

@@ -14,7 +14,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.hub.api.conftest import ACCOUNT_LIMIT, ADDRESS_LIMIT, PASSWORD, PROXY, World, add_user
+from hub.supervise import HubProcess, Mosquitto
+from tests.hub.api.conftest import (
+    ACCOUNT_LIMIT,
+    ADDRESS_LIMIT,
+    METRICS_TOKEN,
+    PASSWORD,
+    PROXY,
+    SECRET_KEY,
+    World,
+    add_user,
+)
 
 BIG = str(2**63)
 HOSTILE_BODIES = {
@@ -163,3 +173,100 @@ def test_a_trusted_proxy_names_the_client(world: World):
         assert blocked.status_code == 429
         other = login(proxy, "behind-proxy", PASSWORD, **{"X-Forwarded-For": "198.51.100.8"})
         assert other.status_code == 200, other.text
+
+
+# --- /metrics and /docs ---
+
+
+def test_metrics_and_docs_are_served_locally_and_not_to_clients_elsewhere(world: World):
+    assert world.get(None, "/metrics").status_code == 200
+    docs = world.get(None, "/docs")
+    assert docs.status_code == 200
+    with from_address(world, PROXY) as proxy:  # a client on the street, through the proxy
+        elsewhere = {"X-Forwarded-For": "198.51.100.20"}
+        for path in ("/metrics", "/docs", "/openapi.json"):
+            r = proxy.get(path, headers=elsewhere)
+            assert r.status_code == 403 and "detail" in r.json(), path
+        # Prometheus elsewhere, with the configured bearer token
+        r = proxy.get("/metrics", headers={**elsewhere,
+                                           "Authorization": f"Bearer {METRICS_TOKEN}"})
+        assert r.status_code == 200 and "roshni_readings_received_total" in r.text
+        wrong = proxy.get("/metrics", headers={**elsewhere, "Authorization": "Bearer guess"})
+        assert wrong.status_code == 403
+
+
+def test_the_docs_page_loads_its_files_from_the_hub_not_a_cdn(world: World):
+    page = world.get(None, "/docs").text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', page) + re.findall(r"url: '([^']+)'", page)
+    assert sources, page
+    assert not [s for s in sources if s.startswith(("http:", "https:", "//"))], sources
+    for src in re.findall(r'(?:src|href)="([^"]+)"', page):
+        r = world.get(None, src)
+        assert r.status_code == 200 and len(r.content) > 1000, src
+    assert "SwaggerUIBundle" in world.get(None, "/docs/assets/swagger-ui-bundle.js").text
+
+
+# --- a hub whose Open311 takes reports without a key, and serves no docs or metrics ---
+
+
+@pytest.fixture(scope="module")
+def keyless_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
+    """Its own broker and state; InfluxDB is not needed for what it is asked here (a
+    report far from any lamp is judged without readings)."""
+    workdir = tmp_path_factory.mktemp("keyless")
+    with Mosquitto(workdir / "mosquitto") as mosquitto, HubProcess(workdir / "hub", {
+            "ROSHNI_MQTT__URL": mosquitto.url, "ROSHNI_INFLUX__URL": "http://127.0.0.1:9",
+            "ROSHNI_AUTH__SECRET_KEY": SECRET_KEY, "ROSHNI_OPEN311__API_KEYS": "",
+            "ROSHNI_OPEN311__REPORTS_PER_ADDRESS": "3", "ROSHNI_HTTP__METRICS": "off",
+            "ROSHNI_HTTP__DOCS": "off"}) as hub:
+        yield hub
+
+
+def test_anonymous_reports_are_limited_per_address(keyless_hub: HubProcess):
+    form = {"service_code": "street_light_out", "lat": "24.70", "long": "66.90",
+            "description": "dark street"}
+
+    def post(address: str) -> httpx.Response:
+        with httpx.Client(transport=httpx.HTTPTransport(local_address=address),
+                          timeout=30) as c:
+            return c.post(f"{keyless_hub.url}/open311/v2/requests.json", data=form)
+
+    codes = [post("127.0.0.21").status_code for _ in range(5)]
+    assert codes == [201, 201, 201, 429, 429], codes
+    r = post("127.0.0.21")
+    assert 0 < int(r.headers["retry-after"]) <= 3600 and "too many reports" in r.json()["detail"]
+    assert post("127.0.0.22").status_code == 201  # another address is not affected
+
+
+def test_metrics_and_docs_can_be_switched_off(keyless_hub: HubProcess):
+    for path in ("/metrics", "/docs", "/openapi.json"):
+        assert httpx.get(f"{keyless_hub.url}{path}", timeout=30).status_code == 404, path
+    assert httpx.get(f"{keyless_hub.url}/healthz", timeout=30).status_code == 200
+
+
+# --- Open311 as a client library nobody here wrote sees it ---
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_an_independent_open311_client_reads_every_service_and_request(world: World, fmt):
+    from georeport import GeoReport  # georeport on PyPI, GeoReport v2 client
+
+    client = GeoReport(f"{world.url}/open311/v2", jurisdiction="karachi",
+                       output_format=fmt)
+    services = client.get_service_list()
+    codes = [s["service_code"] for s in services]
+    assert "street_light_out" in codes
+    for code in codes:
+        definition = client.get_service_definition(code)
+        assert definition["service_code"] == code
+        assert definition["attributes"] in ([], None)  # XML: an empty <attributes/>
+    requests = client.get_service_requests()
+    requests = requests if isinstance(requests, list) else [requests]
+    assert requests and all(r["service_request_id"] for r in requests)
+    one = client.get_service_request(requests[0]["service_request_id"])
+    assert one["service_request_id"] == requests[0]["service_request_id"]
+
+
+def test_an_unknown_service_definition_is_404(world: World):
+    r = world.get(None, "/open311/v2/services/pothole.json")
+    assert r.status_code == 404 and "pothole" in r.json()["detail"]

@@ -42,7 +42,7 @@ FMS_KEY = "fixmystreet-test-key"
 PROXY = "127.0.0.2"
 ACCOUNT_LIMIT = 6
 METRICS_TOKEN = "prometheus-scrape-token-0123456789"
-ADDRESS_LIMIT = 10
+ADDRESS_LIMIT = 12
 
 USERS = {
     "ayesha": ("admin", []),

@@ -72,11 +72,13 @@ def _names(conn: Connection, items: list[dict[str, Any]]
     districts: dict[str, str] = {}
     areas: dict[str, str] = {}
     if district_ids:
-        districts.update(conn.execute(select(District.id, District.name)
-                                      .where(District.id.in_(district_ids))).tuples())
+        for k, v in conn.execute(select(District.id, District.name)
+                                 .where(District.id.in_(district_ids))):
+            districts[k] = v
     for start in range(0, len(area_ids), 900):
-        areas.update(conn.execute(select(Area.id, Area.name)
-                                  .where(Area.id.in_(area_ids[start:start + 900]))).tuples())
+        for k, v in conn.execute(select(Area.id, Area.name)
+                                 .where(Area.id.in_(area_ids[start:start + 900]))):
+            areas[k] = v
     return districts, areas
 
 

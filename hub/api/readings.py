@@ -27,6 +27,7 @@ AGGREGATES = {
     "energy_wh": "last", "footfall": "sum", "presence_s": "sum", "tamper": "last",
     "cpu_c": "max", "uptime_s": "last", "rssi_dbm": "mean", "spool": "max",
     "interval_s": "last",
+    "level": "mean", "level_avg": "mean",  # the commanded output, % (DESIGN.md §11)
 }
 FIELDS = tuple(f for f in READING_FIELD_TYPES if f != "seq")
 MAX_POINTS = 5000

@@ -8,9 +8,13 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from hub import dashboard
-from hub.api import health
+from hub.api import docs, health
+from hub.api.errors import install_error_handlers
+from hub.api.headers import SecurityHeaders
+from hub.api.inputs import CheckedRequests
 from hub.api.main import install_api
 from hub.backup import hold_while_running
 from hub.commands import CommandBus
@@ -92,11 +96,22 @@ def create_app(settings: HubSettings) -> FastAPI:
             hub.stop()
             api.close()
 
-    app = FastAPI(title="Roshni hub", version="1", lifespan=lifespan)
+    # /docs and /openapi.json are hub.api.docs' (served locally, behind [http] docs).
+    app = FastAPI(title="Roshni hub", version="1", lifespan=lifespan, docs_url=None,
+                  redoc_url=None, openapi_url=None)
     app.state.hub = hub
     app.include_router(health.router)
+    app.include_router(docs.router)
     api = install_api(app, hub)
     app.include_router(dashboard.router)
+    install_error_handlers(app)
+    # Innermost first: the last one added sees a request first.
     # Lists and the dashboard's files travel compressed to phones on slow connections.
     app.add_middleware(GZipMiddleware, minimum_size=1024)
+    app.add_middleware(CheckedRequests)
+    app.add_middleware(SecurityHeaders)
+    if settings.http.trusted_proxies:
+        # The client's address is what a trusted proxy says it is; from anyone else,
+        # X-Forwarded-For is ignored (the server itself is run with proxy_headers off).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.http.trusted_proxies)
     return app

@@ -105,6 +105,26 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                       help="read the password from the first line of standard input")
     uadd.add_argument("--config", type=Path)
     uadd.set_defaults(func=_user_add)
+    ulist = usub.add_parser("list", help="every user with role, scope and whether disabled")
+    ulist.add_argument("--role", choices=("admin", "technician", "committee", "crew"))
+    ulist.add_argument("--config", type=Path)
+    ulist.set_defaults(func=_user_list)
+    upass = usub.add_parser(
+        "passwd", help="set a user's password; their tokens stop working",
+        description="The password is read from standard input (--password-stdin) or asked "
+                    "for on a terminal, and must pass the same policy as for user add.")
+    upass.add_argument("name")
+    upass.add_argument("--password-stdin", action="store_true",
+                       help="read the password from the first line of standard input")
+    upass.add_argument("--config", type=Path)
+    upass.set_defaults(func=_user_passwd)
+    for verb, helptext in (("disable", "lock a user out at once: no login, tokens stop "
+                                       "working"),
+                           ("enable", "let a disabled user log in again")):
+        p = usub.add_parser(verb, help=helptext)
+        p.add_argument("name")
+        p.add_argument("--config", type=Path)
+        p.set_defaults(func=_user_disable, disable=verb == "disable")
 
     demo = sub.add_parser("demo", help="Mosquitto, InfluxDB, the hub and simulated nodes")
     demo.add_argument("--nodes", type=int, default=10, help="simulated posts (default 10)")
@@ -135,8 +155,10 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = _settings(args.config)
     app = create_app(settings)
+    # proxy_headers off: uvicorn would trust X-Forwarded-For from 127.0.0.1; the app trusts
+    # only [http] trusted_proxies (hub.app).
     uvicorn.run(app, host=settings.http.host, port=settings.http.port, log_level="info",
-                access_log=False)
+                access_log=False, proxy_headers=False)
     return 0
 
 
@@ -225,35 +247,53 @@ def _make_certs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _user_add(args: argparse.Namespace) -> int:
+def _read_password(args: argparse.Namespace, command: str) -> str | None:
     import getpass
 
-    from hub import audit
-    from hub.auth import UserError, create_user
-    from hub.db import make_engine, migrate, writing
-
     if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    elif sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    if sys.stdin.isatty():
         password = getpass.getpass(f"password for {args.name}: ")
         if getpass.getpass("again: ") != password:
-            print("roshni user add: the passwords differ", file=sys.stderr)
-            return 2
-    else:
-        print("roshni user add: give --password-stdin to read the password from standard "
-              "input", file=sys.stderr)
-        return 2
+            print(f"roshni user {command}: the passwords differ", file=sys.stderr)
+            return None
+        return password
+    print(f"roshni user {command}: give --password-stdin to read the password from "
+          "standard input", file=sys.stderr)
+    return None
+
+
+def _user_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from hub.db import make_engine, migrate
+
     settings = _settings(args.config)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.db_url)
-    engine = make_engine(settings.db_url)
+    return make_engine(settings.db_url)
+
+
+def _cli_actor() -> str:
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from hub import audit
+    from hub.auth import UserError, create_user
+    from hub.db import writing
+
+    password = _read_password(args, "add")
+    if password is None:
+        return 2
+    engine = _user_engine(args)
 
     def add():  # type: ignore[no-untyped-def]
         with writing(engine) as conn:  # the hub may be writing meanwhile
             user = create_user(conn, args.name, role=args.role, password=password,
                                district=args.district, areas=args.area,
                                language=args.language)
-            audit.record(conn, actor=f"cli:{getpass.getuser()}", action="user.add",
+            audit.record(conn, actor=_cli_actor(), action="user.add",
                          target=f"user:{user.id}",
                          detail={"name": user.name, "role": user.role,
                                  "district": user.district, "areas": list(user.areas),
@@ -270,6 +310,73 @@ def _user_add(args: argparse.Namespace) -> int:
     scope = (f" in {user.district}" if user.district else
              f" for {', '.join(user.areas)}" if user.areas else "")
     print(f"added {user.role} {user.name}{scope}")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    from hub.auth import users as user_store
+
+    engine = _user_engine(args)
+    try:
+        with engine.connect() as conn:
+            found, count = user_store.list_users(conn, role=args.role, limit=1_000_000)
+    finally:
+        engine.dispose()
+    for u in found:
+        scope = u.district or ", ".join(u.areas) or "everywhere"
+        print(f"{u.name:<24} {u.role:<10} {scope:<30} {u.language}"
+              f"{'  DISABLED' if u.disabled else ''}")
+    print(f"{count} user{'s' if count != 1 else ''}")
+    return 0
+
+
+def _user_passwd(args: argparse.Namespace) -> int:
+    from hub import audit
+    from hub.auth import UserError
+    from hub.auth import users as user_store
+    from hub.db import writing
+
+    password = _read_password(args, "passwd")
+    if password is None:
+        return 2
+    engine = _user_engine(args)
+    try:
+        with writing(engine) as conn:
+            user = user_store.by_name(conn, args.name)
+            if user is None:
+                raise UserError(f"no user {args.name!r}")
+            user_store.set_password(conn, user, password)
+            audit.record(conn, actor=_cli_actor(), action="user.passwd",
+                         target=f"user:{user.id}")
+    except UserError as err:
+        print(f"roshni user passwd: {err}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(f"new password for {args.name}; their earlier logins have ended")
+    return 0
+
+
+def _user_disable(args: argparse.Namespace) -> int:
+    from hub import audit
+    from hub.auth import users as user_store
+    from hub.db import writing
+
+    verb = "disable" if args.disable else "enable"
+    engine = _user_engine(args)
+    try:
+        with writing(engine) as conn:
+            user = user_store.by_name(conn, args.name)
+            if user is not None:
+                user_store.set_disabled(conn, user.id, args.disable)
+                audit.record(conn, actor=_cli_actor(), action=f"user.{verb}",
+                             target=f"user:{user.id}")
+    finally:
+        engine.dispose()
+    if user is None:
+        print(f"roshni user {verb}: no user {args.name!r}", file=sys.stderr)
+        return 2
+    print(f"{verb}d {args.name}" + ("; their tokens no longer work" if args.disable else ""))
     return 0
 
 

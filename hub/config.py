@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -86,9 +87,41 @@ class DbSettings(Section):
     url: str | None = None  # SQLAlchemy URL; default: SQLite file in data_dir
 
 
+def _comma_list(value: object) -> object:
+    # ROSHNI_<SECTION>__<KEY>="a,b" (the environment only carries text)
+    if isinstance(value, str):
+        return [k.strip() for k in value.split(",") if k.strip()]
+    return value
+
+
 class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # Reverse proxies (addresses or networks) whose X-Forwarded-For names the client. Empty:
+    # the connecting address is the client whatever the headers say, so a guesser cannot
+    # pick a new address per request to escape throttling.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Who may read /metrics and /docs (+ /openapi.json): "loopback" (this machine's
+    # clients), "open" (anyone) or "off"; /metrics also to anyone with metrics_token as
+    # a bearer token (Prometheus' `authorization: credentials`).
+    metrics: Literal["loopback", "open", "off"] = "loopback"
+    metrics_token: str | None = Field(default=None, min_length=16)
+    docs: Literal["loopback", "open", "off"] = "loopback"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies_from_environment(cls, value: object) -> object:
+        return _comma_list(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_are_addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"{item!r} is not an IP address or network") from None
+        return value
 
 
 class AuthSettings(Section):
@@ -100,8 +133,11 @@ class AuthSettings(Section):
     # Accept a short or placeholder secret_key: for development and tests, never production.
     development: bool = False
     token_ttl_s: float = Field(default=12 * 3600.0, gt=0)
-    # Failed logins per username and address within the window, then 429 until it passes.
+    # Failed logins within the window, then 429 until it passes: per user name and
+    # address, per user name from any address, per address for any user name.
     login_max_failures: int = Field(default=5, ge=1)
+    login_max_failures_per_account: int = Field(default=20, ge=1)
+    login_max_failures_per_address: int = Field(default=30, ge=1)
     login_window_s: float = Field(default=300.0, gt=0)
 
     @model_validator(mode="after")
@@ -127,14 +163,16 @@ class Open311Settings(Section):
     # A reading older than this says nothing about the lamp now.
     fresh_s: float = Field(default=1800.0, gt=0)
     jurisdiction_id: str = "karachi"
+    # Reports without an api_key (when none are configured) per client address within the
+    # window; more get 429. Keyed clients are not limited this way: FixMyStreet's server
+    # posts every citizen's report from one address.
+    reports_per_address: int = Field(default=10, ge=1)
+    reports_window_s: float = Field(default=3600.0, gt=0)
 
     @field_validator("api_keys", mode="before")
     @classmethod
     def _keys_from_environment(cls, value: object) -> object:
-        # ROSHNI_OPEN311__API_KEYS="key1,key2" (the environment only carries text)
-        if isinstance(value, str):
-            return [k.strip() for k in value.split(",") if k.strip()]
-        return value
+        return _comma_list(value)
 
 
 class BrokerSettings(Section):

@@ -375,8 +375,10 @@ def _demo_users(engine) -> list[str]:  # type: ignore[no-untyped-def]
     for name, role, district, areas in DEMO_USERS:
         try:
             with writing(engine) as conn:
+                # development: the demo's one shared password, printed on its console
                 create_user(conn, name, role=role, password=DEMO_PASSWORD, district=district,
-                            areas=areas, language="ur" if name.endswith("-ur") else "en")
+                            areas=areas, language="ur" if name.endswith("-ur") else "en",
+                            development=True)
         except UserError:
             pass  # kept from an earlier demo run in the same data directory
         scope = ", ".join([role, *([district] if district else []), *areas])

@@ -42,6 +42,14 @@ def iso(ts: float | None) -> str:
         "+00:00", "Z")
 
 
+def local_iso(ts: float | None, tz: dt.tzinfo) -> str:
+    """The time as people in the city read it, with its offset (2026-01-31T23:00:00+05:00):
+    a spreadsheet shows local time, and the offset keeps it exact."""
+    if ts is None:
+        return ""
+    return dt.datetime.fromtimestamp(ts, tz).isoformat(timespec="seconds")
+
+
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -55,7 +63,10 @@ def _cell(value: Any) -> Any:
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV starting with a byte order mark: Excel reads a file without one in the
+    computer's ANSI code page and shows Urdu names as mojibake."""
     out = io.StringIO()
+    out.write("\ufeff")
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow(header)
     for r in rows:

@@ -27,7 +27,7 @@ from hub import ticket_photos
 from hub import tickets as ticket_store
 from hub.exports import iso
 from hub.influx import Influx, InfluxError
-from hub.models import Alert, Area, Base, District, LampStats, Node, Ticket, TicketEvent
+from hub.models import Alert, Area, Base, District, LampStats, Node, Ticket
 from hub.rules.sun import SunCache
 
 OPEN, CLOSED = "open", "closed"
@@ -102,6 +102,19 @@ class CitizenRequest(Base):
     evidence: Mapped[str] = mapped_column(Text, default="[]")
     closed_by: Mapped[str | None] = mapped_column(String(64))
     closed_at: Mapped[float | None] = mapped_column(Float)
+    # What the person who closed it found: for staff (the reports API), never public.
+    check_note: Mapped[str | None] = mapped_column(Text)
+
+
+class TicketPublicNote(Base):
+    """A phrase the crew chose to publish on a ticket's Open311 request; their notes in
+    the ticket's history stay internal."""
+
+    __tablename__ = "ticket_public_notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class Open311Error(ValueError):
@@ -292,14 +305,25 @@ def submit(conn: Connection, verdict: Verdict, service: Service, form: Mapping[s
     ).inserted_primary_key[0])
 
 
+CHECKED = "Checked and closed by the city's staff."
+
+
 def close(conn: Connection, report_id: int, actor: str, note: str,
-          now: float | None = None) -> bool:
-    """A person checked the report: closed, with what they found. False if closed already."""
+          public_note: str | None = None, now: float | None = None) -> bool:
+    """A person checked the report: closed, with what they found (kept for staff) and what
+    the reporter is told (`public_note`, else CHECKED). False if closed already."""
     now = time.time() if now is None else now
     return conn.execute(update(CitizenRequest).where(
         CitizenRequest.id == report_id, CitizenRequest.closed_at.is_(None)).values(
-        status=CLOSED, closed_by=actor, closed_at=now, updated_at=now,
-        status_notes=f"Checked by {actor}: {note}")).rowcount == 1
+        status=CLOSED, closed_by=actor, closed_at=now, updated_at=now, check_note=note,
+        status_notes=public_note or CHECKED)).rowcount == 1
+
+
+def publish_note(conn: Connection, ticket_id: int, text: str, now: float | None = None
+                 ) -> None:
+    """Show `text` on the ticket's public Open311 request from now on."""
+    conn.execute(insert(TicketPublicNote).values(
+        ticket_id=ticket_id, at=time.time() if now is None else now, text=text))
 
 
 # --- service requests as GeoReport shows them ---
@@ -346,12 +370,12 @@ def ticket_requests(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     ids = [r.id for r in rows]
     photos = ticket_photos.latest_tokens(conn, ids)
     for start in range(0, len(ids), 900):
+        # Only what the crew chose to publish: the notes in a ticket's history are staff's.
         for tid, note in conn.execute(
-                select(TicketEvent.ticket_id, TicketEvent.note)
-                .where(TicketEvent.ticket_id.in_(ids[start:start + 900]))
-                .order_by(TicketEvent.id)):
-            if note:
-                notes[tid] = note  # the latest note wins
+                select(TicketPublicNote.ticket_id, TicketPublicNote.text)
+                .where(TicketPublicNote.ticket_id.in_(ids[start:start + 900]))
+                .order_by(TicketPublicNote.id)):
+            notes[tid] = note  # the latest wins
     out = []
     for r in rows:
         p = places.get(r.node_id)

@@ -1,5 +1,6 @@
 """`POST /api/v1/auth/token`: the OAuth2 password flow (form fields `username`,
-`password`) → a bearer token. Failed logins are throttled per user name and address."""
+`password`) → a bearer token. Failed logins are throttled per user name and address, per
+user name and per address (hub.auth.throttle)."""
 
 from __future__ import annotations
 
@@ -24,11 +25,11 @@ router = APIRouter(prefix="/auth", tags=["auth"])
                         429: {"description": "too many failed logins; see Retry-After"}})
 def login_access_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], api: ApiDep,
                        conn: ConnDep, ip: ClientIp) -> Token:
-    key = throttling.key(form.username, ip)
+    key = throttling.attempt(form.username, ip)
     wait = api.throttle.retry_after(conn, key)
     if wait > 0:
-        raise HTTPException(429, f"too many failed logins for {form.username!r} from this "
-                                 f"address; try again in {math.ceil(wait)} s",
+        raise HTTPException(429, f"too many failed logins for {form.username[:64]!r} or from "
+                                 f"this address; try again in {math.ceil(wait)} s",
                             headers={"Retry-After": str(math.ceil(wait))})
     found = user_store.credentials(conn, form.username)
     conn.rollback()  # end the read before the (slow) hash check and the write after it

@@ -191,6 +191,10 @@ UsersRead = Annotated[Scope, Depends(authorize("users:read"))]
 UsersWrite = Annotated[Scope, Depends(authorize("users:write"))]
 AuditRead = Annotated[Scope, Depends(authorize("audit:read"))]
 
+# Times in query strings: from 1970 to the last nanosecond InfluxDB can hold (2262-04-11).
+EPOCH_MAX = 9_223_372_036.0
+EpochQuery = Annotated[float | None, Query(ge=0, le=EPOCH_MAX)]
+
 MAX_LIMIT = 500
 EXPORT_MAX_LIMIT = 20000
 

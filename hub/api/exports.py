@@ -9,9 +9,18 @@ from fastapi import APIRouter, Query, Response
 from sqlalchemy import Connection, func, select
 
 from hub import alerts, tickets
-from hub.api.deps import AlertsRead, ConnDep, ExportPageDep, NodesRead, Place, Scope, TicketsRead
+from hub.api.deps import (
+    AlertsRead,
+    ApiDep,
+    ConnDep,
+    ExportPageDep,
+    NodesRead,
+    Place,
+    Scope,
+    TicketsRead,
+)
 from hub.api.nodes import count_nodes, node_query, node_rows
-from hub.exports import CSV, GEOJSON, csv_text, feature, feature_collection, iso, point
+from hub.exports import CSV, GEOJSON, csv_text, feature, feature_collection, local_iso, point
 from hub.models import Area, District, Node, Ticket
 
 router = APIRouter(prefix="/export", tags=["export"])
@@ -55,17 +64,40 @@ def export_nodes_geojson(scope: NodesRead, conn: ConnDep, page: ExportPageDep,
                                        offset=page.offset), media_type=GEOJSON)
 
 
+def _names(conn: Connection, items: list[dict[str, Any]]
+           ) -> tuple[dict[str, str], dict[str, str]]:
+    """(district id -> name, area id -> name) for the districts and areas of `items`."""
+    district_ids = sorted({i["district"] for i in items if i["district"]})
+    area_ids = sorted({i["area"] for i in items if i["area"]})
+    districts: dict[str, str] = {}
+    areas: dict[str, str] = {}
+    if district_ids:
+        for k, v in conn.execute(select(District.id, District.name)
+                                 .where(District.id.in_(district_ids))):
+            districts[k] = v
+    for start in range(0, len(area_ids), 900):
+        for k, v in conn.execute(select(Area.id, Area.name)
+                                 .where(Area.id.in_(area_ids[start:start + 900]))):
+            areas[k] = v
+    return districts, areas
+
+
 @router.get("/nodes.csv", response_class=Response, responses=_CSV)
-def export_nodes_csv(scope: NodesRead, conn: ConnDep, page: ExportPageDep,
+def export_nodes_csv(scope: NodesRead, conn: ConnDep, api: ApiDep, page: ExportPageDep,
                      state: Annotated[NodeState | None, Query()] = None,
                      status: Annotated[NodeStatus | None, Query()] = None,
                      district: str | None = None, area: str | None = None) -> Response:
+    """Times in the city's time zone (`[spots] tz`) with their offset."""
     nodes, _ = _nodes(conn, scope.place(district, area), state, status, page.limit,
                       page.offset)
-    header = ("id", "state", "status", "lamp", "district", "area", "lat", "lon", "pole",
-              "rated_w", "last_seen", "clock_faults", "open_alerts")
-    rows = ((n["id"], n["state"], n["status"], n["lamp"], n["district"], n["area"],
-             n["lat"], n["lon"], n["pole"], n["rated_w"], iso(n["last_seen"]),
+    tz = api.settings.spots.tz
+    districts, areas = _names(conn, nodes)
+    header = ("id", "state", "status", "lamp", "district", "district_name", "area",
+              "area_name", "lat", "lon", "pole", "rated_w", "last_seen", "clock_faults",
+              "open_alerts")
+    rows = ((n["id"], n["state"], n["status"], n["lamp"], n["district"],
+             districts.get(n["district"]), n["area"], areas.get(n["area"]), n["lat"],
+             n["lon"], n["pole"], n["rated_w"], local_iso(n["last_seen"], tz),
              n["clock_faults"], " ".join(n["open_alerts"])) for n in nodes)
     return _csv("nodes.csv", header, rows)
 
@@ -116,29 +148,37 @@ def export_alerts_geojson(scope: AlertsRead, conn: ConnDep, page: ExportPageDep,
 
 
 @router.get("/alerts.csv", response_class=Response, responses=_CSV)
-def export_alerts_csv(scope: AlertsRead, conn: ConnDep, page: ExportPageDep,
+def export_alerts_csv(scope: AlertsRead, conn: ConnDep, api: ApiDep, page: ExportPageDep,
                       state: Annotated[AlertState | None, Query()] = None,
                       rule: str | None = None, district: str | None = None,
                       area: str | None = None) -> Response:
+    """Times in the city's time zone (`[spots] tz`) with their offset."""
     found, _, where = _alerts(conn, scope, state, rule, district, area, page.limit,
                               page.offset)
-    header = ("id", "rule", "state", "node", "district", "area", "lat", "lon", "started_at",
-              "ended_at", "ticket_id", "acknowledged_by", "acknowledged_at", "historical")
+    tz = api.settings.spots.tz
+    districts, areas = _names(conn, found)
+    header = ("id", "rule", "state", "node", "district", "district_name", "area", "area_name",
+              "lat", "lon", "started_at", "ended_at", "ticket_id", "acknowledged_by",
+              "acknowledged_at", "historical")
     rows = []
     for a in found:
         lon, lat = where.get(_where_key(a), (None, None))
-        rows.append((a["id"], a["rule"], a["state"], a["node"], a["district"], a["area"], lat,
-                     lon, iso(a["started_at"]), iso(a["ended_at"]), a["ticket_id"],
-                     a["acknowledged_by"], iso(a["acknowledged_at"]), a["historical"]))
+        rows.append((a["id"], a["rule"], a["state"], a["node"], a["district"],
+                     districts.get(a["district"]), a["area"], areas.get(a["area"]), lat, lon,
+                     local_iso(a["started_at"], tz), local_iso(a["ended_at"], tz),
+                     a["ticket_id"], a["acknowledged_by"], local_iso(a["acknowledged_at"], tz),
+                     a["historical"]))
     return _csv("alerts.csv", header, rows)
 
 
 @router.get("/tickets.csv", response_class=Response, responses=_CSV)
-def export_tickets_csv(scope: TicketsRead, conn: ConnDep, page: ExportPageDep,
+def export_tickets_csv(scope: TicketsRead, conn: ConnDep, api: ApiDep, page: ExportPageDep,
                        status: Annotated[TicketStatus | None, Query()] = None,
                        district: str | None = None, area: str | None = None,
                        priority: Annotated[int | None, Query(ge=1)] = None) -> Response:
-    """Tickets most urgent first, with where the lamp is."""
+    """Tickets most urgent first, with where the lamp is; times in the city's time zone
+    (`[spots] tz`) with their offset."""
+    tz = api.settings.spots.tz
     header = ("id", "node", "district", "district_name", "area", "area_name", "pole", "lat",
               "lon", "fault", "status", "priority", "opened_at", "sla_due", "overdue",
               "assigned_to", "fixed_at", "verified_at", "alert_id")
@@ -162,8 +202,9 @@ def export_tickets_csv(scope: TicketsRead, conn: ConnDep, page: ExportPageDep,
     rows = conn.execute(q.order_by(Ticket.priority, Ticket.sla_due, Ticket.id)
                         .limit(page.limit).offset(page.offset)).all()
     return _csv("tickets.csv", header, (
-        (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], iso(r[12]),
-         iso(r[13]), "yes" if r[14] is not None else "", r[15], iso(r[16]), iso(r[17]), r[18])
+        (r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
+         local_iso(r[12], tz), local_iso(r[13], tz), "yes" if r[14] is not None else "", r[15],
+         local_iso(r[16], tz), local_iso(r[17], tz), r[18])
         for r in rows))
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from hub.api.access import metrics_allowed
 
 router = APIRouter(tags=["health"])
 
@@ -20,8 +22,9 @@ def read_health(request: Request) -> JSONResponse:
                         status_code=200 if ok else 503)
 
 
-@router.get("/metrics")
+@router.get("/metrics", dependencies=[Depends(metrics_allowed)])
 def read_metrics(request: Request) -> Response:
+    """Prometheus text format; who may read it is `[http] metrics` (hub.api.access)."""
     hub = request.app.state.hub
     gauge = hub.metrics.nodes
     counts = hub.registry.counts()

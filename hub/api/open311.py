@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import json
+import math
 import time
 from typing import Annotated, Any, Literal
 from xml.etree import ElementTree as ET
@@ -18,6 +19,7 @@ from starlette.datastructures import FormData
 
 from hub import audit, open311
 from hub.api.deps import ApiDep, ClientIp, ConnDep
+from hub.api.inputs import BadInput, check_text, clean_text
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -33,7 +35,9 @@ def _xml(root: str, item: str, rows: list[dict[str, Any]]) -> bytes:
         for k, v in row.items():
             child = ET.SubElement(el, k)
             if v is not None:
-                child.text = str(v).lower() if isinstance(v, bool) else str(v)
+                # ElementTree writes a control character as it is, which no XML parser
+                # reads: text stored before input was checked must not break the feed.
+                child.text = str(v).lower() if isinstance(v, bool) else clean_text(str(v))
     return b'<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(top, encoding="utf-8")
 
 
@@ -69,6 +73,25 @@ def read_services(fmt: Format, api: ApiDep, jurisdiction_id: str | None = None) 
     """The service list: what a citizen can report about a street light."""
     _jurisdiction(api, jurisdiction_id)
     return _answer(fmt, "services", "service", [s.public() for s in open311.SERVICES])
+
+
+@router.get("/services/{service_code}.{fmt}")
+def read_service_definition(service_code: str, fmt: Format, api: ApiDep,
+                            jurisdiction_id: str | None = None) -> Response:
+    """A service's definition: its extra attributes. Roshni's services have none
+    (`metadata` false), so the list is empty; clients ask for it anyway."""
+    _jurisdiction(api, jurisdiction_id)
+    if service_code not in open311.SERVICE_BY_CODE:
+        raise HTTPException(404, f"no service {service_code!r}")
+    if fmt == "xml":
+        top = ET.Element("service_definition")
+        ET.SubElement(top, "service_code").text = service_code
+        ET.SubElement(top, "attributes")
+        return Response(b'<?xml version="1.0" encoding="utf-8"?>'
+                        + ET.tostring(top, encoding="utf-8"),
+                        media_type="text/xml; charset=utf-8")
+    return Response(json.dumps({"service_code": service_code, "attributes": []}),
+                    media_type="application/json")
 
 
 @router.get("/requests.{fmt}")
@@ -144,6 +167,13 @@ async def create_request(fmt: Format, request: Request, api: ApiDep, ip: ClientI
     form = await request.form()
     _jurisdiction(api, str(form.get("jurisdiction_id") or "") or None)
     client = _client(api, form)
+    if client == "public":
+        wait = await run_in_threadpool(
+            api.transact, lambda c: api.report_limit.take(c, f"report:{ip[:64]}"))
+        if wait > 0:
+            raise HTTPException(429, f"too many reports from this address; try again in "
+                                     f"{math.ceil(wait)} s",
+                                headers={"Retry-After": str(math.ceil(wait))})
     code = str(form.get("service_code") or "")
     service = open311.SERVICE_BY_CODE.get(code)
     if service is None:
@@ -156,6 +186,12 @@ async def create_request(fmt: Format, request: Request, api: ApiDep, ip: ClientI
     if lat is None and not form.get("address_string") and not form.get("address_id"):
         raise HTTPException(400, "a location is required: lat and long, or address_string")
     fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+    try:  # url-encoded forms were checked before routing; multipart ones are checked here
+        for k, v in fields.items():
+            check_text(k, "a field name")
+            check_text(v, f"{k[:40]!r}")
+    except BadInput as err:
+        raise HTTPException(422, str(err)) from None
     def store() -> tuple[int, open311.Verdict]:
         s = api.settings.open311
         with api.engine.connect() as conn:

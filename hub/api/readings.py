@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
 
-from hub.api.deps import ApiDep, ConnDep, NodesRead
+from hub.api.deps import EPOCH_MAX, ApiDep, ConnDep, NodesRead
 from hub.api.nodes import visible_node
 from hub.api.schemas import Readings
 from hub.influx import Influx, InfluxError, Rejected
@@ -27,6 +27,7 @@ AGGREGATES = {
     "energy_wh": "last", "footfall": "sum", "presence_s": "sum", "tamper": "last",
     "cpu_c": "max", "uptime_s": "last", "rssi_dbm": "mean", "spool": "max",
     "interval_s": "last",
+    "level": "mean", "level_avg": "mean",  # the commanded output, % (DESIGN.md §11)
 }
 FIELDS = tuple(f for f in READING_FIELD_TYPES if f != "seq")
 MAX_POINTS = 5000
@@ -39,7 +40,15 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_time(name: str, value: str | None, now: float) -> float | None:
-    """Epoch seconds, ISO 8601 (UTC unless it has an offset), `now` or `-7d`."""
+    """Epoch seconds, ISO 8601 (UTC unless it has an offset), `now` or `-7d`, between 1970
+    and InfluxDB's last representable time (EPOCH_MAX)."""
+    t = _parse_time(name, value, now)
+    if t is not None and not 0 <= t <= EPOCH_MAX:
+        raise HTTPException(400, f"{name}={value!r} is outside 1970-01-01 to 2262-04-11")
+    return t
+
+
+def _parse_time(name: str, value: str | None, now: float) -> float | None:
     if value is None or value == "":
         return None
     v = value.strip()

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 
 _COLUMNS = (*open311.REPORT_COLUMNS, CitizenRequest.verdict, CitizenRequest.distance_m,
             CitizenRequest.district_id, CitizenRequest.area_id, CitizenRequest.evidence,
-            CitizenRequest.closed_by)
+            CitizenRequest.closed_by, CitizenRequest.check_note)
 
 
 def _shape(conn: Connection, rows: list[Any]) -> list[ReportPublic]:
@@ -46,7 +46,7 @@ def _shape(conn: Connection, rows: list[Any]) -> list[ReportPublic]:
             status=status, status_notes=notes, node=r.node_id, distance_m=r.distance_m,
             verdict=r.verdict, district=r.district_id, area=r.area_id, ticket_id=tid,
             alert_id=r.alert_id, evidence=json.loads(r.evidence or "[]"),
-            closed_by=r.closed_by, closed_at=r.closed_at))
+            closed_by=r.closed_by, closed_at=r.closed_at, check_note=r.check_note))
     return out
 
 
@@ -93,10 +93,11 @@ def update_report(report_id: int, body: ReportUpdate, scope: ReportsWrite, api: 
     """Close a report after checking it, with what was found."""
     def change(conn: Connection) -> ReportPublic:
         visible_report(conn, scope, report_id)
-        if not open311.close(conn, report_id, scope.user.name, body.note):
+        if not open311.close(conn, report_id, scope.user.name, body.note, body.public_note):
             raise HTTPException(409, f"report {report_id} is already closed")
         audit.record(conn, actor=scope.user.name, action="report.close",
-                     target=f"report:{report_id}", detail={"note": body.note}, ip=ip)
+                     target=f"report:{report_id}",
+                     detail={"note": body.note, "public_note": body.public_note}, ip=ip)
         return visible_report(conn, scope, report_id)
 
     return api.transact(change)

@@ -247,6 +247,8 @@ class TicketUpdate(BaseModel):
     # keys of photos uploaded for this ticket (PUT …/photos/{key}) that prove this update
     photos: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")]] = Field(
         default_factory=list, max_length=4)
+    # Shown to the public on the ticket's Open311 request (the note above never is).
+    public_note: str | None = Field(default=None, min_length=1, max_length=280)
 
 
 # --- spots, reports, audit ---
@@ -292,12 +294,16 @@ class ReportPublic(BaseModel):
     evidence: list[dict[str, Any]]
     closed_by: str | None
     closed_at: float | None
+    check_note: str | None = None
 
 
 class ReportUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["closed"]
     note: str = Field(min_length=1, max_length=2000)
+    # What the reporter reads on Open311 (default: that it was checked and closed); the
+    # note above is for staff only.
+    public_note: str | None = Field(default=None, min_length=1, max_length=280)
 
 
 class AuditEntry(BaseModel):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 from sqlalchemy import Connection
 
 from hub.auth import Throttle, Tokens, signing_key
+from hub.auth.throttle import RateLimit
 from hub.db import writing
 from hub.influx import Influx, connect
 from hub.rules.sun import SunCache
@@ -27,6 +28,7 @@ class Api:
         self.engine = hub.engine
         self.tokens = Tokens(signing_key(s), s.auth.token_ttl_s)
         self.throttle = Throttle(s.auth)
+        self.report_limit = RateLimit(s.open311.reports_per_address, s.open311.reports_window_s)
         self.influx: Influx = connect(s.influx)
         self.sun = SunCache(s.rules.night_below_deg, s.rules.day_above_deg)
 

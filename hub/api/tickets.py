@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
-from hub import audit, ticket_photos, tickets
+from hub import audit, open311, ticket_photos, tickets
 from hub.api.deps import (
     ApiDep,
     ClientIp,
@@ -112,7 +112,8 @@ class _Replay(Exception):
                          422: {"description": "bad body, or `acted_at` out of bounds"}})
 def update_ticket(ticket_id: int, body: TicketUpdate, scope: TicketsWrite, api: ApiDep,
                   ip: ClientIp) -> TicketPublic | JSONResponse:
-    """Move the ticket on (`assigned`, `in_progress`, `fixed`) with a note. `verified` and
+    """Move the ticket on (`assigned`, `in_progress`, `fixed`) with a note for staff, and
+    optionally a `public_note` for the ticket's public Open311 request. `verified` and
     `reopened` are the sensor's to decide; a refused transition is 409 with the reason
     (`detail`) and the ticket as it is now (`ticket`).
 
@@ -152,12 +153,15 @@ def update_ticket(ticket_id: int, body: TicketUpdate, scope: TicketsWrite, api: 
             if isinstance(err, IntegrityError):
                 raise
             raise _Conflict(str(err), tickets.get(conn, ticket_id)) from None
+        if body.public_note:
+            open311.publish_note(conn, ticket_id, body.public_note)
         audit.record(conn, actor=scope.user.name, action="ticket.transition",
                      target=f"ticket:{ticket_id}",
                      detail={"from": before["status"], "to": after["status"],
                              "note": body.note, "assignee": body.assignee,
                              "acted_at": body.acted_at, "idempotency_key": key,
-                             "photos": len(body.photos)}, ip=ip)
+                             "photos": len(body.photos), "public_note": body.public_note},
+                     ip=ip)
         return after
 
     try:

@@ -94,7 +94,7 @@ def update_user(user_id: int, body: UserUpdate, scope: UsersWrite, api: ApiDep,
             user_store.set_language(conn, user_id, str(body.language))
             record("user.language", {"language": body.language})
         if "password" in given:
-            user_store.set_password(conn, user_id, str(body.password))
+            user_store.set_password(conn, user, str(body.password))
             record("user.password")  # never the password itself
         if "disabled" in given and body.disabled != user.disabled:
             user_store.set_disabled(conn, user_id, bool(body.disabled))

@@ -134,15 +134,16 @@ def _check_name(name: str) -> str:
 
 def create_user(conn: Connection, name: str, *, role: str, password: str,
                 district: str | None = None, areas: Iterable[str] = (),
-                language: str = "en", now: float | None = None) -> UserInfo:
-    """Create a user with a role and scope, in the caller's transaction."""
+                language: str = "en", now: float | None = None,
+                development: bool = False) -> UserInfo:
+    """Create a user with a role and scope, in the caller's transaction. The password must
+    pass the policy (hub.auth.passwords.check_password); `development` (the demo's
+    printed password only) checks its length alone."""
     _check_name(name)
     if language not in LANGUAGES:
         raise UserError(f"unknown language {language!r} (languages: {', '.join(LANGUAGES)})")
-    try:
-        check_password(password)
-    except ValueError as err:
-        raise UserError(str(err)) from None
+    areas = list(areas)
+    _check_password(password, (name, role, district, *areas), development=development)
     district, area_ids = _check_scope(conn, role, district, areas)
     if conn.execute(select(User.id).where(User.name == name)).first() is not None:
         raise UserError(f"user {name!r} already exists")
@@ -156,6 +157,14 @@ def create_user(conn: Connection, name: str, *, role: str, password: str,
     info = get(conn, int(user_id))
     assert info is not None
     return info
+
+
+def _check_password(password: str, user_inputs: Iterable[str | None], *,
+                    development: bool = False) -> None:
+    try:
+        check_password(password, user_inputs, development=development)
+    except ValueError as err:
+        raise UserError(str(err)) from None
 
 
 def _info(conn: Connection, row: Any) -> UserInfo:
@@ -172,6 +181,11 @@ _COLUMNS = (User.id, User.name, User.role, User.district_id, User.language,
 
 def get(conn: Connection, user_id: int) -> UserInfo | None:
     row = conn.execute(select(*_COLUMNS).where(User.id == user_id)).first()
+    return None if row is None else _info(conn, row)
+
+
+def by_name(conn: Connection, name: str) -> UserInfo | None:
+    row = conn.execute(select(*_COLUMNS).where(User.name == name)).first()
     return None if row is None else _info(conn, row)
 
 
@@ -204,15 +218,10 @@ def set_password_hash(conn: Connection, user_id: int, password_hash: str) -> Non
     conn.execute(update(User).where(User.id == user_id).values(password_hash=password_hash))
 
 
-def set_password(conn: Connection, user_id: int, password: str) -> None:
-    """Give a user a new password (an admin's reset); UserError if it is too easy. Every
-    token issued to them so far stops working, so a leaked session ends with the old
-    password. The one place a password is set after the user was created."""
-    try:
-        check_password(password)
-    except ValueError as err:
-        raise UserError(str(err)) from None
-    conn.execute(update(User).where(User.id == user_id).values(
+def set_password(conn: Connection, user: UserInfo, password: str) -> None:
+    """A new password (checked by the policy); every token issued so far stops working."""
+    _check_password(password, (user.name, user.role, user.district, *user.areas))
+    conn.execute(update(User).where(User.id == user.id).values(
         password_hash=hash_password(password), token_version=User.token_version + 1,
         updated_at=time.time()))
 

@@ -15,10 +15,12 @@ Events: `ready` on connecting (`{"resumed": bool}`: false means reload what you 
 row by row. Each carries an id; a browser reconnecting with `Last-Event-ID` gets what it
 missed from a short in-memory history, or `ready` with `resumed: false`.
 
-EventSource cannot send headers, so the bearer token may come as `?access_token=`
-(RFC 6750 §2.3). A stream ends after `max_age_s` and the browser reconnects by itself: a
-hub stopping waits for its open responses, and a token that expired or was revoked stops
-working at the next reconnect at the latest.
+The bearer token comes in the `Authorization` header only, never in the URL, where
+proxies and access logs keep it (RFC 6750 §2.3 advises against it too); the dashboard
+reads the stream with fetch for that reason, since EventSource sends no headers. A stream
+ends after `max_age_s` and the browser reconnects by itself: a hub stopping waits for its
+open responses, and a token that expired or was revoked stops working at the next
+reconnect at the latest.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import Engine, select
 
@@ -215,14 +217,15 @@ FeedDep = Annotated[ChangeFeed, Depends(feed_of)]
 @router.get("/api/v1/stream", response_class=StreamingResponse)
 async def read_stream(
         request: Request, feed: FeedDep,
-        access_token: Annotated[str | None, Query(description="the bearer token, for "
-                                                  "EventSource, which sends no headers")] = None,
         authorization: Annotated[str | None, Header()] = None,
         last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> StreamingResponse:
     """Server-sent events: `alert` and `ticket` changes in the user's scope (see the
-    module's docstring). Authenticate with `Authorization: Bearer …` or `?access_token=`."""
-    token = access_token
+    module's docstring). Authenticate with `Authorization: Bearer …`."""
+    if "access_token" in request.query_params:
+        raise HTTPException(400, "send the token as 'Authorization: Bearer …', never in the "
+                                 "URL (proxies and logs keep URLs)")
+    token = None
     if authorization and authorization.lower().startswith("bearer "):
         token = authorization[7:].strip()
     scope = await asyncio.to_thread(_authenticate, request, token)

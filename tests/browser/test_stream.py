@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.conftest import PASSWORD, World
+from tests.browser.conftest import PASSWORD, PHONE, World, login, wait_live
 
 
 def token(world: World, user: str) -> str:
@@ -23,11 +23,11 @@ def token(world: World, user: str) -> str:
 class Stream:
     """An open event stream, read event by event."""
 
-    def __init__(self, world: World, params: dict[str, str],
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(self, world: World, bearer: str, headers: dict[str, str] | None = None
+                 ) -> None:
         self.client = httpx.Client(timeout=httpx.Timeout(10, read=40))
-        self.cm = self.client.stream("GET", f"{world.url}/api/v1/stream", params=params,
-                                     headers=headers or {})
+        self.cm = self.client.stream("GET", f"{world.url}/api/v1/stream", headers={
+            "Authorization": f"Bearer {bearer}", **(headers or {})})
         self.response = self.cm.__enter__()
         self.lines = self.response.iter_lines()
 
@@ -69,16 +69,33 @@ def streams() -> Iterator[list[Stream]]:
 
 
 def test_the_stream_wants_a_valid_token(world):
-    for params in ({}, {"access_token": "not-a-token"}):
-        r = httpx.get(f"{world.url}/api/v1/stream", params=params, timeout=30)
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}):
+        r = httpx.get(f"{world.url}/api/v1/stream", headers=headers, timeout=30)
         assert r.status_code == 401, r.text
         assert "detail" in r.json()
+
+
+def test_a_token_in_the_url_is_refused_and_the_dashboard_never_puts_it_there(
+        world, open_page, guard):
+    r = httpx.get(f"{world.url}/api/v1/stream",
+                  params={"access_token": token(world, "crew-korangi")}, timeout=30)
+    assert r.status_code == 400 and "Authorization" in r.json()["detail"]
+
+    page = open_page(PHONE)
+    urls: list[str] = []
+    page.on("request", lambda req: urls.append(req.url))
+    login(page, world, "crew-korangi")
+    wait_live(page)
+    bearer = page.evaluate("localStorage.getItem('roshni.token')")
+    assert bearer and any("/api/v1/stream" in u for u in urls), urls
+    assert not [u for u in urls if bearer in u or "access_token" in u]
+    guard.check(page)
 
 
 def test_a_korangi_crew_hears_of_korangi_tickets_only(world, streams):
     _, malir = world.open("day_burner", "khi-mal-0002", priority=4)
     _, korangi = world.open("day_burner", "khi-kor-0004", priority=4)
-    crew = Stream(world, {"access_token": token(world, "crew-korangi")})
+    crew = Stream(world, token(world, "crew-korangi"))
     streams.append(crew)
     [(event, _, ready)] = crew.until(lambda e, d: e == "ready")
     assert ready == {"resumed": False}
@@ -91,9 +108,8 @@ def test_a_korangi_crew_hears_of_korangi_tickets_only(world, streams):
     assert heard[-1][2]["history"][-1]["note"] == "Korangi crew on it"
 
 
-def test_a_committee_hears_of_alerts_in_its_areas_and_the_header_works_too(world, streams):
-    committee = Stream(world, {}, headers={
-        "Authorization": f"Bearer {token(world, 'k5-committee')}"})
+def test_a_committee_hears_of_alerts_in_its_areas(world, streams):
+    committee = Stream(world, token(world, "k5-committee"))
     streams.append(committee)
     committee.until(lambda e, d: e == "ready")
     elsewhere, _ = world.open("tamper", "khi-mal-0001", ticket=False)
@@ -105,7 +121,7 @@ def test_a_committee_hears_of_alerts_in_its_areas_and_the_header_works_too(world
 
 def test_a_browser_reconnecting_with_last_event_id_gets_what_it_missed(world, streams):
     bearer = token(world, "crew-korangi")
-    first = Stream(world, {"access_token": bearer})
+    first = Stream(world, bearer)
     streams.append(first)
     [(_, last_id, _)] = first.until(lambda e, d: e == "ready")
     first.close()
@@ -115,12 +131,12 @@ def test_a_browser_reconnecting_with_last_event_id_gets_what_it_missed(world, st
     world.move(ticket, "in_progress", "while nobody listened")
     # Once another browser has heard of it, the feed has it in its history: the
     # reconnecting one gets it replayed, not merely live.
-    other = Stream(world, {"access_token": bearer})
+    other = Stream(world, bearer)
     streams.append(other)
     other.until(lambda e, d: e == "ticket" and d["id"] == ticket
                 and d["status"] == "in_progress")
 
-    again = Stream(world, {"access_token": bearer}, headers={"Last-Event-ID": last_id})
+    again = Stream(world, bearer, headers={"Last-Event-ID": last_id})
     streams.append(again)
     heard = again.until(lambda e, d: e == "ticket" and d["id"] == ticket
                         and d["status"] == "in_progress")

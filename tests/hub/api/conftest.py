@@ -38,6 +38,11 @@ from tests.support import Publisher, influx_rows, reading, wait_for
 PASSWORD = "lamp-post-42"
 SECRET_KEY = "test-signing-key-that-is-long-enough-0123456789"
 FMS_KEY = "fixmystreet-test-key"
+# The reverse proxy the hub trusts to name its clients (a loopback address of its own).
+PROXY = "127.0.0.2"
+ACCOUNT_LIMIT = 6
+METRICS_TOKEN = "prometheus-scrape-token-0123456789"
+ADDRESS_LIMIT = 12
 
 USERS = {
     "ayesha": ("admin", []),
@@ -84,9 +89,14 @@ class World:
     def url(self) -> str:
         return self.hub.url
 
-    def login(self, name: str, password: str = PASSWORD) -> httpx.Response:
-        return httpx.post(f"{self.url}/api/v1/auth/token",
-                          data={"username": name, "password": password}, timeout=30)
+    def login(self, name: str, password: str = PASSWORD, *, address: str | None = None
+              ) -> httpx.Response:
+        """Log in, from `address` (another loopback address, as if from another machine)
+        or from 127.0.0.1."""
+        transport = httpx.HTTPTransport(local_address=address) if address else None
+        with httpx.Client(transport=transport, timeout=30) as c:
+            return c.post(f"{self.url}/api/v1/auth/token",
+                          data={"username": name, "password": password})
 
     def token(self, name: str) -> str:
         if name not in self._tokens:
@@ -168,7 +178,11 @@ class World:
 def hub_env(mosquitto: Mosquitto, influxd: Influxd, **extra: str) -> dict[str, str]:
     return {"ROSHNI_MQTT__URL": mosquitto.url, "ROSHNI_INFLUX__URL": influxd.url,
             "ROSHNI_LOG_LEVEL": "INFO", "ROSHNI_AUTH__SECRET_KEY": SECRET_KEY,
-            "ROSHNI_OPEN311__API_KEYS": FMS_KEY, **extra}
+            "ROSHNI_OPEN311__API_KEYS": FMS_KEY, "ROSHNI_HTTP__TRUSTED_PROXIES": PROXY,
+            # low enough for a test to reach with few (slow, Argon2) failed logins
+            "ROSHNI_AUTH__LOGIN_MAX_FAILURES_PER_ACCOUNT": str(ACCOUNT_LIMIT),
+            "ROSHNI_AUTH__LOGIN_MAX_FAILURES_PER_ADDRESS": str(ADDRESS_LIMIT),
+            "ROSHNI_HTTP__METRICS_TOKEN": METRICS_TOKEN, **extra}
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

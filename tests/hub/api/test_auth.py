@@ -60,15 +60,15 @@ def test_a_wrong_password_or_unknown_user_is_401_with_the_same_words(world: Worl
 def test_guessing_is_stopped_after_five_failures_per_user_and_address(world: World):
     assert add_user(world.hub, "guessed", "crew", "--district", "east").returncode == 0
     for i in range(5):
-        r = world.login("guessed", f"guess-{i}-wrong")
+        r = world.login("guessed", f"guess-{i}-wrong", address="127.0.0.3")
         assert r.status_code == 401, (i, r.text)
-    blocked = world.login("guessed", "guess-5-wrong")
+    blocked = world.login("guessed", "guess-5-wrong", address="127.0.0.3")
     assert blocked.status_code == 429
     retry_after = int(blocked.headers["retry-after"])
     assert 0 < retry_after <= 300
     assert "too many failed logins" in blocked.json()["detail"]
     # even the right password waits now: the throttle does not tell whether it was right
-    assert world.login("guessed").status_code == 429
+    assert world.login("guessed", address="127.0.0.3").status_code == 429
     # another user from the same address is not affected
     assert world.login("mehwish").status_code == 200
 
@@ -76,11 +76,11 @@ def test_guessing_is_stopped_after_five_failures_per_user_and_address(world: Wor
 def test_a_successful_login_forgets_earlier_failures(world: World):
     assert add_user(world.hub, "forgetful", "crew", "--district", "south").returncode == 0
     for _ in range(4):
-        assert world.login("forgetful", "wrong-password").status_code == 401
-    assert world.login("forgetful").status_code == 200
+        assert world.login("forgetful", "wrong-password", address="127.0.0.4").status_code == 401
+    assert world.login("forgetful", address="127.0.0.4").status_code == 200
     for _ in range(4):
-        assert world.login("forgetful", "wrong-password").status_code == 401
-    assert world.login("forgetful").status_code == 200
+        assert world.login("forgetful", "wrong-password", address="127.0.0.4").status_code == 401
+    assert world.login("forgetful", address="127.0.0.4").status_code == 200
 
 
 def bearer(world: World, token: str, path: str = "/api/v1/me") -> httpx.Response:
@@ -171,3 +171,58 @@ def test_a_placeholder_secret_is_refused_outside_development(tmp_path, world: Wo
                        timeout=60)
     assert r.returncode != 0
     assert "secret_key is a placeholder" in r.stderr
+
+
+GUESSABLE = {
+    "weak-one": "12345678",
+    "saleem": "saleem12345",  # the user's own name
+    "weak-two": "korangi2026",  # the user's own district
+    "weak-three": "roshni123",  # the project's name
+}
+
+
+def test_guessable_passwords_are_refused_by_the_cli_and_the_api(world: World):
+    r = add_user(world.hub, "saleem", "crew", "--district", "korangi", password="saleem12345")
+    assert r.returncode == 2 and "too easy to guess" in r.stderr, r.stderr
+    with world.as_("ayesha") as c:
+        for name, password in GUESSABLE.items():
+            r = c.post("/api/v1/users", json={"name": name, "role": "crew",
+                                              "district": "korangi", "password": password})
+            assert r.status_code == 422 and "too easy to guess" in r.json()["detail"], r.text
+    assert world.login("saleem", "saleem12345", address="127.0.0.5").status_code == 401
+
+
+def test_user_list_passwd_disable_and_enable_on_the_hub_host(world: World):
+    assert add_user(world.hub, "rotating", "committee", "--area", "Korangi 6").returncode == 0
+    listed = roshni_cmd(world.hub, "user", "list")
+    assert listed.returncode == 0
+    line = next(x for x in listed.stdout.splitlines() if x.startswith("rotating "))
+    assert "committee" in line and "korangi-6" in line and "DISABLED" not in line
+    old = world.login("rotating").json()["access_token"]
+
+    weak = roshni_cmd(world.hub, "user", "passwd", "rotating", "--password-stdin",
+                      stdin="rotating123\n")
+    assert weak.returncode == 2 and "too easy to guess" in weak.stderr
+    new_password = "blue-kettle-monsoon-7"
+    r = roshni_cmd(world.hub, "user", "passwd", "rotating", "--password-stdin",
+                   stdin=new_password + "\n")
+    assert r.returncode == 0, r.stderr
+    assert bearer(world, old).status_code == 401  # earlier logins have ended
+    assert world.login("rotating", address="127.0.0.6").status_code == 401
+    token = world.login("rotating", new_password).json()["access_token"]
+
+    assert roshni_cmd(world.hub, "user", "disable", "rotating").returncode == 0
+    assert bearer(world, token).status_code == 401
+    assert world.login("rotating", new_password).status_code == 401
+    line = next(x for x in roshni_cmd(world.hub, "user", "list").stdout.splitlines()
+                if x.startswith("rotating "))
+    assert "DISABLED" in line
+    assert roshni_cmd(world.hub, "user", "enable", "rotating").returncode == 0
+    assert world.login("rotating", new_password).status_code == 200
+    missing = roshni_cmd(world.hub, "user", "disable", "nobody-such")
+    assert missing.returncode == 2 and "no user 'nobody-such'" in missing.stderr
+    uid = bearer(world, world.login("rotating", new_password).json()["access_token"]
+                 ).json()["id"]
+    actions = [e["action"] for e in world.get("ayesha", "/api/v1/audit",
+                                               target=f"user:{uid}").json()["data"]]
+    assert actions == ["user.enable", "user.disable", "user.passwd", "user.add"]

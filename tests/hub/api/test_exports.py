@@ -12,6 +12,12 @@ from hub.db import writing
 from tests.hub.api.conftest import World
 
 
+def csv_rows(world: World, person: str, path: str, **params) -> list[dict[str, str]]:
+    r = world.get(person, path, **params)
+    assert r.content.startswith("\ufeff".encode()), "no byte order mark for Excel"
+    return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+
+
 def test_the_map_colours_a_dark_lamp_dark(world: World):
     fc = world.get("kiran", "/api/v1/export/nodes.geojson").json()
     by_id = {f["id"]: f for f in fc["features"]}
@@ -35,9 +41,11 @@ def test_an_area_incident_is_placed_in_the_middle_of_its_area(world: World):
         f = next(f for f in fc["features"] if f["id"] == alert_id)
         assert f["properties"]["node"] is None and f["properties"]["rule"] == "area_power_cut"
         assert f["geometry"]["coordinates"] == [67.141, 24.841]  # Korangi 6's one lamp
-        rows = list(csv.DictReader(io.StringIO(
-            world.get("kamran", "/api/v1/export/alerts.csv", rule="area_power_cut").text)))
+        rows = csv_rows(world, "kamran", "/api/v1/export/alerts.csv", rule="area_power_cut")
         assert [int(r["id"]) for r in rows] == [alert_id]
+        assert (rows[0]["area"], rows[0]["area_name"]) == ("korangi-6", "Korangi 6")
+        assert rows[0]["district_name"] == "Korangi"
+        assert rows[0]["started_at"].endswith("+05:00")  # Karachi's time, with its offset
     finally:
         with writing(world.db) as conn:
             alerts.clear(conn, alert_id, ended_at=time.time())
@@ -49,21 +57,30 @@ def test_tickets_csv_has_the_place_and_is_safe_to_open(world: World):
         r = c.patch(f"/api/v1/tickets/{ticket_id}",
                     json={"status": "assigned", "assignee": "=HYPERLINK(\"http://x\")"})
         assert r.status_code == 200, r.text
-    text = world.get("kamran", "/api/v1/export/tickets.csv", status="outstanding").text
     assert "attachment" in world.get("kamran", "/api/v1/export/tickets.csv").headers[
         "content-disposition"]
-    rows = {int(r["id"]): r for r in csv.DictReader(io.StringIO(text))}
+    rows = {int(r["id"]): r for r in csv_rows(world, "kamran", "/api/v1/export/tickets.csv",
+                                              status="outstanding")}
     row = rows[ticket_id]
     assert (row["district_name"], row["area_name"], row["pole"]) == ("Korangi", "Korangi 6",
                                                                     "K6-02")
     assert row["assigned_to"].startswith("'=")  # a spreadsheet shows it, does not run it
-    assert row["sla_due"].endswith("Z") and row["status"] == "assigned"
+    assert row["sla_due"].endswith("+05:00") and row["status"] == "assigned"
     world.clear_ticket(ticket_id)
 
 
 def test_nodes_csv(world: World):
-    text = world.get("tariq", "/api/v1/export/nodes.csv", district="malir").text
-    rows = list(csv.DictReader(io.StringIO(text)))
+    rows = csv_rows(world, "tariq", "/api/v1/export/nodes.csv", district="malir")
     assert [r["id"] for r in rows] == ["khi-mal-0001"]
+    assert (rows[0]["district_name"], rows[0]["area_name"]) == ("Malir", "Malir Cantt")
     assert rows[0]["open_alerts"].split() == sorted(rows[0]["open_alerts"].split())
     assert "node_offline" in rows[0]["open_alerts"]
+
+
+def test_an_urdu_area_name_survives_the_csv_as_excel_reads_it(world: World):
+    world.add_node("khi-kor-0051", "korangi", "Korangi 7 کورنگی", 24.8950, 67.1950, pole="KT-51")
+    r = world.get("tariq", "/api/v1/export/nodes.csv", district="korangi")
+    # Excel takes UTF-8 only with the byte order mark; without it Urdu is mojibake
+    assert r.content.startswith(b"\xef\xbb\xbf")
+    rows = {x["id"]: x for x in csv.DictReader(io.StringIO(r.content.decode("utf-8-sig")))}
+    assert rows["khi-kor-0051"]["area_name"] == "Korangi 7 کورنگی"

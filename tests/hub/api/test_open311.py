@@ -10,9 +10,11 @@ import xml.etree.ElementTree as ET
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from hub import alerts
 from hub.db import writing
+from hub.open311 import CitizenRequest
 from tests.hub.api.conftest import FMS_KEY, World
 
 SCHOOL_GATE = (24.8510, 67.1510)  # lamp khi-kor-0021: dark, with a repair ticket
@@ -198,7 +200,11 @@ def test_a_report_the_sensor_disagrees_with_stays_open_with_evidence(world: Worl
                        json={"status": "closed", "note": "again"}).status_code == 409
     closed = request(world, report)
     assert closed["status"] == "closed"
-    assert "Checked by kiran: lamp fine" in closed["status_notes"]
+    # the public is told it was checked; what was found and who found it stay with staff
+    assert closed["status_notes"] == "Checked and closed by the city's staff."
+    seen = world.get("kamran", f"/api/v1/reports/{n}").json()
+    assert (seen["closed_by"], seen["check_note"]) == ("kiran",
+                                                       "lamp fine; the one across the road")
     entries = world.get("ayesha", "/api/v1/audit", target=f"report:{n}").json()["data"]
     assert [e["action"] for e in entries] == ["report.close", "report.create"]
 
@@ -264,3 +270,51 @@ def test_a_report_that_cannot_be_taken_is_refused_with_the_reason(world: World, 
     assert r.status_code == status
     assert words in r.json()["detail"]
     assert world.get("ayesha", "/api/v1/reports").json()["count"] == before
+
+
+def test_staff_notes_stay_off_the_public_feed_and_a_published_phrase_shows(world: World):
+    world.add_node("khi-kor-0041", "korangi", "Korangi 6", 24.8910, 67.1910, pole="K6-41")
+    ticket = world.new_ticket("khi-kor-0041", priority=3)
+    try:
+        with world.as_("kamran") as c:
+            r = c.patch(f"/api/v1/tickets/{ticket}", json={
+                "status": "in_progress", "note": "junction box looted again, call Rashid"})
+            assert r.status_code == 200, r.text
+        for fmt in ("json", "xml"):
+            page = httpx.get(f"{world.url}/open311/v2/requests/ticket-{ticket}.{fmt}").text
+            assert "Rashid" not in page and "kamran" not in page, page
+        with world.as_("kamran") as c:
+            r = c.patch(f"/api/v1/tickets/{ticket}", json={
+                "status": "fixed", "note": "new cable from stores, Rashid signed",
+                "public_note": "Cable replaced"})
+            assert r.status_code == 200, r.text
+        sr = request(world, f"ticket-{ticket}")
+        assert "Cable replaced" in sr["status_notes"] and "Rashid" not in sr["status_notes"]
+        # staff still see their own notes in the ticket's history
+        history = world.get("kamran", f"/api/v1/tickets/{ticket}").json()["history"]
+        assert any("Rashid" in (h.get("note") or "") for h in history)
+    finally:
+        world.clear_ticket(ticket)
+
+
+def test_a_control_character_in_a_report_is_refused_and_the_xml_feed_stays_well_formed(
+        world: World):
+    form = fms_form(24.70, 66.91, fms_id=3001)
+    form["description"] = "dark\x01 street"
+    r = post(world, form)
+    assert r.status_code == 422 and "U+0001" in r.json()["detail"]
+    files = {k: (None, v) for k, v in form.items()}  # the same as multipart/form-data
+    r = httpx.post(f"{world.url}/open311/v2/requests.json", files=files, timeout=30)
+    assert r.status_code == 422, r.text
+
+    # a report stored before input was checked still leaves the feed readable
+    form["description"] = "an older report"
+    n = int(post(world, form).json()[0]["service_request_id"].removeprefix("report-"))
+    with writing(world.db) as conn:
+        conn.execute(update(CitizenRequest).where(CitizenRequest.id == n)
+                     .values(description="dark\x01 street\x1b"))
+    r = httpx.get(f"{world.url}/open311/v2/requests.xml", timeout=30)
+    assert r.status_code == 200
+    ET.fromstring(r.content)  # well-formed
+    one = httpx.get(f"{world.url}/open311/v2/requests/report-{n}.xml", timeout=30)
+    assert ET.fromstring(one.content).find("request/description").text == "dark street"

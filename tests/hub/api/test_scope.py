@@ -138,7 +138,7 @@ def test_exports_follow_the_same_scope(world: World, person: str):
         return
     assert csv_r.status_code == 200
     assert csv_r.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(csv_r.text)))
+    rows = list(csv.DictReader(io.StringIO(csv_r.content.decode("utf-8-sig"))))
     assert all(in_scope(person, r["district"], r["area"]) for r in rows)
     exported = {int(r["id"]) for r in rows}
     assert {world.tickets[k] for k in visible(person)} <= exported

@@ -22,14 +22,49 @@ function loadLeaflet(base) {
 }
 
 export const LAMP_COLOURS = {
-  on: "#f5b700", dark: "#c62828", off: "#4a5568", offline: "#9aa3af", pending: "#7b4fd6",
-  unknown: "#cbd2dc",
+  dark: "#c62828", power_cut: "#5b1010", flicker: "#f26b1d", low_power: "#9c6b00",
+  tamper: "#d6338a", day_burner: "#2b8fd6", offline: "#9aa3af", on: "#f5b700",
+  off: "#4a5568", unknown: "#cbd2dc",
 };
+
+// A lamp's colour is its worst open alert, then what the node last said (DESIGN.md §6
+// rules, most harmful to people on the street first).
+const WORST_FIRST = [
+  ["lamp_out", "dark"], ["area_power_cut", "power_cut"], ["supply_loss", "power_cut"],
+  ["flicker", "flicker"], ["low_power", "low_power"], ["tamper", "tamper"],
+  ["day_burner", "day_burner"], ["node_offline", "offline"],
+];
+
+/** What the map colours a lamp by: one of LAMP_COLOURS' keys. */
+export function lampStateOf(node) {
+  const open = new Set(node.open_alerts || []);
+  for (const [rule, state] of WORST_FIRST) if (open.has(rule)) return state;
+  if (node.lamp === "dark") return "dark";
+  if (node.status === "offline") return "offline";
+  return LAMP_COLOURS[node.lamp] ? node.lamp : "unknown";
+}
 
 export function legend() {
   return h("div", { class: "legend" },
-    ["on", "dark", "off", "offline", "pending", "unknown"].map((k) =>
-      h("span", { class: `lamp-${k}`, text: t(`legend_${k}`) })));
+    Object.keys(LAMP_COLOURS).map((k) => h("span", { class: `lamp-${k}`, text: t(`legend_${k}`) })));
+}
+
+// Lamps far from the others (a post with swapped coordinates, a typo) must not zoom the
+// map out to the world: fit the lamps within this distance of their median.
+const NEAR_DEG = 0.5;
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)];
+}
+
+/** The points a view should fit: valid coordinates near the median of all of them. */
+export function fitPoints(points) {
+  const valid = points.filter(([lat, lon]) => Math.abs(lat) <= 90 && Math.abs(lon) <= 180);
+  if (!valid.length) return [];
+  const mlat = median(valid.map((p) => p[0]));
+  const mlon = median(valid.map((p) => p[1]));
+  return valid.filter(([lat, lon]) => Math.abs(lat - mlat) <= NEAR_DEG && Math.abs(lon - mlon) <= NEAR_DEG);
 }
 
 /** A map in `el`; returns {setNodes(nodes, stateOf, onClick), focus(node), destroy()}. */
@@ -76,7 +111,8 @@ export async function lampMap(el, config) {
       markers.clear();
       const points = [];
       for (const node of nodes) {
-        if (node.lat == null || node.lon == null) continue;
+        // Only lamps on their poles: a revoked node's post is gone, a pending one has none.
+        if (node.lat == null || node.lon == null || node.state !== "active") continue;
         const state = stateOf(node);
         const marker = L.circleMarker([node.lat, node.lon], {
           radius: 8, weight: 2, color: "#1d2433", fillColor: LAMP_COLOURS[state], fillOpacity: 0.95,
@@ -90,9 +126,10 @@ export async function lampMap(el, config) {
         markers.set(node.id, marker);
         points.push([node.lat, node.lon]);
       }
-      if (!fitted && points.length) {
+      const near = fitPoints(points);
+      if (!fitted && near.length) {
         // No animation: leaving the page mid-animation makes Leaflet throw after removal.
-        map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 16, animate: false });
+        map.fitBounds(L.latLngBounds(near).pad(0.3), { maxZoom: 16, animate: false });
         fitted = true;
       }
     },

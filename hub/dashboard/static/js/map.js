@@ -115,7 +115,7 @@ export async function lampMap(el, config) {
         if (node.lat == null || node.lon == null || node.state !== "active") continue;
         const state = stateOf(node);
         const marker = L.circleMarker([node.lat, node.lon], {
-          radius: 8, weight: 2, color: "#1d2433", fillColor: LAMP_COLOURS[state], fillOpacity: 0.95,
+          radius: 8, weight: 2, color: "#1d2433", fillColor: LAMP_COLOURS[state], fillOpacity: 0.95, state,
         });
         // A DOM node, not a string: Leaflet would parse a string as HTML.
         marker.bindTooltip(h("span", {},
@@ -132,6 +132,9 @@ export async function lampMap(el, config) {
         map.fitBounds(L.latLngBounds(near).pad(0.3), { maxZoom: 16, animate: false });
         fitted = true;
       }
+      // What is drawn, for people's tools and tests (the canvas itself is opaque).
+      el.dataset.lamps = [...markers.entries()].map(([id, m]) => `${id}:${m.options.state}`).join(" ");
+      el.dataset.zoom = String(map.getZoom());
     },
     focus(node) {
       if (destroyed || node?.lat == null) return;

@@ -5,7 +5,7 @@ import { api } from "../api.js";
 import { clear, h } from "../dom.js";
 import { chart } from "../chart.js";
 import { label, number, relative, t, time } from "../i18n.js";
-import { actorName, loading, place, priorityBadge, statusBadge } from "./common.js";
+import { actorName, loading, noteText, place, priorityBadge, statusBadge } from "./common.js";
 import { areaNames } from "./area.js";
 import { showError } from "../app.js";
 
@@ -106,7 +106,7 @@ export function render(root, ctx, id) {
           e.from_status ? [statusBadge(e.from_status), h("span", { "aria-hidden": "true", text: document.dir === "rtl" ? "←" : "→" })] : null,
           statusBadge(e.to_status),
           h("span", { class: "muted grow", text: time(e.at) })),
-        e.note ? h("p", { class: "note", dir: "auto", text: e.note }) : null))));
+        e.note ? h("p", { class: "note", dir: "auto" }, noteText(e)) : null))));
   }
 
   function draw() {

@@ -15,11 +15,12 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
 
-from hub import alerts, tickets
+from hub import alerts, registry, tickets
+from hub.auth import users
 from hub.db import writing
 from hub.models import Node
 from hub.rules.policy import POLICIES
-from tests.browser.conftest import PASSWORD, PHONE, World, _roshni_cmd, login, shot
+from tests.browser.conftest import PASSWORD, PHONE, World, login, shot
 from tests.browser.test_commissioning import FAILING_CHECKS, PASSING_CHECKS, api, publish_selftest
 from tests.support import Publisher, wait_for
 
@@ -32,10 +33,11 @@ URDU_TECH = "tech-urdu"
 URDU_CREW = "crew-urdu"
 
 
-def provision(world: World, node: str, pole: str, lat: float = 24.8350,
-              lon: float = 67.1360) -> None:
-    _roshni_cmd(world.hub, "provision", node, "--district", "korangi", "--area", "Korangi 5",
-                "--lat", str(lat), "--lon", str(lon), "--rated-w", "60", "--pole", pole)
+def provision(world: World, node: str, pole: str) -> None:
+    """Registered as `roshni provision` registers a pole (in this process: no broker
+    credentials are needed, the test broker lets anyone in)."""
+    registry.provision(world.db, node, district="korangi", area="Korangi 5", lat=24.8350,
+                       lon=67.1360, rated_w=60, pole=pole)
 
 
 def open_by_sensor(world: World, rule: str, node: str, ticket: bool = True) -> int | None:
@@ -60,13 +62,13 @@ def scene(world: World) -> Iterator[dict[str, Any]]:
     for node, pole in [(FLICKERING, "K5-131"), (REVOKED, "K5-132"), (STRAY, "K5-133"),
                        (RETESTED, "K5-134"), (SILENT, "K5-135")]:
         provision(world, node, pole)
-    _roshni_cmd(world.hub, "provision", REVOKED, "--revoke")
+    registry.revoke(world.db, REVOKED)
     with writing(world.db) as conn:  # as an older registration left it
         conn.execute(update(Node).where(Node.id == STRAY).values(lat=67.1333, lon=24.8327))
-    for name, role, district in [(URDU_TECH, "technician", None), (URDU_CREW, "crew", "korangi")]:
-        args = ["user", "add", name, "--role", role, "--language", "ur", "--password-stdin"]
-        _roshni_cmd(world.hub, *(args + (["--district", district] if district else [])),
-                    stdin=PASSWORD + "\n")
+        for name, role, district in [(URDU_TECH, "technician", None),
+                                     (URDU_CREW, "crew", "korangi")]:
+            users.create_user(conn, name, role=role, password=PASSWORD, district=district,
+                              language="ur")
     open_by_sensor(world, "flicker", FLICKERING, ticket=False)
     ticket_id = open_by_sensor(world, "low_power", "khi-kor-0004")
     publish_selftest(world, RETESTED, 1, PASSING_CHECKS)

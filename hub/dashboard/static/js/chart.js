@@ -46,14 +46,21 @@ export function chart(points, opts) {
     let pen = "M";
     const step = opts.step || medianStep(points);
     let last = null;
-    for (const p of points) {
+    const alone = [];
+    for (const [i, p] of points.entries()) {
       if (p.v === null || p.v === undefined) { pen = "M"; continue; }
       if (last !== null && step && p.t - last > 2.5 * step) pen = "M";
       d += `${pen}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)} `;
+      // a point with no neighbour draws no line: show it as a dot
+      const next = points[i + 1];
+      if (pen === "M" && !(next && next.v != null && !(step && next.t - p.t > 2.5 * step))) alone.push(p);
       pen = "L";
       last = p.t;
     }
     svg.append(s("path", { d: d.trim(), class: "series" }));
+    for (const p of alone) {
+      svg.append(s("circle", { cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r: 2, class: "series dot" }));
+    }
   } else {
     // One bucket wide (opts.step, the query's `every`); guessing from the points would
     // stretch a lone reading across the whole chart.

@@ -9,13 +9,14 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 from sqlalchemy import update
 
-from hub import alerts, registry, tickets
+from hub import alerts, open311, registry, tickets
 from hub.auth import users
 from hub.db import writing
 from hub.models import Node
@@ -40,6 +41,23 @@ def provision(world: World, node: str, pole: str) -> None:
                        lon=67.1360, rated_w=60, pole=pole)
 
 
+def citizen_report(world: World, node: str) -> int:
+    """A citizen's report about `node`'s lamp that its sensor disagrees with, as Open311
+    stores it: it stays open for a person to check."""
+    area = world.area_id(node)
+    lamp = world.lamp(node)
+    readings = [{"ts": time.time() - 600 + 60 * i, "lamp_on": True, "lamp_w": 58.0,
+                 "lux": 14.0} for i in range(5)]
+    verdict = open311.Verdict("disagrees", "The lamp's sensor reports it burning.",
+                              node=SimpleNamespace(id=node, district_id="korangi", area_id=area),
+                              distance_m=12.0, evidence=readings)
+    with writing(world.db) as conn:
+        return open311.submit(conn, verdict, open311.SERVICE_BY_CODE["street_light_out"],
+                              {"description": "Dark outside the mosque for three nights",
+                               "address_string": "Street 4, near Jamia Masjid"},
+                              lat=lamp.lat, lon=lamp.lon, client="test")
+
+
 def open_by_sensor(world: World, rule: str, node: str, ticket: bool = True) -> int | None:
     """An alert, and its ticket with the note the sensor writes when it opens one."""
     area = world.area_id(node)
@@ -51,7 +69,9 @@ def open_by_sensor(world: World, rule: str, node: str, ticket: bool = True) -> i
             return None
         ticket_id, _ = tickets.open_ticket(
             conn, alert_id=alert_id, node=node, district="korangi", area=area, fault=rule,
-            priority=2, opened_at=started, sla_due=started + 48 * 3600, evidence=[],
+            priority=2, opened_at=started, sla_due=started + 48 * 3600,
+            evidence=[{"ts": started - 60 * (5 - i), "lamp_on": False, "lamp_w": 0.3,
+                       "mains_v": 229.0, "lux": 0.0, "footfall": 2} for i in range(5)],
             note=f"{POLICIES[rule].title}, found by the sensor")
         alerts.link_ticket(conn, alert_id, ticket_id)
     return ticket_id
@@ -88,7 +108,8 @@ def scene(world: World) -> Iterator[dict[str, Any]]:
     pub.close()
     wait_for(lambda: api(world, f"/nodes/{SILENT}")["status"] == "offline", timeout=60,
              interval=0.5, what=f"{SILENT} offline at the hub")
-    yield {"ticket": ticket_id}
+    yield {"ticket": ticket_id, "report": citizen_report(world, "khi-kor-0002"),
+           "report_ur": citizen_report(world, "khi-kor-0003")}
 
 
 def test_the_map_colours_each_lamp_by_its_worst_alert_and_counts_them_per_area(
@@ -114,6 +135,23 @@ def test_the_map_colours_each_lamp_by_its_worst_alert_and_counts_them_per_area(
     for rule in ("flicker", "low_power", "power_cut", "tamper", "day_burner", "dark"):
         expect(page.locator(f".legend .lamp-{rule}")).to_have_count(1)
     shot(page, "committee-area-summary-phone")
+
+    # a citizen's report the sensor disagrees with waits for the committee to check it
+    page.locator("#nav a", has_text="Citizens' reports").click()
+    card = page.locator(f'#reports [data-report-id="{scene["report"]}"]')
+    expect(card).to_contain_text("Street light out")
+    expect(card).to_contain_text("Sensor disagrees")
+    expect(card).to_contain_text("Dark outside the mosque for three nights")
+    expect(card.locator("a.mono")).to_have_text("khi-kor-0002")
+    card.locator("summary").click()
+    expect(card.locator(".evidence .chart-share")).to_be_visible()
+    expect(card.locator(".evidence bdi.qty").first).to_have_text("58\u00a0W")
+    shot(page, "committee-reports-phone")
+    card.locator("textarea").fill("Checked at 9 pm: the lamp burns")
+    card.get_by_role("button", name="Checked: close").click()
+    expect(card).to_have_count(0)
+    closed = api(world, f"/reports/{scene['report']}", user="k5-committee")
+    assert (closed["status"], closed["closed_by"]) == ("closed", "k5-committee")
     guard.check(page)
 
 
@@ -197,8 +235,10 @@ def test_every_page_in_urdu_is_urdu_but_for_names_ids_and_units(world, scene, op
     if found := english_left(page):
         left["login"] = found
     login(page, world, "k5-urdu")
-    left |= {f"committee {k}": v for k, v in walk(page, world, ["area", "spots", "repairs"],
-                                                  "committee").items()}
+    left |= {f"committee {k}": v for k, v in walk(
+        page, world, ["area", "spots", "repairs", "reports"], "committee").items()}
+    report = page.locator(f'#reports [data-report-id="{scene["report_ur"]}"]')
+    expect(report).to_contain_text("سینسر متفق نہیں")
     # the sensor's note on the ticket is said in Urdu
     repair = page.locator(f'#repairs [data-ticket-id="{scene["ticket"]}"]')
     page.goto(f"{world.url}/#/repairs")
@@ -206,9 +246,14 @@ def test_every_page_in_urdu_is_urdu_but_for_names_ids_and_units(world, scene, op
 
     for user, routes in [(URDU_TECH, ["fleet", f"nodes/{RETESTED}", "nodes/khi-kor-0001",
                                       f"nodes/{SILENT}", "area"]),
-                         (URDU_CREW, ["tickets", f"tickets/{scene['ticket']}"])]:
+                         (URDU_CREW, ["reports", "tickets", f"tickets/{scene['ticket']}"])]:
         page = open_page(PHONE, locale="ur-PK")
         login(page, world, user)
         left |= {f"{user} {k}": v for k, v in walk(page, world, routes, user).items()}
+    # the lamp's last reading: each figure keeps its unit on its right, left to right
+    figures = page.locator(".evidence p bdi.qty")
+    expect(figures).to_have_text(["0.3\u00a0W", "0\u00a0lux"])
+    assert figures.evaluate_all("els => els.map(e => getComputedStyle(e).direction)") == [
+        "ltr", "ltr"]
     assert left == {}, f"English left on Urdu pages: {left}"
     guard.check()

@@ -13,10 +13,10 @@ const LANG_KEY = "roshni.lang";
 
 // Which pages each role has, in nav order; the first is its home page.
 const PAGES = {
-  committee: ["area", "spots", "repairs"],
-  crew: ["tickets"],
+  committee: ["area", "spots", "repairs", "reports"],
+  crew: ["tickets", "reports"],
   technician: ["fleet", "tickets", "area"],
-  admin: ["fleet", "area", "spots", "repairs", "tickets"],
+  admin: ["fleet", "area", "spots", "repairs", "tickets", "reports"],
 };
 
 const ROUTES = [
@@ -27,6 +27,7 @@ const ROUTES = [
   [/^tickets$/, () => import("./views/tickets.js"), "tickets"],
   [/^tickets\/(\d+)$/, () => import("./views/ticket.js"), "tickets"],
   [/^fleet$/, () => import("./views/fleet.js"), "fleet"],
+  [/^reports$/, () => import("./views/reports.js"), "reports"],
   // A lamp's own page is open to every role (the API shows it within their scope).
   [/^nodes\/([a-z0-9][a-z0-9-]{2,62})$/, () => import("./views/node.js"), "fleet", true],
 ];

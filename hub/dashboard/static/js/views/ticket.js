@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { clear, h } from "../dom.js";
 import { chart } from "../chart.js";
-import { label, number, relative, t, time } from "../i18n.js";
+import { label, qty, relative, t, time, when } from "../i18n.js";
 import { actorName, loading, noteText, place, priorityBadge, statusBadge } from "./common.js";
 import { areaNames } from "./area.js";
 import { showError } from "../app.js";
@@ -38,10 +38,11 @@ export function evidenceCharts(rows) {
   if (rows.some((r) => r.lamp_w != null)) out.push(chart(points("lamp_w"), { from, to, title: t("lamp_power") }));
   if (rows.some((r) => r.lux != null)) out.push(chart(points("lux"), { from, to, digits: 1, title: t("chart_lux") }));
   const last = rows[rows.length - 1];
+  // each figure isolated with its unit: in Urdu "0.3 W · 0 lux" must not become "W · 0 lux 0.3"
   out.push(h("p", { class: "small muted" },
-    `${time(last.ts)}: ${t("lamp_state")} ${last.lamp_on ? t("on") : t("off")}`,
-    last.lamp_w != null ? ` · ${number(last.lamp_w, 1)} W` : "",
-    last.lux != null ? ` · ${number(last.lux, 1)} lux` : ""));
+    when(last.ts), `: ${t("lamp_state")} ${last.lamp_on ? t("on") : t("off")}`,
+    last.lamp_w != null ? [" · ", qty(last.lamp_w, 1, "W")] : "",
+    last.lux != null ? [" · ", qty(last.lux, 1, "lux")] : ""));
   return h("div", { class: "evidence" }, out);
 }
 

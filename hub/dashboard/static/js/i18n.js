@@ -617,6 +617,7 @@ export function tx(key, vars = {}) {
   return template.split(/(\{\w+\})/).filter(Boolean).map((part) => {
     const name = part.match(/^\{(\w+)\}$/)?.[1];
     if (!name || !(name in vars)) return part;
+    if (vars[name] instanceof Node) return vars[name]; // already isolated (qty, when)
     const el = document.createElement("bdi");
     el.textContent = String(vars[name]);
     return el;

@@ -5,7 +5,7 @@
 
 import { api, all } from "../api.js";
 import { clear, h } from "../dom.js";
-import { label, number, relative, t, time, tx } from "../i18n.js";
+import { label, qty, relative, t, time, tx } from "../i18n.js";
 import { loading } from "./common.js";
 import { areaNames } from "./area.js";
 import { evidenceCharts } from "./ticket.js";
@@ -20,7 +20,7 @@ function reportCard(report, names, { mayClose, onClosed }) {
       report.area ? h("bdi", { class: "area-name", text: names.get(report.area) ?? report.area }) : null,
       report.node ? [report.area ? " · " : null,
         h("a", { class: "mono", dir: "ltr", href: `#/nodes/${encodeURIComponent(report.node)}`, text: report.node })] : null,
-      report.distance_m != null ? [" · ", tx("report_distance", { m: `${number(report.distance_m)} m` })] : null),
+      report.distance_m != null ? [" · ", tx("report_distance", { m: qty(report.distance_m, 0, "m") })] : null),
     report.address ? h("p", { class: "small" }, h("bdi", { class: "address", text: report.address })) : null,
     report.description ? h("p", { class: "note citizen-words" }, h("bdi", { text: report.description })) : null,
     h("p", { class: "small muted" }, tx("report_received", { time: time(report.requested_at) }),

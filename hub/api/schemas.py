@@ -7,7 +7,7 @@ from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from hub.api.notes import sensor_note
+from hub.sensor_notes import sensor_note
 from protocol.topics import NODE_ID_RE
 
 T = TypeVar("T")

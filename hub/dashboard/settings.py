@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -19,6 +20,9 @@ class DashboardSettings(Section):
     # href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors').
     tile_attribution: str = ""
     tile_max_zoom: int = Field(default=19, ge=1, le=22)
+    # A GeoJSON file of area outlines (each feature's properties.area: the area's id or
+    # name). Unset, or for an area it lacks: the outline drawn around the area's posts.
+    area_outlines: Path | None = None
 
     @field_validator("tile_url")
     @classmethod

@@ -132,6 +132,9 @@ def test_the_map_colours_each_lamp_by_its_worst_alert_and_counts_them_per_area(
     # a post with swapped coordinates is drawn where it says, but the view stays on the street
     assert STRAY in drawn
     assert int(mapped.get_attribute("data-zoom")) >= 12
+    # without a tile server, the area itself is outlined and named on the map
+    expect(mapped).to_have_attribute("data-areas", re.compile(r"\bkorangi-5\b"))
+    expect(page.locator("#map .area-label", has_text="Korangi 5")).to_be_visible()
     for rule in ("flicker", "low_power", "power_cut", "tamper", "day_burner", "dark"):
         expect(page.locator(f".legend .lamp-{rule}")).to_have_count(1)
     shot(page, "committee-area-summary-phone")

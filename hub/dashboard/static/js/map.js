@@ -1,5 +1,6 @@
 // Leaflet (vendored from npm into static/vendor/, loaded only on pages with a map) with
-// the lamps as coloured dots and Karachi's districts as rough outlines. Map tiles are
+// the lamps as coloured dots, their areas' outlines and names from the hub, and Karachi's
+// districts as rough outlines. Map tiles are
 // configured on the hub ([dashboard] tile_url); without them the map still shows points
 // and outlines on a plain background, and fetches nothing from anywhere else.
 
@@ -96,6 +97,13 @@ export async function lampMap(el, config) {
   } catch {
     /* the outlines are decoration; the lamps matter */
   }
+  // Areas under the lamps: their outlines (configured, or drawn by the hub around the
+  // posts) and names, so a committee finds its streets on a map without tiles.
+  const areas = L.geoJSON(null, {
+    style: { color: "#0b63c5", weight: 2, fill: true, fillOpacity: 0.06 },
+    interactive: false,
+  }).addTo(map);
+  const areaLabels = L.layerGroup().addTo(map);
   const lamps = L.layerGroup().addTo(map);
   const markers = new Map();
   let fitted = false;
@@ -135,6 +143,23 @@ export async function lampMap(el, config) {
       // What is drawn, for people's tools and tests (the canvas itself is opaque).
       el.dataset.lamps = [...markers.entries()].map(([id, m]) => `${id}:${m.options.state}`).join(" ");
       el.dataset.zoom = String(map.getZoom());
+    },
+    setAreas(collection) {
+      if (destroyed) return;
+      areas.clearLayers();
+      areaLabels.clearLayers();
+      areas.addData(collection);
+      for (const f of collection.features || []) {
+        const ring = f.geometry?.type === "Polygon" ? f.geometry.coordinates[0] : null;
+        if (!ring?.length) continue;
+        const lon = ring.reduce((a, p) => a + p[0], 0) / ring.length;
+        const lat = ring.reduce((a, p) => a + p[1], 0) / ring.length;
+        const marker = L.marker([lat, lon], {
+          interactive: false, icon: L.divIcon({ className: "map-label", html: "", iconSize: null }),
+        }).addTo(areaLabels);
+        marker.getElement()?.append(h("bdi", { class: "area-label", text: f.properties?.name ?? f.properties?.id }));
+      }
+      el.dataset.areas = (collection.features || []).map((f) => f.properties?.id).join(" ");
     },
     focus(node) {
       if (destroyed || node?.lat == null) return;

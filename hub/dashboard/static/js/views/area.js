@@ -123,6 +123,8 @@ export function render(root, ctx) {
     map = m;
     drawMap();
     drawFeed();
+    // the outlines are orientation, not data: the page works without them
+    api("/api/v1/areas/outlines").then((areas) => { if (!closed) map.setAreas(areas); }).catch(() => {});
   }).catch((err) => showError(status, err));
 
   const unsubscribe = ctx.live.subscribe(async ({ type, data }) => {

@@ -28,7 +28,7 @@ export function areaSummary(nodes, names) {
   return h("ul", { class: "area-summary", id: "area-summary", "aria-label": t("areas_summary") },
     rows.map(([area, counts]) => h("li", { dataset: { area } },
       h("bdi", { class: "area-name", text: names.get(area) ?? area }), ": ",
-      h("span", { class: "lamps", dataset: { n: counts.get("all") } }, tx("area_summary_lamps", { n: number(counts.get("all")) })),
+      h("span", { class: "lamps", dataset: { n: counts.get("all") } }, tx(counts.get("all") === 1 ? "area_summary_lamp" : "area_summary_lamps", { n: number(counts.get("all")) })),
       SUMMARY.filter((k) => counts.get(k)).map((k) => h("span", { class: "part", dataset: { state: k, n: counts.get(k) } },
         tx("area_summary_part", { n: number(counts.get(k)), what: t(`sum_${k}`) }))))));
 }

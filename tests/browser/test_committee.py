@@ -162,17 +162,7 @@ def test_a_node_has_one_status_and_its_charts_show_only_the_time_it_reported(
         world, scene, open_page, guard):
     page = open_page(PHONE)
     login(page, world, "tech-sana")
-    # found among all nodes by its pole, revoked ones included, however many there are
-    page.locator("#fleet-q").fill("k5-13")
-    listed = page.locator("#fleet-list tbody tr")
-    expect(listed).to_have_count(5)
-    assert listed.evaluate_all("els => els.map(e => e.dataset.node)") == [
-        FLICKERING, REVOKED, STRAY, RETESTED, SILENT]
-    expect(page.locator("#fleet-range")).to_have_text("1–5 of 5")
-    row = page.locator(f'#fleet-list tr[data-node="{SILENT}"]')
-    expect(row).to_contain_text("Offline since")
-    row.locator("a").click()
-    expect(page).to_have_url(re.compile(f"#/nodes/{SILENT}$"))
+    page.goto(f"{world.url}/#/nodes/{SILENT}")
     expect(page.locator("#node-status [data-standing]")).to_have_attribute(
         "data-standing", "offline")
     expect(page.locator("#node-status")).to_contain_text("Offline since")
@@ -196,6 +186,19 @@ def test_a_node_has_one_status_and_its_charts_show_only_the_time_it_reported(
     card = page.locator("#commissioning")
     expect(card.locator(".commissioned")).to_contain_text("latest self-test failed")
     expect(card.locator(".commissioned")).not_to_contain_text("✓")
+
+    page.goto(f"{world.url}/#/fleet")
+    # found among all nodes by its pole, revoked ones included, however many there are
+    page.locator("#fleet-q").fill("k5-13")
+    listed = page.locator("#fleet-list tbody tr")
+    expect(listed).to_have_count(5)
+    assert listed.evaluate_all("els => els.map(e => e.dataset.node)") == [
+        FLICKERING, REVOKED, STRAY, RETESTED, SILENT]
+    expect(page.locator("#fleet-range")).to_have_text("1–5 of 5")
+    row = page.locator(f'#fleet-list tr[data-node="{SILENT}"]')
+    expect(row).to_contain_text("Offline since")
+    row.locator("a").click()
+    expect(page).to_have_url(re.compile(f"#/nodes/{SILENT}$"))
     guard.check(page)
 
 

@@ -99,9 +99,11 @@ export async function lampMap(el, config) {
   }
   // Areas under the lamps: their outlines (configured, or drawn by the hub around the
   // posts) and names, so a committee finds its streets on a map without tiles.
+  // SVG, not the lamps' canvas: these arrive after an API call, and a canvas redraw queued
+  // by them can run after the page was left (Leaflet then throws reading 'clearRect').
   const areas = L.geoJSON(null, {
     style: { color: "#0b63c5", weight: 2, fill: true, fillOpacity: 0.06 },
-    interactive: false,
+    interactive: false, renderer: L.svg(),
   }).addTo(map);
   const areaLabels = L.layerGroup().addTo(map);
   const lamps = L.layerGroup().addTo(map);

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from hub.api import (
     alerts,
+    areas,
     audit,
     auth,
     commands,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 API_PREFIX = "/api/v1"
 ROUTERS = (auth.router, me.router, users.router, nodes.router, commands.router, readings.router,
            alerts.router, tickets.router, spots.router, reports.router, exports.router,
-           audit.router, control.router)
+           audit.router, control.router, areas.router)
 
 
 def install_api(app: FastAPI, hub: Hub) -> Api:

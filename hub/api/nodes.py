@@ -1,4 +1,5 @@
-"""`/api/v1/nodes`: list (filters state/status/district/area), register, assign a pending
+"""`/api/v1/nodes`: list (filters state/status/district/area, search `q` by id, pole or
+area name), register, assign a pending
 node, get one with its status, clock faults and lamp counters."""
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, or_, select
 
 from hub import audit
 from hub.api.deps import (
@@ -24,7 +25,7 @@ from hub.api.deps import (
 from hub.api.schemas import LampStats as LampStatsOut
 from hub.api.schemas import NodeAssign, NodeCreate, NodeDetail, NodePublic, Page
 from hub.api.state import Api
-from hub.models import Alert, LampStats, Node, Ticket
+from hub.models import Alert, Area, LampStats, Node, Ticket
 from hub.registry import UNASSIGNED, provision
 from hub.service_area import OutsideServiceArea
 from hub.tickets import OUTSTANDING
@@ -41,8 +42,18 @@ NODE_COLUMNS = (Node.id, Node.state, Node.district_id, Node.area_id, Node.feeder
                 Node.clock_faults, LampStats.lamp_on, _OPEN_RULES)
 
 
+def _matching(text: str) -> Any:
+    """Nodes whose id, pole or area name contains `text` (any case; % and _ are letters)."""
+    like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    areas = select(Area.id).where(Area.name.ilike(like, escape="\\"))
+    return or_(Node.id.ilike(like, escape="\\"), Node.pole.ilike(like, escape="\\"),
+               Node.area_id.in_(areas))
+
+
 def _filtered(q: Any, state: str | None, status: str | None,
-              commissioned: bool | None) -> Any:
+              commissioned: bool | None, search: str | None = None) -> Any:
+    if search:
+        q = q.where(_matching(search))
     if state is not None:
         q = q.where(Node.state == state)
     if status is not None:
@@ -54,19 +65,20 @@ def _filtered(q: Any, state: str | None, status: str | None,
 
 
 def node_query(place: Place, *, state: str | None = None, status: str | None = None,
-               commissioned: bool | None = None) -> Any:
+               commissioned: bool | None = None, search: str | None = None) -> Any:
     """Nodes in a place with their lamp's last state and open alerts, for lists and
     exports (order and page it)."""
     q = (select(*NODE_COLUMNS).outerjoin(LampStats, LampStats.node_id == Node.id)
          .where(place.where(Node.district_id, Node.area_id)))
-    return _filtered(q, state, status, commissioned)
+    return _filtered(q, state, status, commissioned, search)
 
 
 def count_nodes(conn: Connection, place: Place, *, state: str | None = None,
-                status: str | None = None, commissioned: bool | None = None) -> int:
+                status: str | None = None, commissioned: bool | None = None,
+                search: str | None = None) -> int:
     q = select(func.count()).select_from(Node).where(place.where(Node.district_id,
                                                                  Node.area_id))
-    return int(conn.execute(_filtered(q, state, status, commissioned)).scalar_one())
+    return int(conn.execute(_filtered(q, state, status, commissioned, search)).scalar_one())
 
 
 def lamp_state(status: str, lamp_on: bool | None, rules: list[str]) -> str:
@@ -110,13 +122,18 @@ def read_nodes(scope: NodesRead, conn: ConnDep, page: PageDep,
                district: str | None = None, area: str | None = None,
                commissioned: Annotated[bool | None, Query(
                    description="false: nodes no self-test has commissioned yet")] = None,
+               q: Annotated[str | None, Query(
+                   max_length=100,
+                   description="nodes whose id, pole or area name contains this")] = None,
                ) -> Page[NodePublic]:
     place = scope.place(district, area)
     if place is None:
         return Page(data=[], count=0)
-    count = count_nodes(conn, place, state=state, status=status, commissioned=commissioned)
+    search = q.strip() if q else None
+    count = count_nodes(conn, place, state=state, status=status, commissioned=commissioned,
+                        search=search)
     rows = conn.execute(node_query(place, state=state, status=status,
-                                   commissioned=commissioned).order_by(Node.id)
+                                   commissioned=commissioned, search=search).order_by(Node.id)
                         .limit(page.limit).offset(page.offset)).all()
     return Page(data=[NodePublic(**n) for n in node_rows(rows)], count=count)
 

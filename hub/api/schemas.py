@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from hub.sensor_notes import sensor_note
 from protocol.topics import NODE_ID_RE
 
 T = TypeVar("T")
@@ -206,6 +207,18 @@ class TicketEvent(BaseModel):
     # when the hub heard of a person's update (later than `at` if made offline)
     recorded_at: float | None = None
     photos: list[PhotoRef] = []  # that prove this update
+
+    # The sensor's note as a code and its parameters, for the dashboard to say in the
+    # reader's language (`note` stays the English text); None for people's notes.
+    note_code: str | None = None
+    note_params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _sensor_note(self) -> TicketEvent:
+        if self.actor == "sensor" and self.note_code is None and (
+                found := sensor_note(self.note)) is not None:
+            self.note_code, self.note_params = found
+        return self
 
 
 class TicketPublic(BaseModel):

@@ -3,6 +3,7 @@ repair photo may be."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
@@ -23,6 +24,9 @@ class DashboardSettings(Section):
     # The largest repair photo the hub keeps (bytes). The dashboard sends photos resized
     # to 1280 px JPEG, some 100–300 kB; a larger upload is refused (413).
     photo_max_bytes: int = Field(default=2_000_000, ge=10_000, le=20_000_000)
+    # A GeoJSON file of area outlines (each feature's properties.area: the area's id or
+    # name). Unset, or for an area it lacks: the outline drawn around the area's posts.
+    area_outlines: Path | None = None
 
     @field_validator("tile_url")
     @classmethod

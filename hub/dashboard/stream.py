@@ -48,6 +48,13 @@ log = logging.getLogger(__name__)
 ALERT, TICKET = "alert", "ticket"
 
 
+def ticket_body(ticket: dict[str, Any]) -> dict[str, Any]:
+    """A ticket as GET /api/v1/tickets/{id} shows it (the sensor's notes with their codes)."""
+    from hub.api.schemas import TicketPublic
+
+    return {**ticket, **TicketPublic(**ticket).model_dump()}
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     kind: str  # alert | ticket
@@ -114,7 +121,7 @@ class ChangeFeed:
             for kind, ident, _ in fresh:
                 try:
                     body = (alerts.get(conn, ident) if kind == ALERT
-                            else tickets.get(conn, ident))
+                            else ticket_body(tickets.get(conn, ident)))
                 except LookupError:
                     continue
                 changes.append(Change(kind, ident, body["district"], body["area"], body))

@@ -33,6 +33,8 @@ class Subscriber(Section):
     # The daily digest (dark spots last night, overdue tickets, verified repairs), for
     # subscribers with the committee audience.
     digest: bool = True
+    # The language of its e-mails and digest: "en" or "ur" (webhooks carry codes, not text).
+    language: Literal["en", "ur"] = "en"
 
     @field_validator("areas")
     @classmethod

@@ -15,10 +15,10 @@ const LANG_KEY = "roshni.lang";
 // Which pages each role works with, in nav order; the first is its home page. A page is
 // shown only if the user may use it (NEEDS, against /api/v1/me's permissions).
 const PAGES = {
-  committee: ["area", "spots", "repairs", "energy"],
-  crew: ["tickets"],
+  committee: ["area", "spots", "repairs", "reports", "energy"],
+  crew: ["tickets", "reports"],
   technician: ["fleet", "tickets", "area", "programs", "energy"],
-  admin: ["fleet", "area", "spots", "repairs", "tickets", "programs", "energy", "admin"],
+  admin: ["fleet", "area", "spots", "repairs", "tickets", "reports", "programs", "energy", "admin"],
 };
 const NEEDS = {
   area: ["alerts:read", "nodes:read"],
@@ -46,6 +46,7 @@ const ROUTES = [
   [/^admin\/(users|pending|audit)$/, () => import("./views/admin.js"), "admin"],
   [/^programs$/, () => import("./views/programs.js"), "programs"],
   [/^energy$/, () => import("./views/energy.js"), "energy"],
+  [/^reports$/, () => import("./views/reports.js"), "reports"],
   // A lamp's own page is open to every role (the API shows it within their scope).
   [/^nodes\/([a-z0-9][a-z0-9-]{2,62})$/, () => import("./views/node.js"), "fleet", true],
 ];

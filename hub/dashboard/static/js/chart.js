@@ -9,8 +9,9 @@ const H = 110;
 const PAD = { left: 34, right: 6, top: 8, bottom: 18 };
 
 /**
- * chart(points, {kind, from, to, title, max, digits, withDay})
- *   points: [{t: epoch seconds, v: number|null}]
+ * chart(points, {kind, from, to, title, max, digits, withDay, step})
+ *   points: [{t: epoch seconds, v: number|null}]; a time without a point is drawn as a gap
+ *   step: seconds per point (the bucket); farther apart than that, the line breaks
  *   kind: "line" (lux, watts), "bars" (footfall), "share" (0..1, lamp burning)
  */
 export function chart(points, opts) {
@@ -32,8 +33,8 @@ export function chart(points, opts) {
     s("line", { x1: PAD.left, y1: H - PAD.bottom, x2: W - PAD.right, y2: H - PAD.bottom, class: "axis" }),
     s("line", { x1: PAD.left, y1: PAD.top, x2: PAD.left, y2: H - PAD.bottom, class: "axis" }),
     s("text", { x: PAD.left - 4, y: PAD.top + 8, class: "tick", "text-anchor": "end",
-      text: kind === "share" ? "100%" : number(max, digits) }),
-    s("text", { x: PAD.left - 4, y: H - PAD.bottom, class: "tick", "text-anchor": "end", text: "0" }),
+      text: kind === "share" ? `${number(100)}%` : number(max, digits) }),
+    s("text", { x: PAD.left - 4, y: H - PAD.bottom, class: "tick", "text-anchor": "end", text: number(0) }),
   );
   for (const [t, anchor] of [[from, "start"], [from + span / 2, "middle"], [to, "end"]]) {
     svg.append(s("text", { x: x(t), y: H - 4, class: "tick", "text-anchor": anchor, text: clock(t, withDay) }));
@@ -43,18 +44,27 @@ export function chart(points, opts) {
     // A gap in the data (node offline) is a gap in the line, not a straight jump.
     let d = "";
     let pen = "M";
-    const step = medianStep(points);
+    const step = opts.step || medianStep(points);
     let last = null;
-    for (const p of points) {
+    const alone = [];
+    for (const [i, p] of points.entries()) {
       if (p.v === null || p.v === undefined) { pen = "M"; continue; }
       if (last !== null && step && p.t - last > 2.5 * step) pen = "M";
       d += `${pen}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)} `;
+      // a point with no neighbour draws no line: show it as a dot
+      const next = points[i + 1];
+      if (pen === "M" && !(next && next.v != null && !(step && next.t - p.t > 2.5 * step))) alone.push(p);
       pen = "L";
       last = p.t;
     }
     svg.append(s("path", { d: d.trim(), class: "series" }));
+    for (const p of alone) {
+      svg.append(s("circle", { cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r: 2, class: "series dot" }));
+    }
   } else {
-    const step = medianStep(points) || span / Math.max(1, points.length);
+    // One bucket wide (opts.step, the query's `every`); guessing from the points would
+    // stretch a lone reading across the whole chart.
+    const step = opts.step || medianStep(points) || Math.min(span, 900);
     const bw = Math.max(1, (step / span) * (W - PAD.left - PAD.right) - 1);
     for (const p of present) {
       // A share of 0 (lamp off all bucket) still shows, as a low dark stub.

@@ -119,7 +119,7 @@ const STRINGS = {
     count_online: "Online",
     count_offline: "Offline",
     count_pending: "Pending",
-    count_unknown: "No data",
+    count_unknown: "Never heard from",
     count_uncommissioned: "Not commissioned",
     count_clock: "Clock faults",
     hub_spool: "Hub spool: {n} readings waiting for InfluxDB",
@@ -360,6 +360,92 @@ const STRINGS = {
     photos: "Photos",
     photo_n: "Photo {n}",
     photo_failed: "This photo could not be read; choose another.",
+    // --- dash-committee ---
+    legend_power_cut: "Power cut",
+    legend_flicker: "Flickering",
+    legend_low_power: "Failing (low power)",
+    legend_tamper: "Tampered",
+    legend_day_burner: "Burning by day",
+    area_summary_lamps: "{n} lamps",
+    area_summary_lamp: "{n} lamp",
+    area_summary_part: "{n} {what}",
+    sum_dark: "dark",
+    sum_power_cut: "in a power cut",
+    sum_flicker: "flickering",
+    sum_low_power: "failing",
+    sum_tamper: "tampered",
+    sum_day_burner: "burning by day",
+    sum_offline: "offline",
+    sum_unknown: "without data",
+    areas_summary: "Lamps per area",
+    standing_online: "Online",
+    standing_offline: "Offline since {time}",
+    standing_never: "Never heard from",
+    standing_unknown: "No status message; last heard {time}",
+    standing_pending: "Pending: heard from, not yet placed on a pole",
+    standing_revoked: "Revoked",
+    commissioned_but_failed: "Commissioned {time}, but the latest self-test failed",
+    note_sensor_found: "{fault}, found by the sensor",
+    note_sensor_verified_night: "The lamp has worked at night for {minutes} min",
+    note_sensor_verified_day: "The lamp has stayed off by day for {minutes} min",
+    note_sensor_reopened: "The fault is still there {minutes} min after the ticket was marked fixed",
+    node_text: "From the node:",
+    check_title_settings: "Settings",
+    check_title_profile: "Hardware profile",
+    check_title_agent: "Node agent is stopped",
+    check_title_hardware: "Sensors can be opened",
+    check_title_spool: "Spool is writable and has room",
+    check_title_clock: "Clock is synchronised",
+    check_title_lamp_sensor: "Lamp sensor reads",
+    check_title_ambient_light: "Street light sensor reads",
+    check_title_footfall: "People sensor (PIR) reads",
+    check_title_radar: "People radar (LD2410) reports",
+    check_title_tamper: "Enclosure lid is closed",
+    check_title_energy_meter: "Energy meter reads",
+    check_title_cpu_temp: "CPU temperature",
+    check_title_lamp_responds: "Lamp sensor responds",
+    check_title_broker: "Broker accepts this node over TLS",
+    check_title_hub: "Hub acknowledges the self-test",
+    check_remedy_spool: "Free space on the SD card, or keep fewer days offline.",
+    check_remedy_clock: "Turn on time synchronisation (NTP) on the Pi and let it reach a time server.",
+    check_remedy_lamp_sensor: "Check the lamp sensor's wires against the wiring table.",
+    check_remedy_ambient_light: "Uncover the street light sensor and check its wires.",
+    check_remedy_footfall: "Check the people sensor's wire and its 5 V supply.",
+    check_remedy_radar: "Check the radar's serial wires (TX and RX crossed) and the serial port setting.",
+    check_remedy_tamper: "Close the lid so it presses the tamper switch; else check the switch's wire.",
+    check_remedy_energy_meter: "Check the energy meter's wires (voltage L and N, and its serial link).",
+    check_remedy_cpu_temp: "The box is too hot: shade it and keep its vents free.",
+    check_remedy_lamp_responds: "Check the lamp sensor faces the lamp and is wired; switch the lamp at the cabinet while the test waits.",
+    check_remedy_broker: "Use the bundle's node.toml (encrypted connection with the hub's certificate) and check the password.",
+    check_remedy_hub: "Check that the hub is running and the node can reach it.",
+    check_remedy_hardware: "Check the sensors' wiring against the wiring table.",
+    check_remedy_agent: "Stop the node agent before the self-test.",
+    check_remedy_settings: "Fix the node's settings file.",
+    check_remedy_profile: "Choose a hardware profile that exists.",
+    fleet_search: "Find a node: id, pole or area",
+    fleet_all: "All nodes",
+    fleet_page: "{from}–{to} of {n}",
+    prev_page: "Previous",
+    next_page: "Next",
+    search: "Search",
+    nav_reports: "Citizens' reports",
+    reports_title: "Citizens' reports to check",
+    reports_intro: "Reports from people about lamps in your place that the sensor could not settle. Check each one, then close it with what you found. Who reported is not shown.",
+    reports_none: "No reports waiting to be checked.",
+    report_received: "Received {time}",
+    report_distance: "{m} from the nearest sensor",
+    report_evidence: "What the nearest lamp's sensor read",
+    report_close_note: "What you found",
+    report_close: "Checked: close",
+    service_street_light_out: "Street light out",
+    service_street_light_flickering: "Street light flickering or dim",
+    service_street_light_day: "Street light on by day",
+    verdict_agrees: "Sensor agrees",
+    verdict_disagrees: "Sensor disagrees",
+    verdict_unknown: "Sensor cannot tell",
+    verdict_no_node: "No sensor nearby",
+    verdict_no_location: "No location given",
+    verdict_power_cut: "Power cut",
   },
   ur: {
     app_name: "روشنی",
@@ -477,7 +563,7 @@ const STRINGS = {
     count_online: "آن لائن",
     count_offline: "آف لائن",
     count_pending: "زیرِ التوا",
-    count_unknown: "کوئی ڈیٹا نہیں",
+    count_unknown: "کبھی رابطہ نہیں ہوا",
     count_uncommissioned: "کمیشن نہیں ہوئے",
     count_clock: "گھڑی کی خرابیاں",
     hub_spool: "ہب اسپول: {n} ریڈنگز InfluxDB کی منتظر",
@@ -718,6 +804,92 @@ const STRINGS = {
     photos: "تصویریں",
     photo_n: "تصویر {n}",
     photo_failed: "یہ تصویر پڑھی نہیں جا سکی؛ کوئی اور چنیں۔",
+    // --- dash-committee ---
+    legend_power_cut: "بجلی بند",
+    legend_flicker: "ٹمٹماتی بتی",
+    legend_low_power: "کمزور بتی (کم پاور)",
+    legend_tamper: "چھیڑ چھاڑ",
+    legend_day_burner: "دن میں جلتی بتی",
+    area_summary_lamps: "{n} بتیاں",
+    area_summary_lamp: "{n} بتی",
+    area_summary_part: "{n} {what}",
+    sum_dark: "خراب (اندھیرا)",
+    sum_power_cut: "بجلی بند",
+    sum_flicker: "ٹمٹماتی",
+    sum_low_power: "کمزور",
+    sum_tamper: "چھیڑ چھاڑ",
+    sum_day_burner: "دن میں جلتی",
+    sum_offline: "آف لائن",
+    sum_unknown: "بغیر ڈیٹا",
+    areas_summary: "ہر علاقے کی بتیاں",
+    standing_online: "آن لائن",
+    standing_offline: "{time} سے آف لائن",
+    standing_never: "کبھی رابطہ نہیں ہوا",
+    standing_unknown: "حالت کا پیغام نہیں آیا؛ آخری رابطہ {time}",
+    standing_pending: "زیرِ التوا: رابطہ ہوا، ابھی کسی کھمبے پر نہیں",
+    standing_revoked: "منسوخ",
+    commissioned_but_failed: "{time} کو چالو ہوا، لیکن آخری سیلف ٹیسٹ فیل ہوا",
+    note_sensor_found: "{fault}، سینسر نے پکڑا",
+    note_sensor_verified_night: "بتی رات میں {minutes} منٹ سے ٹھیک جل رہی ہے",
+    note_sensor_verified_day: "بتی دن میں {minutes} منٹ سے بجھی ہوئی ہے",
+    note_sensor_reopened: "ٹکٹ کو ٹھیک قرار دینے کے {minutes} منٹ بعد بھی خرابی موجود ہے",
+    node_text: "نوڈ کی رپورٹ:",
+    check_title_settings: "سیٹنگز",
+    check_title_profile: "ہارڈ ویئر پروفائل",
+    check_title_agent: "نوڈ ایجنٹ بند ہے",
+    check_title_hardware: "سینسر کھل سکتے ہیں",
+    check_title_spool: "اسپول میں لکھا جا سکتا ہے اور جگہ ہے",
+    check_title_clock: "گھڑی درست وقت پر ہے",
+    check_title_lamp_sensor: "بتی کا سینسر پڑھ رہا ہے",
+    check_title_ambient_light: "گلی کی روشنی کا سینسر پڑھ رہا ہے",
+    check_title_footfall: "لوگوں کا سینسر (PIR) پڑھ رہا ہے",
+    check_title_radar: "لوگوں کا ریڈار (LD2410) رپورٹ کر رہا ہے",
+    check_title_tamper: "ڈبے کا ڈھکن بند ہے",
+    check_title_energy_meter: "بجلی کا میٹر پڑھ رہا ہے",
+    check_title_cpu_temp: "پروسیسر کا درجۂ حرارت",
+    check_title_lamp_responds: "بتی کا سینسر جواب دیتا ہے",
+    check_title_broker: "بروکر اس نوڈ کو محفوظ کنکشن پر قبول کرتا ہے",
+    check_title_hub: "ہب سیلف ٹیسٹ کی تصدیق کرتا ہے",
+    check_remedy_spool: "ایس ڈی کارڈ پر جگہ خالی کریں، یا آف لائن کے کم دن رکھیں۔",
+    check_remedy_clock: "پائی پر وقت کی ہم آہنگی (NTP) چالو کریں اور اسے ٹائم سرور تک پہنچنے دیں۔",
+    check_remedy_lamp_sensor: "بتی کے سینسر کی تاریں وائرنگ ٹیبل سے ملا کر دیکھیں۔",
+    check_remedy_ambient_light: "گلی کی روشنی کے سینسر سے پردہ ہٹائیں اور اس کی تاریں دیکھیں۔",
+    check_remedy_footfall: "لوگوں کے سینسر کی تار اور اس کی 5 وولٹ سپلائی دیکھیں۔",
+    check_remedy_radar: "ریڈار کی سیریل تاریں (آر ایکس اور ٹی ایکس الٹی) اور سیریل پورٹ کی سیٹنگ دیکھیں۔",
+    check_remedy_tamper: "ڈھکن بند کریں تاکہ وہ سوئچ کو دبائے؛ ورنہ سوئچ کی تار دیکھیں۔",
+    check_remedy_energy_meter: "بجلی کے میٹر کی تاریں (وولٹیج کی دونوں تاریں اور سیریل رابطہ) دیکھیں۔",
+    check_remedy_cpu_temp: "ڈبا بہت گرم ہے: اسے سایہ دیں اور اس کے سوراخ کھلے رکھیں۔",
+    check_remedy_lamp_responds: "دیکھیں کہ بتی کا سینسر بتی کی طرف ہے اور جڑا ہوا ہے؛ ٹیسٹ کے دوران کیبنٹ سے بتی جلائیں یا بجھائیں۔",
+    check_remedy_broker: "بنڈل کی نوڈ سیٹنگز (ہب کے سرٹیفکیٹ کے ساتھ محفوظ کنکشن) استعمال کریں اور پاس ورڈ دیکھیں۔",
+    check_remedy_hub: "دیکھیں کہ ہب چل رہا ہے اور نوڈ اس تک پہنچ سکتا ہے۔",
+    check_remedy_hardware: "سینسروں کی وائرنگ، وائرنگ ٹیبل سے ملا کر دیکھیں۔",
+    check_remedy_agent: "سیلف ٹیسٹ سے پہلے نوڈ ایجنٹ بند کریں۔",
+    check_remedy_settings: "نوڈ کی سیٹنگز فائل درست کریں۔",
+    check_remedy_profile: "ایسا ہارڈ ویئر پروفائل چنیں جو موجود ہو۔",
+    fleet_search: "نوڈ تلاش کریں: آئی ڈی، کھمبا یا علاقہ",
+    fleet_all: "تمام نوڈز",
+    fleet_page: "{n} میں سے {from}–{to}",
+    prev_page: "پچھلا",
+    next_page: "اگلا",
+    search: "تلاش",
+    nav_reports: "شہریوں کی شکایات",
+    reports_title: "جانچ کے لیے شہریوں کی شکایات",
+    reports_intro: "آپ کے علاقے کی بتیوں کے بارے میں لوگوں کی شکایات جن کا فیصلہ سینسر نہ کر سکا۔ ہر ایک کو جانچیں، پھر جو ملا وہ لکھ کر بند کریں۔ شکایت کرنے والے کا نام نہیں دکھایا جاتا۔",
+    reports_none: "جانچ کے لیے کوئی شکایت باقی نہیں۔",
+    report_received: "{time} کو موصول ہوئی",
+    report_distance: "قریبی سینسر سے {m}",
+    report_evidence: "قریبی بتی کے سینسر کی ریڈنگز",
+    report_close_note: "آپ کو کیا ملا",
+    report_close: "جانچ لیا: بند کریں",
+    service_street_light_out: "اسٹریٹ لائٹ بند",
+    service_street_light_flickering: "اسٹریٹ لائٹ ٹمٹماتی یا مدھم",
+    service_street_light_day: "اسٹریٹ لائٹ دن میں جلتی",
+    verdict_agrees: "سینسر متفق ہے",
+    verdict_disagrees: "سینسر متفق نہیں",
+    verdict_unknown: "سینسر کچھ نہیں کہہ سکتا",
+    verdict_no_node: "قریب کوئی سینسر نہیں",
+    verdict_no_location: "مقام نہیں دیا گیا",
+    verdict_power_cut: "بجلی بند",
   },
 };
 
@@ -751,11 +923,14 @@ export function tx(key, vars = {}) {
   return template.split(/(\{\w+\})/).filter(Boolean).map((part) => {
     const name = part.match(/^\{(\w+)\}$/)?.[1];
     if (!name || !(name in vars)) return part;
+    if (vars[name] instanceof Node) return vars[name]; // already isolated (qty, when)
     const el = document.createElement("bdi");
     el.textContent = String(vars[name]);
     return el;
   });
 }
+
+export function hasKey(key) { return key in STRINGS[lang] || key in STRINGS.en; }
 
 /** A label for a value from the API (rule, status, district) with a fallback to the value. */
 export function label(prefix, value) {
@@ -765,18 +940,42 @@ export function label(prefix, value) {
 }
 
 const locale = () => (lang === "ur" ? "ur-PK" : "en-PK");
+// Urdu pages use the 24-hour clock: CLDR's Urdu still writes "AM"/"PM" in Latin letters.
+// Digits are Western (0-9) in both languages, as CLDR's ur-PK and Pakistani signage have
+// them; every number goes through number()/time() so both pages write them one way.
+const hours = () => (lang === "ur" ? { hourCycle: "h23" } : {});
 
 export function time(epoch) {
   if (epoch === null || epoch === undefined) return "";
   return new Intl.DateTimeFormat(locale(), {
-    timeZone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+    timeZone, day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", ...hours(),
   }).format(new Date(epoch * 1000));
 }
 
 export function clock(epoch, withDay = false) {
   return new Intl.DateTimeFormat(locale(), {
-    timeZone, hour: "2-digit", minute: "2-digit", ...(withDay ? { weekday: "short" } : {}),
+    timeZone, hour: "2-digit", minute: "2-digit", ...hours(), ...(withDay ? { weekday: "short" } : {}),
   }).format(new Date(epoch * 1000));
+}
+
+/**
+ * A figure with its unit ("0.3 W", "12 lux"), isolated left to right: inside an Urdu
+ * sentence the bidi algorithm would otherwise move the number behind its unit.
+ */
+export function qty(value, digits = 0, unit = "") {
+  const el = document.createElement("bdi");
+  el.setAttribute("dir", "ltr");
+  el.className = "qty";
+  el.textContent = unit ? `${number(value, digits)}\u00a0${unit}` : number(value, digits);
+  return el;
+}
+
+/** A time in its own isolate, so its digits never mix with the sentence around it. */
+export function when(epoch) {
+  const el = document.createElement("bdi");
+  el.className = "when";
+  el.textContent = time(epoch);
+  return el;
 }
 
 /** "in 5 hours", "2 days ago" in the page's language. */

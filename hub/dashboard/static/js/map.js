@@ -1,5 +1,6 @@
 // Leaflet (vendored from npm into static/vendor/, loaded only on pages with a map) with
-// the lamps as coloured dots and Karachi's districts as rough outlines. Map tiles are
+// the lamps as coloured dots, their areas' outlines and names from the hub, and Karachi's
+// districts as rough outlines. Map tiles are
 // configured on the hub ([dashboard] tile_url); without them the map still shows points
 // and outlines on a plain background, and fetches nothing from anywhere else.
 
@@ -22,14 +23,49 @@ function loadLeaflet(base) {
 }
 
 export const LAMP_COLOURS = {
-  on: "#f5b700", dark: "#c62828", off: "#4a5568", offline: "#9aa3af", pending: "#7b4fd6",
-  unknown: "#cbd2dc",
+  dark: "#c62828", power_cut: "#5b1010", flicker: "#f26b1d", low_power: "#9c6b00",
+  tamper: "#d6338a", day_burner: "#2b8fd6", offline: "#9aa3af", on: "#f5b700",
+  off: "#4a5568", unknown: "#cbd2dc",
 };
+
+// A lamp's colour is its worst open alert, then what the node last said (DESIGN.md §6
+// rules, most harmful to people on the street first).
+const WORST_FIRST = [
+  ["lamp_out", "dark"], ["area_power_cut", "power_cut"], ["supply_loss", "power_cut"],
+  ["flicker", "flicker"], ["low_power", "low_power"], ["tamper", "tamper"],
+  ["day_burner", "day_burner"], ["node_offline", "offline"],
+];
+
+/** What the map colours a lamp by: one of LAMP_COLOURS' keys. */
+export function lampStateOf(node) {
+  const open = new Set(node.open_alerts || []);
+  for (const [rule, state] of WORST_FIRST) if (open.has(rule)) return state;
+  if (node.lamp === "dark") return "dark";
+  if (node.status === "offline") return "offline";
+  return LAMP_COLOURS[node.lamp] ? node.lamp : "unknown";
+}
 
 export function legend() {
   return h("div", { class: "legend" },
-    ["on", "dark", "off", "offline", "pending", "unknown"].map((k) =>
-      h("span", { class: `lamp-${k}`, text: t(`legend_${k}`) })));
+    Object.keys(LAMP_COLOURS).map((k) => h("span", { class: `lamp-${k}`, text: t(`legend_${k}`) })));
+}
+
+// Lamps far from the others (a post with swapped coordinates, a typo) must not zoom the
+// map out to the world: fit the lamps within this distance of their median.
+const NEAR_DEG = 0.5;
+
+function median(values) {
+  const v = [...values].sort((a, b) => a - b);
+  return v[Math.floor(v.length / 2)];
+}
+
+/** The points a view should fit: valid coordinates near the median of all of them. */
+export function fitPoints(points) {
+  const valid = points.filter(([lat, lon]) => Math.abs(lat) <= 90 && Math.abs(lon) <= 180);
+  if (!valid.length) return [];
+  const mlat = median(valid.map((p) => p[0]));
+  const mlon = median(valid.map((p) => p[1]));
+  return valid.filter(([lat, lon]) => Math.abs(lat - mlat) <= NEAR_DEG && Math.abs(lon - mlon) <= NEAR_DEG);
 }
 
 /** A map in `el`; returns {setNodes(nodes, stateOf, onClick), focus(node), destroy()}. */
@@ -61,6 +97,15 @@ export async function lampMap(el, config) {
   } catch {
     /* the outlines are decoration; the lamps matter */
   }
+  // Areas under the lamps: their outlines (configured, or drawn by the hub around the
+  // posts) and names, so a committee finds its streets on a map without tiles.
+  // SVG, not the lamps' canvas: these arrive after an API call, and a canvas redraw queued
+  // by them can run after the page was left (Leaflet then throws reading 'clearRect').
+  const areas = L.geoJSON(null, {
+    style: { color: "#0b63c5", weight: 2, fill: true, fillOpacity: 0.06 },
+    interactive: false, renderer: L.svg(),
+  }).addTo(map);
+  const areaLabels = L.layerGroup().addTo(map);
   const lamps = L.layerGroup().addTo(map);
   const markers = new Map();
   let fitted = false;
@@ -76,10 +121,11 @@ export async function lampMap(el, config) {
       markers.clear();
       const points = [];
       for (const node of nodes) {
-        if (node.lat == null || node.lon == null) continue;
+        // Only lamps on their poles: a revoked node's post is gone, a pending one has none.
+        if (node.lat == null || node.lon == null || node.state !== "active") continue;
         const state = stateOf(node);
         const marker = L.circleMarker([node.lat, node.lon], {
-          radius: 8, weight: 2, color: "#1d2433", fillColor: LAMP_COLOURS[state], fillOpacity: 0.95,
+          radius: 8, weight: 2, color: "#1d2433", fillColor: LAMP_COLOURS[state], fillOpacity: 0.95, state,
         });
         // A DOM node, not a string: Leaflet would parse a string as HTML.
         marker.bindTooltip(h("span", {},
@@ -90,11 +136,32 @@ export async function lampMap(el, config) {
         markers.set(node.id, marker);
         points.push([node.lat, node.lon]);
       }
-      if (!fitted && points.length) {
+      const near = fitPoints(points);
+      if (!fitted && near.length) {
         // No animation: leaving the page mid-animation makes Leaflet throw after removal.
-        map.fitBounds(L.latLngBounds(points).pad(0.3), { maxZoom: 16, animate: false });
+        map.fitBounds(L.latLngBounds(near).pad(0.3), { maxZoom: 16, animate: false });
         fitted = true;
       }
+      // What is drawn, for people's tools and tests (the canvas itself is opaque).
+      el.dataset.lamps = [...markers.entries()].map(([id, m]) => `${id}:${m.options.state}`).join(" ");
+      el.dataset.zoom = String(map.getZoom());
+    },
+    setAreas(collection) {
+      if (destroyed) return;
+      areas.clearLayers();
+      areaLabels.clearLayers();
+      areas.addData(collection);
+      for (const f of collection.features || []) {
+        const ring = f.geometry?.type === "Polygon" ? f.geometry.coordinates[0] : null;
+        if (!ring?.length) continue;
+        const lon = ring.reduce((a, p) => a + p[0], 0) / ring.length;
+        const lat = ring.reduce((a, p) => a + p[1], 0) / ring.length;
+        const marker = L.marker([lat, lon], {
+          interactive: false, icon: L.divIcon({ className: "map-label", html: "", iconSize: null }),
+        }).addTo(areaLabels);
+        marker.getElement()?.append(h("bdi", { class: "area-label", text: f.properties?.name ?? f.properties?.id }));
+      }
+      el.dataset.areas = (collection.features || []).map((f) => f.properties?.id).join(" ");
     },
     focus(node) {
       if (destroyed || node?.lat == null) return;

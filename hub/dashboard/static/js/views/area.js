@@ -3,13 +3,34 @@
 
 import { all, api } from "../api.js";
 import { clear, h } from "../dom.js";
-import { t } from "../i18n.js";
-import { lampMap, legend } from "../map.js";
+import { number, t, tx } from "../i18n.js";
+import { lampMap, lampStateOf, legend } from "../map.js";
 import { alertCard, areaNames, loading } from "./common.js";
 import { showError } from "../app.js";
 
-export function lampStateOf(node) {
-  return node.state === "pending" ? "pending" : (node.lamp || "unknown");
+export { lampStateOf };
+
+// The summary names what is wrong, worst first; burning and switched-off lamps are fine.
+const SUMMARY = ["dark", "power_cut", "flicker", "low_power", "tamper", "day_burner", "offline", "unknown"];
+
+/** "Korangi 5: 12 lamps · 2 dark · 1 flickering" for each area, from the lamps on the map. */
+export function areaSummary(nodes, names) {
+  const byArea = new Map();
+  for (const node of nodes) {
+    if (node.state !== "active") continue;
+    const counts = byArea.get(node.area) || new Map();
+    const state = lampStateOf(node);
+    counts.set("all", (counts.get("all") || 0) + 1);
+    counts.set(state, (counts.get(state) || 0) + 1);
+    byArea.set(node.area, counts);
+  }
+  const rows = [...byArea.entries()].sort(([a], [b]) => String(names.get(a) ?? a).localeCompare(String(names.get(b) ?? b)));
+  return h("ul", { class: "area-summary", id: "area-summary", "aria-label": t("areas_summary") },
+    rows.map(([area, counts]) => h("li", { dataset: { area } },
+      h("bdi", { class: "area-name", text: names.get(area) ?? area }), ": ",
+      h("span", { class: "lamps", dataset: { n: counts.get("all") } }, tx(counts.get("all") === 1 ? "area_summary_lamp" : "area_summary_lamps", { n: number(counts.get("all")) })),
+      SUMMARY.filter((k) => counts.get(k)).map((k) => h("span", { class: "part", dataset: { state: k, n: counts.get(k) } },
+        tx("area_summary_part", { n: number(counts.get(k)), what: t(`sum_${k}`) }))))));
 }
 
 // in common.js, so the crew's pages need not load this page (and its map) to have it
@@ -23,10 +44,12 @@ export function render(root, ctx) {
   const mapEl = h("div", { class: "map", id: "map", "aria-label": t("map") });
   const feed = h("div", { id: "alert-feed", "aria-live": "polite" });
   const status = h("div");
+  const summary = h("div");
   root.append(
     h("div", { class: "area-layout" },
       h("div", {},
         h("div", { dir: "ltr" }, mapEl),
+        summary,
         legend(),
         ctx.config.tiles?.url ? null : h("p", { class: "small muted", text: t("map_rough") })),
       h("div", {}, h("h1", { text: t("alerts") }), status, feed)));
@@ -52,7 +75,9 @@ export function render(root, ctx) {
   }
 
   function drawMap() {
-    if (!map || closed) return;
+    if (closed) return;
+    clear(summary).append(areaSummary(state.nodes.values(), names));
+    if (!map) return;
     map.setNodes([...state.nodes.values()].map(withName), lampStateOf);
   }
 
@@ -97,6 +122,8 @@ export function render(root, ctx) {
     map = m;
     drawMap();
     drawFeed();
+    // the outlines are orientation, not data: the page works without them
+    api("/api/v1/areas/outlines").then((areas) => { if (!closed) map.setAreas(areas); }).catch(() => {});
   }).catch((err) => showError(status, err));
 
   const unsubscribe = ctx.live.subscribe(async ({ type, data }) => {

@@ -4,9 +4,22 @@
 // The checklist's text comes from the node: it is shown as text, in its own direction.
 
 import { h } from "../dom.js";
-import { label, relative, t, time, tx } from "../i18n.js";
+import { hasKey, label, language, relative, t, time, tx } from "../i18n.js";
 
 const STATUSES = new Set(["pass", "fail", "skip"]);
+
+// The checklist's ids are the node's (node/selftest), its text English. On a page in
+// another language, a title or remedy the dashboard knows by id is shown translated (the
+// key returned here); one it does not know, as the node wrote it.
+function mine(what, check) {
+  const key = `check_${what}_${check.name}`;
+  return language() !== "en" && hasKey(key) ? key : null;
+}
+
+/** Text from the node, in English: marked so (lang="en"), in its own direction. */
+function fromNode(tag, cls, text) {
+  return h(tag, { class: cls, dir: "auto", lang: "en", text });
+}
 
 function items(checks) {
   return (Array.isArray(checks) ? checks : []).filter((c) => c && typeof c === "object");
@@ -25,11 +38,19 @@ export function checklist(checks) {
     return h("li", { class: ["check", `check-${status}`], dataset: { check: String(c.name ?? "") } },
       h("div", { class: "row" },
         h("span", { class: `badge check-${status}`, text: label("check", c.status) }),
-        h("strong", { class: "grow check-title", dir: "auto", text: c.title || c.name || "" })),
-      c.detail ? h("p", { class: "small check-detail", dir: "auto", text: c.detail }) : null,
-      status === "fail" && c.remedy
+        mine("title", c)
+          ? h("strong", { class: "grow check-title", text: t(mine("title", c)) })
+          : fromNode("strong", "grow check-title", c.title || c.name || "")),
+      c.detail ? fromNode("p", "small check-detail", c.detail) : null,
+      status === "fail" && (c.remedy || mine("remedy", c))
         ? h("p", { class: "remedy" }, h("span", { text: t("remedy") }), " ",
-          h("bdi", { class: "remedy-text", text: c.remedy }))
+          mine("remedy", c)
+            ? h("span", { class: "remedy-text", text: t(mine("remedy", c)) })
+            : fromNode("bdi", "remedy-text", c.remedy))
+        : null,
+      // The node's own words keep what a translation leaves out (paths, pins, commands).
+      status === "fail" && c.remedy && mine("remedy", c)
+        ? h("p", { class: "small node-text" }, h("span", { text: t("node_text") }), " ", fromNode("bdi", "remedy-node", c.remedy))
         : null);
   }));
 }
@@ -42,8 +63,11 @@ export function verdictBadge(ok) {
 /** The "Commissioning" card of a node page; `onRecheck` loads the node again. */
 export function commissioningCard(node, { onRecheck } = {}) {
   const card = h("section", { class: "card", id: "commissioning" }, h("h2", { text: t("commissioning") }));
-  if (node.commissioned_at) {
-    card.append(h("p", { class: "commissioned yes", text: `✓ ${t("commissioned_at", { time: time(node.commissioned_at) })}` }));
+  if (node.commissioned_at && node.selftest_ok === false) {
+    // commissioned once, but the pole's latest self-test says something is wrong now
+    card.append(h("p", { class: "commissioned warn" }, "⚠ ", tx("commissioned_but_failed", { time: time(node.commissioned_at) })));
+  } else if (node.commissioned_at) {
+    card.append(h("p", { class: "commissioned yes" }, "✓ ", tx("commissioned_at", { time: time(node.commissioned_at) })));
   } else {
     card.append(h("p", { class: "commissioned no", text: t("not_commissioned") }),
       // how to get there; pointless for a node whose credentials are gone
@@ -52,7 +76,7 @@ export function commissioningCard(node, { onRecheck } = {}) {
   }
   if (node.selftest_at) {
     card.append(h("p", { class: "row selftest-head" },
-      h("span", { class: "grow", text: `${t("selftest_last", { time: time(node.selftest_at) })} (${relative(node.selftest_at)})` }),
+      h("span", { class: "grow" }, tx("selftest_last", { time: time(node.selftest_at) }), ` (${relative(node.selftest_at)})`),
       verdictBadge(node.selftest_ok)));
     if (items(node.selftest).length) {
       card.append(h("p", { class: "small muted", text: checkSummary(node.selftest) }), checklist(node.selftest));

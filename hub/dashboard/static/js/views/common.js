@@ -1,7 +1,7 @@
 // Pieces several pages share: badges, where a thing is, an alert card, a repair verdict.
 
 import { h } from "../dom.js";
-import { label, relative, t, time, tx } from "../i18n.js";
+import { hasKey, label, number, relative, t, time, tx } from "../i18n.js";
 
 /** Area id -> the name people use, for the areas of the user's scope (/api/v1/me). */
 export function areaNames(me) {
@@ -16,11 +16,22 @@ export function stateBadge(state) {
   return h("span", { class: `badge state-${state}`, text: label("state", state) });
 }
 
-/** A node's standing for people: pending or revoked (registry), else online/offline/no data. */
+/**
+ * A node's one standing, the same on every page: revoked or pending (registry), offline
+ * (the hub says so, or a node_offline alert is open), never heard from, heard from without
+ * a status message, else online.
+ */
+export function nodeStanding(node) {
+  if (node.state === "revoked") return "revoked";
+  if (node.state === "pending") return "pending";
+  if (node.status === "offline" || (node.open_alerts || []).includes("node_offline")) return "offline";
+  if (!node.last_seen) return "never";
+  return node.status === "online" ? "online" : "unknown";
+}
+
 export function nodeStatusText(node) {
-  if (node.state === "pending") return t("count_pending");
-  if (node.state === "revoked") return t("node_state_revoked");
-  return label("count", node.status);
+  const standing = nodeStanding(node);
+  return t(`standing_${standing}`, { time: node.last_seen ? time(node.last_seen) : t("never") });
 }
 
 export function priorityBadge(p) {
@@ -51,13 +62,29 @@ export function repairVerdict(ticket) {
     statusBadge(ticket.status), " ", t(key));
 }
 
-/** The last note a person wrote on the ticket, shown as the text they wrote. */
+/** The last note on the ticket: a person's as they wrote it, the sensor's translated. */
 export function lastNote(ticket) {
   const entry = [...(ticket.history || [])].reverse().find((e) => e.note);
   if (!entry) return null;
   return h("p", { class: "small muted note" },
     h("bdi", { class: "actor", text: actorName(entry.actor) }), ": ",
-    h("bdi", { class: "note-text", text: entry.note }));
+    noteText(entry));
+}
+
+/**
+ * A history entry's note. The hub sends the sensor's notes as a code with parameters
+ * (note_code, note_params) besides the English text; people's notes are their own words.
+ */
+export function noteText(entry) {
+  const params = entry.note_params || {};
+  if (entry.note_code && hasKey(`note_${entry.note_code}`)) {
+    return h("span", { class: "note-text" }, tx(`note_${entry.note_code}`, {
+      ...params,
+      ...(params.fault ? { fault: label("rule", params.fault) } : {}),
+      ...(params.minutes !== undefined ? { minutes: number(params.minutes) } : {}),
+    }));
+  }
+  return h("bdi", { class: "note-text", text: entry.note });
 }
 
 export function actorName(actor) {

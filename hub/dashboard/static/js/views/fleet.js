@@ -4,7 +4,7 @@
 
 import { all, api } from "../api.js";
 import { clear, h } from "../dom.js";
-import { label, number, relative, t } from "../i18n.js";
+import { label, number, relative, t, tx } from "../i18n.js";
 import { loading, nodeStatusText } from "./common.js";
 import { showError } from "../app.js";
 
@@ -30,9 +30,56 @@ function count(query) {
   return api("/api/v1/nodes", { query: { ...query, limit: 1 } }).then((p) => p.count);
 }
 
+// All nodes, a page at a time: the fleet may be 100 000 strong.
+const PAGE = 50;
+
+function nodeTable(id, rows) {
+  return h("table", { id },
+    h("thead", {}, h("tr", {}, [t("node"), t("status"), t("area"), t("last_seen"), t("count_clock")]
+      .map((c) => h("th", { scope: "col", text: c })))),
+    h("tbody", {}, rows.map(nodeRow)));
+}
+
+/** The "All nodes" card: search by id, pole or area name, and pages of PAGE. */
+function allNodes() {
+  const input = h("input", { type: "search", id: "fleet-q", name: "q", maxlength: 100, dir: "auto",
+    "aria-label": t("fleet_search"), placeholder: t("fleet_search") });
+  const out = h("div", { class: "scroll", id: "fleet-all" });
+  const pager = h("div", { class: "pager" });
+  let offset = 0;
+  let seq = 0;
+
+  async function show() {
+    const mine = ++seq;
+    const q = input.value.trim();
+    try {
+      const page = await api("/api/v1/nodes", { query: { q, limit: PAGE, offset } });
+      if (mine !== seq) return; // a newer search was typed meanwhile
+      clear(out).append(page.data.length ? nodeTable("fleet-list", page.data) : h("p", { class: "muted", text: t("nodes_none") }));
+      clear(pager);
+      if (!page.count) return;
+      pager.append(
+        h("button", { type: "button", id: "fleet-prev", disabled: offset === 0, text: t("prev_page"),
+          onclick: () => { offset = Math.max(0, offset - PAGE); show(); } }),
+        h("span", { class: "small muted", id: "fleet-range" }, tx("fleet_page", {
+          from: number(offset + 1), to: number(offset + page.data.length), n: number(page.count) })),
+        h("button", { type: "button", id: "fleet-next", disabled: offset + PAGE >= page.count, text: t("next_page"),
+          onclick: () => { offset += PAGE; show(); } }));
+    } catch (err) {
+      if (mine === seq) { clear(out); showError(out, err); }
+    }
+  }
+
+  input.addEventListener("input", () => { offset = 0; show(); });
+  const form = h("form", { class: "search", role: "search",
+    onsubmit: (ev) => { ev.preventDefault(); offset = 0; show(); } },
+    input, h("button", { type: "submit", text: t("search") }));
+  return { el: h("section", {}, h("h2", { text: t("fleet_all") }), form, out, pager), show };
+}
+
 function nodeRow(node) {
   return h("tr", { dataset: { node: node.id } },
-    h("td", {}, h("a", { class: "mono", href: `#/nodes/${encodeURIComponent(node.id)}`, text: node.id })),
+    h("td", {}, h("a", { class: "mono", dir: "ltr", href: `#/nodes/${encodeURIComponent(node.id)}`, text: node.id })),
     h("td", {}, nodeStatusText(node)),
     h("td", {}, label("district", node.district), " · ", h("bdi", { text: node.area }),
       node.pole ? [" · ", h("bdi", { class: "pole", text: node.pole })] : null),
@@ -44,8 +91,9 @@ export function render(root, ctx) {
   const counts = h("div", { class: "counts", id: "fleet-counts" });
   const spool = h("p", { class: "muted" });
   const table = h("div", { class: "scroll" });
+  const everyNode = allNodes();
   root.append(h("h1", { text: t("fleet_title") }), counts, spool,
-    h("h2", { text: t("filter_problems") }), table);
+    h("h2", { text: t("filter_problems") }), table, everyNode.el);
   let closed = false;
 
   async function load() {
@@ -76,10 +124,7 @@ export function render(root, ctx) {
         .filter((n) => !seen.has(n.id) && seen.add(n.id));
       clear(table);
       if (!rows.length) return table.append(h("p", { class: "muted", text: t("nodes_none") }));
-      table.append(h("table", { id: "fleet" },
-        h("thead", {}, h("tr", {}, [t("node"), t("status"), t("area"), t("last_seen"), t("count_clock")]
-          .map((c) => h("th", { scope: "col", text: c })))),
-        h("tbody", {}, rows.map(nodeRow))));
+      table.append(nodeTable("fleet", rows));
     } catch (err) {
       busy.remove();
       showError(table, err);
@@ -95,5 +140,6 @@ export function render(root, ctx) {
     }
   });
   load();
+  everyNode.show();
   return { cleanup() { closed = true; clearTimeout(pending); unsubscribe(); } };
 }

@@ -6,8 +6,8 @@
 import { api } from "../api.js";
 import { clear, h } from "../dom.js";
 import { chart } from "../chart.js";
-import { label, number, relative, t, time, tx } from "../i18n.js";
-import { loading, nodeStatusText } from "./common.js";
+import { label, qty, relative, t, tx, when } from "../i18n.js";
+import { loading, nodeStanding, nodeStatusText } from "./common.js";
 import { commissioningCard } from "./commissioning.js";
 import { commandsCard } from "./commands.js";
 import { controlCard } from "./control.js";
@@ -20,6 +20,21 @@ const RANGES = {
   "7d": { start: "-7d", every: "2h", every_s: 7200, withDay: true },
 };
 let chosen = "24h";
+
+/** The header's one badge: the lamp's state while the node reports, else why it does not. */
+function standingBadge(node) {
+  const standing = nodeStanding(node);
+  if (standing === "revoked") {
+    return h("span", { class: "badge node-revoked", id: "node-revoked", text: t("node_state_revoked") });
+  }
+  if (standing === "online" || standing === "unknown") {
+    const lamp = lampStateOf(node);
+    return h("span", { class: `badge lamp-${lamp}`, id: "node-badge", dataset: { state: lamp }, text: t(`legend_${lamp}`) });
+  }
+  const look = { offline: "offline", pending: "pending", never: "unknown" }[standing];
+  return h("span", { class: `badge lamp-${look}`, id: "node-badge", dataset: { state: standing },
+    text: standing === "offline" ? t("legend_offline") : t(standing === "pending" ? "count_pending" : "standing_never") });
+}
 
 export function render(root, ctx, id) {
   const names = areaNames(ctx.me);
@@ -39,9 +54,7 @@ export function render(root, ctx, id) {
     clear(head).append(...[
       h("h1", { class: "row" },
         h("span", { class: "grow mono", text: t("node_title", { id: node.id }) }),
-        node.state === "revoked"
-          ? h("span", { class: "badge node-revoked", id: "node-revoked", text: t("node_state_revoked") })
-          : h("span", { class: `badge lamp-${lampStateOf(node)}`, text: t(`legend_${lampStateOf(node)}`) })),
+        standingBadge(node)),
       h("p", { class: "place" },
         h("bdi", { class: "area-name", text: names.get(node.area) ?? node.area }),
         node.pole ? [" · ", h("span", { class: "pole" }, tx("pole", { pole: node.pole }))] : null),
@@ -49,18 +62,20 @@ export function render(root, ctx, id) {
     ].filter(Boolean));
     const stats = node.lamp_stats;
     const rows = [
-      [t("status"), nodeStatusText(node)],
+      [t("status"), h("span", { dataset: { standing: nodeStanding(node) } }, nodeStatusText(node))],
       [t("district"), label("district", node.district)],
-      [t("last_seen"), node.last_seen ? `${time(node.last_seen)} (${relative(node.last_seen)})` : t("never")],
-      [t("burning_hours"), stats ? number(stats.burning_hours, 1) : "–"],
-      [t("switch_ons"), stats ? number(stats.switch_on_count) : "–"],
-      [t("energy"), stats ? `${number(stats.energy_wh / 1000, 2)} kWh` : "–"],
-      [t("count_clock"), number(node.clock_faults)],
-      [t("firmware"), node.fw || "–"],
-      [t("lamp_model"), node.lamp_model || "–"],
+      [t("last_seen"), node.last_seen ? [when(node.last_seen), ` (${relative(node.last_seen)})`] : t("never")],
+      [t("burning_hours"), stats ? qty(stats.burning_hours, 1) : "–"],
+      [t("switch_ons"), stats ? qty(stats.switch_on_count) : "–"],
+      [t("energy"), stats ? qty(stats.energy_wh / 1000, 2, "kWh") : "–"],
+      [t("count_clock"), qty(node.clock_faults)],
+      [t("firmware"), node.fw ? h("bdi", { class: "mono", text: node.fw }) : "–"],
+      [t("lamp_model"), node.lamp_model ? h("bdi", { text: node.lamp_model }) : "–"],
     ];
-    clear(facts).append(...[h("dl", { class: "kv" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { text: v })])),
-      node.open_alerts?.length ? h("p", {}, node.open_alerts.map((r) => [h("span", { class: "badge state-active", text: label("rule", r) }), " "])) : null,
+    // node_offline is already the status above: one status, said once
+    const faults = (node.open_alerts || []).filter((r) => r !== "node_offline");
+    clear(facts).append(...[h("dl", { class: "kv" }, rows.map(([k, v]) => [h("dt", { text: k }), h("dd", { id: k === t("status") ? "node-status" : null }, v)])),
+      faults.length ? h("p", { id: "node-faults" }, faults.map((r) => [h("span", { class: "badge state-active", text: label("rule", r) }), " "])) : null,
       mapsLinks(node)].filter(Boolean));
     clear(commissioning).append(commissioningCard(node, { onRecheck: load }), control.el);
     if (mayCommand && node.state !== "revoked") {
@@ -89,13 +104,14 @@ export function render(root, ctx, id) {
       // InfluxDB stamps a bucket with its start; the charts draw a bar ending at its time.
       const at = (p) => p.ts + range.every_s;
       const series = (field) => r.data.map((p) => ({ t: at(p), v: p[field] ?? null }));
-      const opts = { from: r.start, to: r.stop, withDay: range.withDay };
+      // Each bar is one bucket wide: two minutes of readings are one bar, not a whole day.
+      const opts = { from: r.start, to: r.stop, withDay: range.withDay, step: range.every_s };
       charts.append(
         chart(series("lamp_on_ratio"), { ...opts, kind: "share", max: 1, title: t("chart_lamp") }),
         chart(series("lux"), { ...opts, digits: 1, title: t("chart_lux") }),
         chart(series("footfall"), { ...opts, kind: "bars", title: t("chart_footfall") }));
       const last = [...r.data].reverse().find((p) => p.spool != null);
-      if (last) charts.append(h("p", { class: "small muted", text: `${t("spool")}: ${number(last.spool)}` }));
+      if (last) charts.append(h("p", { class: "small muted" }, `${t("spool")}: `, qty(last.spool)));
     } catch (err) {
       busy.remove();
       showError(charts, err);

@@ -3,7 +3,7 @@
 
 import { api } from "../api.js";
 import { clear, h } from "../dom.js";
-import { label, number, t, tx } from "../i18n.js";
+import { label, qty, t, tx } from "../i18n.js";
 import { loading } from "./common.js";
 import { showError } from "../app.js";
 
@@ -29,14 +29,15 @@ export function render(root, ctx) {
       for (const spot of page.data) {
         list.append(h("li", { class: "card spot" },
           h("div", { class: "row" },
-            h("strong", { class: "ltr", text: `#${spot.rank}` }),
+            h("bdi", { class: "rank", dir: "ltr" }, h("strong", { text: `#${spot.rank}` })),
             h("span", { class: "grow place" },
               h("bdi", { class: "area-name", text: spot.area_name }),
               spot.pole ? [" · ", h("span", { class: "pole" }, tx("pole", { pole: spot.pole }))] : null),
             h("span", { class: "small muted", text: label("district", spot.district) })),
           h("div", { class: "bar-score", role: "presentation", dataset: { share: (spot.score / top).toFixed(3) } }),
           h("p", { class: "small muted" },
-            `${t("dark_minutes")}: ${number(spot.dark_minutes)} · ${t("exposure")}: ${number(spot.exposure)} · ${t("score")}: ${number(spot.score, 1)}`),
+            `${t("dark_minutes")}: `, qty(spot.dark_minutes), ` · ${t("exposure")}: `, qty(spot.exposure),
+            ` · ${t("score")}: `, qty(spot.score, 1)),
           h("a", { href: `#/nodes/${encodeURIComponent(spot.node)}`, class: "small mono", text: spot.node })));
       }
       // Width from data without a style attribute (the page's CSP allows no inline style).

@@ -4,8 +4,8 @@
 import { api, ApiError, blobUrl } from "../api.js";
 import { clear, h } from "../dom.js";
 import { chart } from "../chart.js";
-import { label, number, relative, t, time } from "../i18n.js";
-import { actorName, areaNames, loading, place, priorityBadge, statusBadge } from "./common.js";
+import { label, number, qty, relative, t, time, when } from "../i18n.js";
+import { actorName, areaNames, loading, noteText, place, priorityBadge, statusBadge } from "./common.js";
 import { showError } from "../app.js";
 import { dismiss, isNetworkError, kept, loadKept, newKey, onOutbox, outbox, queue, send, withPending } from "../offline.js";
 import { shrink } from "../photos.js";
@@ -39,10 +39,11 @@ export function evidenceCharts(rows) {
   if (rows.some((r) => r.lamp_w != null)) out.push(chart(points("lamp_w"), { from, to, title: t("lamp_power") }));
   if (rows.some((r) => r.lux != null)) out.push(chart(points("lux"), { from, to, digits: 1, title: t("chart_lux") }));
   const last = rows[rows.length - 1];
+  // each figure isolated with its unit: in Urdu "0.3 W · 0 lux" must not become "W · 0 lux 0.3"
   out.push(h("p", { class: "small muted" },
-    `${time(last.ts)}: ${t("lamp_state")} ${last.lamp_on ? t("on") : t("off")}`,
-    last.lamp_w != null ? ` · ${number(last.lamp_w, 1)} W` : "",
-    last.lux != null ? ` · ${number(last.lux, 1)} lux` : ""));
+    when(last.ts), `: ${t("lamp_state")} ${last.lamp_on ? t("on") : t("off")}`,
+    last.lamp_w != null ? [" · ", qty(last.lamp_w, 1, "W")] : "",
+    last.lux != null ? [" · ", qty(last.lux, 1, "lux")] : ""));
   return h("div", { class: "evidence" }, out);
 }
 
@@ -121,7 +122,7 @@ export function render(root, ctx, id) {
           statusBadge(e.to_status),
           h("span", { class: "muted grow", text: time(e.at) }),
           e.pending ? h("span", { class: "badge pending", text: t("not_sent_yet") }) : null),
-        e.note ? h("p", { class: "note", dir: "auto", text: e.note }) : null,
+        e.note ? h("p", { class: "note", dir: "auto" }, noteText(e)) : null,
         photoList(e)))));
   }
 

@@ -254,6 +254,18 @@ class RabbitNode(Service):
             "RABBITMQ_PLUGINS_EXPAND_DIR": str(d / "plugins-expand"),
         }}
 
+    def rabbitmqctl(self) -> Path:
+        """A `rabbitmqctl` bound to this node (its cookie, port mapper and name), for
+        scripts that take one in $RABBITMQCTL (deploy/rabbitmq/add-node.sh)."""
+        script = self.workdir / "rabbitmqctl"
+        script.write_text(
+            "#!/bin/sh\n"
+            f"HOME='{self.home}' ERL_EPMD_PORT={self.epmd_port} exec "
+            f"{_binary('rabbitmqctl', '/usr/lib/rabbitmq/bin/rabbitmqctl')} "
+            f'-n {self.nodename} "$@"\n')
+        script.chmod(0o755)
+        return script
+
     def ready(self, deadline: float) -> None:
         # A node opens its listeners, MQTT's last, only once it has joined the cluster.
         assert self.proc is not None

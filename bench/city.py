@@ -61,6 +61,7 @@ class CityBench(ingest.Bench):
         self.db_url = ""
         self.night = last_night_2200()
         self.round = 0
+        self.window = (0.0, 0.0)  # the current round's readings' times
 
     # --- services ---
 
@@ -76,6 +77,31 @@ class CityBench(ingest.Bench):
                  name=common.node_id)
         log(f"postgres {self.db_url}: {self.args.nodes:,} nodes registered in "
             f"{time.monotonic() - t0:.1f}s")
+        t0 = time.monotonic()
+        self.warm_up()
+        log(f"InfluxDB: every node's series made in both databases in "
+            f"{time.monotonic() - t0:.1f}s")
+
+    def warm_up(self) -> None:
+        """A city's InfluxDB already has a series for every lamp: make them, a day before the
+        measured night, as the hub (tags area, district, node; seq an integer) and the
+        Node-RED flow (tag node; numbers as floats) write them. Without this every run is
+        the city's very first minute, where creating 100 000 series dominates: InfluxDB 1.6
+        took over 10 s per 20 000-series write here (bench/README.md)."""
+        from bench.detect import AREA_SIZE
+
+        districts = ["central", "east", "keamari", "korangi", "malir", "south", "west"]
+        t = int((self.night - 86400) * 1e9)
+        for db, line in (
+                ("roshni", lambda i: f"reading,area=bench-area-{i // AREA_SIZE},district="
+                                     f"{districts[(i // AREA_SIZE) % 7]},node="
+                                     f"{common.node_id(i)} seq=0i {t}"),
+                ("nodered", lambda i: f"reading,node={common.node_id(i)} seq=0 {t}")):
+            common.influx_query(self.influx.url, f"CREATE DATABASE {db}", post=True)
+            for start in range(0, self.args.nodes, 5000):
+                body = "\n".join(line(i) for i in range(start, min(self.args.nodes,
+                                                                    start + 5000)))
+                common.influx_write(self.influx.url, db, body)
 
     def service_pids(self) -> dict[str, int]:
         return {**super().service_pids(), "postgres": self.pg.proc.pid}
@@ -94,6 +120,7 @@ class CityBench(ingest.Bench):
         """One reading per node per round; each round is the next minutes of the same night
         with the next seq, so no consumer's run repeats another's readings."""
         self.round += 1
+        self.window = (self.night + 120 * self.round, self.night + 120 * (self.round + 1))
         pubs = Publishers(self.ctx, self.host, self.port, n, self.args.publishers,
                           self.args.inflight, ts_base=self.night + 120 * self.round,
                           seq_base=self.round, nodes=self.args.nodes, night=True)
@@ -106,7 +133,6 @@ class CityBench(ingest.Bench):
         label = f"hub x{k}"
         log(f"\n== {label}: {k} `roshni hub run` worker(s), shared subscription, PostgreSQL, "
             f"{n:,} readings")
-        common.influx_query(self.influx.url, "DROP DATABASE roshni", post=True)
         env = {"ROSHNI_DB__URL": self.db_url, "ROSHNI_MQTT__SHARED_GROUP": GROUP,
                "ROSHNI_AUTH__SECRET_KEY": "bench-" + "k" * 40}
         hubs = [common.HubProcess(self.tmp / f"hub{k}-{j}", mqtt_url=self.mosq.url,
@@ -158,7 +184,7 @@ class CityBench(ingest.Bench):
         sampler.stop()
         last = samples[-1]
         stored, dups = int(last["stored"]), int(last["readings_duplicate_total"])
-        in_influx = common.influx_count(self.influx.url)
+        in_influx = common.influx_count(self.influx.url, window=self.window)
         for hub in hubs:
             hub.stop()
             common.clear_session(self.host, self.port, hub.client_id)
@@ -204,8 +230,6 @@ class CityBench(ingest.Bench):
         red = install_node_red()
         log(f"\n== {label}: mqtt in → json → function → join (1000 / 1 s) → influxdb batch, "
             f"{n:,} readings")
-        common.influx_query(self.influx.url, "DROP DATABASE nodered", post=True)
-        common.influx_query(self.influx.url, "CREATE DATABASE nodered", post=True)
         cid = "bench-nodered"
         common.clear_session(self.host, self.port, cid)
         proc, _stop, _shared = self.baseline_process(cid, "create")  # its session, offline
@@ -235,7 +259,7 @@ class CityBench(ingest.Bench):
         def probe() -> dict[str, float]:
             if p.poll() is not None:
                 raise RuntimeError(f"node-red exited with {p.returncode}; see {user_dir}")
-            c = float(common.influx_count(self.influx.url, db="nodered"))
+            c = float(common.influx_count(self.influx.url, db="nodered", window=self.window))
             if c and not cpu_at_first:
                 t = red_proc.cpu_times()
                 cpu_at_first.append((t.user + t.system, c))

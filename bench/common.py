@@ -295,9 +295,22 @@ def influx_query(base: str, q: str, *, db: str | None = None, post: bool = False
         return json.loads(r.read())
 
 
-def influx_count(base: str, db: str = "roshni") -> int:
-    """Points in `reading` (count of the always-present field `seq`): the end-to-end proof."""
-    res = influx_query(base, "SELECT count(seq) FROM reading", db=db)
+def influx_write(base: str, db: str, lines: str) -> None:
+    """Line protocol (ns precision) into `db` over /write."""
+    req = urllib.request.Request(f"{base}/write?db={urllib.parse.quote(db)}",
+                                 data=lines.encode(), method="POST")
+    with urllib.request.urlopen(req, timeout=120) as r:
+        if r.status >= 300:
+            raise RuntimeError(f"InfluxDB /write answered {r.status}")
+
+
+def influx_count(base: str, db: str = "roshni",
+                 window: tuple[float, float] | None = None) -> int:
+    """Points in `reading` (count of the always-present field `seq`): the end-to-end proof.
+    `window`: only points with from <= time < to (Unix seconds)."""
+    where = (f" WHERE time >= {int(window[0] * 1e9)} AND time < {int(window[1] * 1e9)}"
+             if window else "")
+    res = influx_query(base, f"SELECT count(seq) FROM reading{where}", db=db)
     result = res.get("results", [{}])[0]
     if "error" in result:
         if "database not found" in result["error"]:

@@ -49,6 +49,10 @@ HUB_METRICS = ("readings_received_total", "readings_stored_total", "readings_dup
 
 
 class CityBench(ingest.Bench):
+    # With a series per lamp, InfluxDB 1.6's default 25 MB cache snapshots write 100 000
+    # series' blocks every few seconds (54 s each here) and writes time out meanwhile; a
+    # city's InfluxDB keeps a minute of readings in its cache (bench/README.md).
+    influx_data_conf = 'cache-max-memory-size = "2g"\ncache-snapshot-memory-size = "1g"'
     def __init__(self, args: argparse.Namespace) -> None:
         # ingest.Bench's options that this benchmark keeps fixed.
         args.publishers, args.inflight = 2, 500
@@ -83,15 +87,15 @@ class CityBench(ingest.Bench):
             f"{time.monotonic() - t0:.1f}s")
 
     def warm_up(self) -> None:
-        """A city's InfluxDB already has a series for every lamp: make them, a day before the
-        measured night, as the hub (tags area, district, node; seq an integer) and the
-        Node-RED flow (tag node; numbers as floats) write them. Without this every run is
-        the city's very first minute, where creating 100 000 series dominates: InfluxDB 1.6
-        took over 10 s per 20 000-series write here (bench/README.md)."""
+        """A city's InfluxDB already has a series for every lamp: make them, in the shard
+        of the measured night (its index is per shard) and before its first round, as the
+        hub (tags area, district, node; seq an integer) and the Node-RED flow (tag node;
+        numbers as floats) write them. Without this every run is the city's very first
+        minute, where creating 100 000 series dominates (bench/README.md)."""
         from bench.detect import AREA_SIZE
 
         districts = ["central", "east", "keamari", "korangi", "malir", "south", "west"]
-        t = int((self.night - 86400) * 1e9)
+        t = int((self.night + 1) * 1e9)
         for db, line in (
                 ("roshni", lambda i: f"reading,area=bench-area-{i // AREA_SIZE},district="
                                      f"{districts[(i // AREA_SIZE) % 7]},node="

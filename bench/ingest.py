@@ -151,6 +151,9 @@ def observed_rate(samples: list[dict], key: str, t_from: float | None = None
 
 
 class Bench:
+    # More [data] settings for InfluxDB (hub.supervise.Influxd); none: its defaults.
+    influx_data_conf = ""
+
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.ctx = mp.get_context("spawn")
@@ -180,7 +183,7 @@ class Bench:
         log(f"workdir {self.tmp}")
         self.mosq = Mosquitto(self.tmp / "mosquitto")
         self.mosq.start()
-        self.influx = Influxd(self.tmp / "influxd")
+        self.influx = Influxd(self.tmp / "influxd", data_conf=self.influx_data_conf)
         self.influx.start(timeout=60)
         log(f"mosquitto {self.mosq.url} (pid {self.mosq.proc.pid}), "
             f"influxd {self.influx.url} (pid {self.influx.proc.pid})")

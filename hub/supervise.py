@@ -334,10 +334,12 @@ class Influxd(Service):
 
     name = "influxd"
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, data_conf: str = "") -> None:
         super().__init__(workdir, port)
         self.rpc_port = free_port({self.port})
         self.conf = self.workdir / "influxdb.conf"
+        # More `[data]` settings, one per line (bench/city.py: a city's cache sizes).
+        self.data_conf = data_conf
 
     @property
     def url(self) -> str:
@@ -349,12 +351,15 @@ class Influxd(Service):
 
     def command(self) -> list[str]:
         d = self.workdir
+        data_conf = "".join(f"  {line.strip()}\n" for line in self.data_conf.splitlines()
+                            if line.strip())
         self.conf.write_text(
             "reporting-enabled = false\n"
             f'bind-address = "127.0.0.1:{self.rpc_port}"\n'
             f'[meta]\n  dir = "{d / "meta"}"\n  logging-enabled = false\n'
             f'[data]\n  dir = "{d / "data"}"\n  wal-dir = "{d / "wal"}"\n'
             "  query-log-enabled = false\n  index-version = \"tsi1\"\n"
+            f"{data_conf}"
             "[monitor]\n  store-enabled = false\n"
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
             "  max-body-size = 0\n"

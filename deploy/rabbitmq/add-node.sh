@@ -1,10 +1,10 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # Give a node its own RabbitMQ account that may speak only for itself: the cluster's form of
 # Mosquitto's one-line ACL `pattern readwrite roshni/v1/%u/#` (DESIGN.md §4).
 #   echo "$PASSWORD" | deploy/rabbitmq/add-node.sh NODE_ID
 # Run on any member of the cluster (accounts are cluster-wide); again to change a password.
 # The password is read from standard input, never given on a command line.
-set -eu
+set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: echo PASSWORD | $0 NODE_ID" >&2; exit 2; }
 node=$1
 case "$node" in
@@ -13,7 +13,8 @@ esac
 ctl=${RABBITMQCTL:-rabbitmqctl}
 
 IFS= read -r password
-if "$ctl" -q list_users | cut -f1 | grep -qx "$node"; then
+users=$("$ctl" -q list_users | cut -f1)
+if grep -qx -- "$node" <<<"$users"; then
   printf '%s\n' "$password" | "$ctl" -q change_password "$node"
 else
   printf '%s\n' "$password" | "$ctl" -q add_user "$node"

@@ -138,10 +138,13 @@ def _node_client(node_id: str, password: str, port: int) -> tuple[mqtt.Client, s
 def test_a_node_account_may_speak_only_for_itself(rabbit_cluster: RabbitCluster) -> None:
     member = rabbit_cluster.nodes[-1]
     script = Path(__file__).resolve().parents[2] / "deploy" / "rabbitmq" / "add-node.sh"
-    subprocess.run([str(script), "khi-acl-0001"], input="s3cret-pw\n", text=True, check=True,
-                   env={**os.environ, "RABBITMQCTL": str(member.rabbitmqctl())}, timeout=60)
+    env = {**os.environ, "RABBITMQCTL": str(member.rabbitmqctl())}
+    # Run again, it changes the password (a node whose credentials were rotated).
+    for password in ("old-pw", "s3cret-pw"):
+        subprocess.run([str(script), "khi-acl-0001"], input=f"{password}\n", text=True,
+                       check=True, env=env, timeout=60)
 
-    c, answer = _node_client("khi-acl-0001", "wrong-pw", member.mqtt_port)
+    c, answer = _node_client("khi-acl-0001", "old-pw", member.mqtt_port)
     c.loop_stop()
     assert answer == "Bad user name or password"
 

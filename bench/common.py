@@ -46,11 +46,29 @@ _TEMPLATE = (
 )
 
 
-def reading(i: int, *, ts_base: float, seq_base: int = 0) -> tuple[str, bytes]:
-    """Message number `i` of a run: node i % 1000, its seq increasing with i, ts = base + i ms."""
-    n = i % NODES
-    k = i // NODES
+# A provisioned lamp at night, as a city sends it all night long: on, drawing near its rated
+# 60 W, in the dark; every rule has something to look at and none fires.
+_NIGHT = (
+    '{"v":1,"node":"%s","seq":%d,"ts":%.3f,"interval_s":60,"lamp_on":true,"lux":%.1f,'
+    '"lamp_w":%.1f,"lamp_a":%.2f,"mains_v":%.1f,"energy_wh":%.1f,"footfall":%d,'
+    '"presence_s":%d,"tamper":false,"cpu_c":%.1f,"uptime_s":%d,"rssi_dbm":%d,"spool":0}'
+)
+
+
+def reading(i: int, *, ts_base: float, seq_base: int = 0, nodes: int = NODES,
+            night: bool = False) -> tuple[str, bytes]:
+    """Message number `i` of a run: node i % nodes, its seq increasing with i, ts = base + i ms.
+    `night`: a burning lamp in the dark (bench/city.py), else a mixed day-and-night reading."""
+    n = i % nodes
+    k = i // nodes
     nid = node_id(n)
+    if night:
+        body = _NIGHT % (
+            nid, seq_base + k, ts_base + i / 1000.0, 1.0 + (i % 23) / 10.0,
+            57.0 + (i % 19) / 10.0, 0.25 + (i % 7) / 100.0, 229.8 - (i % 31) / 10.0,
+            15234.0 + k / 10.0, i % 3, (i * 7) % 61, 51.2 + (i % 17) / 10.0, 86400 + k * 60,
+            -61 - (i % 20))
+        return f"roshni/v1/{nid}/reading", body.encode()
     body = _TEMPLATE % (
         nid, seq_base + k, ts_base + i / 1000.0, "true" if k % 4 else "false",
         3.1 + (i % 97) / 10.0, 48.2 - (i % 13) / 10.0, 0.21 + (i % 7) / 100.0,
@@ -64,7 +82,7 @@ def reading(i: int, *, ts_base: float, seq_base: int = 0) -> tuple[str, bytes]:
 
 def publisher_main(host: str, port: int, index: int, nprocs: int, n: int, ts_base: float,
                    seq_base: int, progress: Any, out: Any, inflight: int = 500,
-                   queue_size: int = 2000) -> None:
+                   queue_size: int = 2000, nodes: int = NODES, night: bool = False) -> None:
     """Publish messages index, index+nprocs, ... < n at QoS 1 as fast as the broker acks them.
 
     paho's in-flight window is `inflight`; its memory queue is capped at `queue_size` (a
@@ -105,7 +123,7 @@ def publisher_main(host: str, port: int, index: int, nprocs: int, n: int, ts_bas
 
     t0 = time.monotonic()
     for i in range(index, n, nprocs):
-        topic, body = reading(i, ts_base=ts_base, seq_base=seq_base)
+        topic, body = reading(i, ts_base=ts_base, seq_base=seq_base, nodes=nodes, night=night)
         while True:
             info = c.publish(topic, body, qos=1)
             if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
@@ -277,9 +295,22 @@ def influx_query(base: str, q: str, *, db: str | None = None, post: bool = False
         return json.loads(r.read())
 
 
-def influx_count(base: str, db: str = "roshni") -> int:
-    """Points in `reading` (count of the always-present field `seq`): the end-to-end proof."""
-    res = influx_query(base, "SELECT count(seq) FROM reading", db=db)
+def influx_write(base: str, db: str, lines: str) -> None:
+    """Line protocol (ns precision) into `db` over /write."""
+    req = urllib.request.Request(f"{base}/write?db={urllib.parse.quote(db)}",
+                                 data=lines.encode(), method="POST")
+    with urllib.request.urlopen(req, timeout=120) as r:
+        if r.status >= 300:
+            raise RuntimeError(f"InfluxDB /write answered {r.status}")
+
+
+def influx_count(base: str, db: str = "roshni",
+                 window: tuple[float, float] | None = None) -> int:
+    """Points in `reading` (count of the always-present field `seq`): the end-to-end proof.
+    `window`: only points with from <= time < to (Unix seconds)."""
+    where = (f" WHERE time >= {int(window[0] * 1e9)} AND time < {int(window[1] * 1e9)}"
+             if window else "")
+    res = influx_query(base, f"SELECT count(seq) FROM reading{where}", db=db)
     result = res.get("results", [{}])[0]
     if "error" in result:
         if "database not found" in result["error"]:
@@ -292,12 +323,14 @@ def influx_count(base: str, db: str = "roshni") -> int:
 class HubProcess:
     """`roshni hub run` as a real subprocess with its own data dir and MQTT client id."""
 
-    def __init__(self, workdir: Path, *, mqtt_url: str, influx_url: str, client_id: str) -> None:
+    def __init__(self, workdir: Path, *, mqtt_url: str, influx_url: str, client_id: str,
+                 env: dict[str, str] | None = None) -> None:
         from hub.supervise import free_port
 
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.mqtt_url, self.influx_url, self.client_id = mqtt_url, influx_url, client_id
+        self.env = env or {}  # more ROSHNI_* settings (database, shared group)
         self._free_port = free_port
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
@@ -322,6 +355,7 @@ class HubProcess:
             "ROSHNI_DATA_DIR": str(self.workdir / "data"),
             "ROSHNI_HTTP__PORT": str(self.port),
             "ROSHNI_LOG_LEVEL": "WARNING",
+            **self.env,
         })
         log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
         try:

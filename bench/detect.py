@@ -37,6 +37,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -72,9 +73,11 @@ def node_id(i: int) -> str:
     return f"khi-bench-{i:06d}"
 
 
-def register(db_url: str, n: int, installed_at: float) -> None:
+def register(db_url: str, n: int, installed_at: float,
+             name: Callable[[int], str] | None = None) -> None:
     """n active nodes across Karachi's districts, in areas of AREA_SIZE, in bulk (the
-    `roshni provision` command would take minutes for 100 000)."""
+    `roshni provision` command would take minutes for 100 000); `name(i)`: node i's id."""
+    name = name or node_id
     migrate(db_url)
     engine = make_engine(db_url)
     districts = ["central", "east", "keamari", "korangi", "malir", "south", "west"]
@@ -84,7 +87,7 @@ def register(db_url: str, n: int, installed_at: float) -> None:
                                          district_id=districts[a % 7]) for a in range(areas)])
         for start in range(0, n, 10_000):
             conn.execute(insert(Node), [dict(
-                id=node_id(i), state="active", district_id=districts[(i // AREA_SIZE) % 7],
+                id=name(i), state="active", district_id=districts[(i // AREA_SIZE) % 7],
                 area_id=f"bench-area-{i // AREA_SIZE}", lat=24.80 + (i % 400) * 0.0005,
                 lon=67.00 + (i // 400) * 0.0005 % 0.3, rated_w=60.0, pole=f"B-{i}",
                 provisioned_at=installed_at, status="unknown", session=-1, clock_faults=0,

@@ -55,16 +55,18 @@ class Lost(Exception):
 
 
 class Publishers:
-    """1–2 publisher processes sharing the 1000 nodes; progress via shared counters."""
+    """1–2 publisher processes sharing the nodes (1000; `workload`: common.publisher_main's
+    `nodes` and `night`); progress via shared counters."""
 
     def __init__(self, ctx: Any, host: str, port: int, n: int, nprocs: int, inflight: int,
-                 ts_base: float, seq_base: int = 0) -> None:
+                 ts_base: float, seq_base: int = 0, **workload: Any) -> None:
         self.n = n
         self.out = ctx.Queue()
         self.progress = [ctx.Value("q", 0, lock=False) for _ in range(nprocs)]
         self.procs = [ctx.Process(target=common.publisher_main, name=f"bench-pub-{k}",
                                   args=(host, port, k, nprocs, n, ts_base, seq_base,
-                                        self.progress[k], self.out, inflight), daemon=True)
+                                        self.progress[k], self.out, inflight),
+                                  kwargs=workload, daemon=True)
                       for k in range(nprocs)]
         self.results: list[dict] = []
         self.t_spawn = time.monotonic()
@@ -149,6 +151,9 @@ def observed_rate(samples: list[dict], key: str, t_from: float | None = None
 
 
 class Bench:
+    # More [data] settings for InfluxDB (hub.supervise.Influxd); none: its defaults.
+    influx_data_conf = ""
+
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.ctx = mp.get_context("spawn")
@@ -178,7 +183,7 @@ class Bench:
         log(f"workdir {self.tmp}")
         self.mosq = Mosquitto(self.tmp / "mosquitto")
         self.mosq.start()
-        self.influx = Influxd(self.tmp / "influxd")
+        self.influx = Influxd(self.tmp / "influxd", data_conf=self.influx_data_conf)
         self.influx.start(timeout=60)
         log(f"mosquitto {self.mosq.url} (pid {self.mosq.proc.pid}), "
             f"influxd {self.influx.url} (pid {self.influx.proc.pid})")

@@ -20,6 +20,8 @@ have influxd || packages+=(influxdb)
 python3 -c 'import ensurepip, venv' 2>/dev/null || packages+=(python3-venv)
 if [ "$what" = test ]; then
   have victoria-metrics || packages+=(victoria-metrics)
+  # the clustered broker's test starts three RabbitMQ nodes (its MQTT plugin is included)
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || packages+=(rabbitmq-server)
   # deploy tests: install scripts run in a debootstrap chroot, units checked by
   # systemd-analyze (no running systemd needed), scripts by shellcheck, InfluxDB set up
   # over HTTP with curl

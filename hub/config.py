@@ -26,6 +26,11 @@ class HubMqttSettings(MqttSettings):
     client_id: str = "roshni-hub"
     # MQTT v5 shared subscription group; set it when several hub workers share the load.
     shared_group: str | None = None
+    # A clustered RabbitMQ broker (README "A broker that clusters"): readings are consumed
+    # from its quorum queue over AMQP instead of an MQTT subscription. Every node's URL,
+    # comma-separated (amqp://user:password@host:5672/%2F). Unset: MQTT, as with Mosquitto.
+    amqp_url: str | None = None
+    amqp_queue: str = "roshni-hub"
 
     @model_validator(mode="after")
     def _account_is_client_id(self) -> HubMqttSettings:

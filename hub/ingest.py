@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
@@ -15,7 +16,18 @@ from hub.receiver import Receiver
 from hub.registry import Registry
 from hub.spool import SpoolReader, SpoolWriter
 
+if TYPE_CHECKING:
+    from hub.amqp_receiver import AmqpReceiver
+
 log = logging.getLogger(__name__)
+
+
+def _receiver(settings: HubSettings) -> type[Receiver] | type[AmqpReceiver]:
+    """MQTT (Mosquitto) unless a RabbitMQ cluster's AMQP URL is configured."""
+    if settings.mqtt.amqp_url:
+        from hub.amqp_receiver import AmqpReceiver  # pika only where it is used
+        return AmqpReceiver
+    return Receiver
 
 
 class Ingest:
@@ -29,9 +41,9 @@ class Ingest:
         self.writer = SpoolWriter(spool_dir, segment_bytes=settings.ingest.segment_bytes,
                                   fsync=settings.ingest.fsync)
         wakeup = threading.Event()
-        self.receiver = Receiver(settings.mqtt, self.writer,
-                                 max_payload=settings.ingest.max_payload_bytes,
-                                 on_spooled=wakeup)
+        self.receiver = _receiver(settings)(settings.mqtt, self.writer,
+                                            max_payload=settings.ingest.max_payload_bytes,
+                                            on_spooled=wakeup)
         self.pipeline = Pipeline(engine=engine, registry=registry, influx=self.influx,
                                  reader=SpoolReader(spool_dir), settings=settings.ingest,
                                  metrics=metrics, worker=settings.mqtt.client_id, wakeup=wakeup)

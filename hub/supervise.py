@@ -1,5 +1,5 @@
-"""Run Mosquitto, InfluxDB 1.x, VictoriaMetrics and PostgreSQL as child processes on free
-ports.
+"""Run Mosquitto, a RabbitMQ cluster, InfluxDB 1.x, VictoriaMetrics and PostgreSQL as child
+processes on free ports.
 
 The demo supervises the first two when no URL is configured (DESIGN.md §8), and the test
 suite and benchmarks start their own the same way, so nothing depends on a system service.
@@ -97,10 +97,8 @@ class Service:
         if self.running:
             return
         for attempt in range(3):
-            self.proc = subprocess.Popen(
-                self.command(), stdout=self._log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True, **self.popen_options(),
-            )
+            self.spawn()
+            assert self.proc is not None
             try:
                 self.ready(time.monotonic() + timeout)
                 break
@@ -112,6 +110,13 @@ class Service:
                 self.repick_ports()
         self._may_repick = False
         log.info("%s listening on %s:%d", self.name, self.host, self.port)
+
+    def spawn(self) -> None:
+        """Start the child without waiting for it to be ready (see `start`)."""
+        self.proc = subprocess.Popen(
+            self.command(), stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True, **self.popen_options(),
+        )
 
     def repick_ports(self) -> None:
         self.port = free_port({self.port})
@@ -176,15 +181,165 @@ class Mosquitto(Service):
         return [_binary("mosquitto", "/usr/sbin/mosquitto"), "-c", str(self.conf)]
 
 
+class Epmd(Service):
+    """Erlang's port mapper, private to one RabbitMQ cluster (the system one is left alone),
+    so the cluster's node names cannot clash with anybody else's."""
+
+    name = "epmd"
+
+    def command(self) -> list[str]:
+        return [_binary("epmd", "/usr/bin/epmd", "/usr/lib/erlang/bin/epmd"),
+                "-port", str(self.port), "-address", self.host]
+
+
+class RabbitNode(Service):
+    """One node of a `RabbitCluster` (Debian's `rabbitmq-server` with its MQTT plugin): AMQP
+    on `port`, MQTT 3.1.1 on `mqtt_port`, anonymous clients allowed (tests and benchmarks)."""
+
+    name = "rabbitmq"
+
+    def __init__(self, workdir: Path, *, nodename: str, peers: list[str], epmd_port: int,
+                 home: Path, extra_conf: str = "") -> None:
+        super().__init__(workdir)
+        self.nodename = nodename
+        self.peers = peers
+        self.epmd_port = epmd_port
+        self.home = home
+        self.extra_conf = extra_conf
+        self.mqtt_port = free_port({self.port})
+        self.dist_port = free_port({self.port, self.mqtt_port})
+        self._may_repick = False  # the cluster starts its nodes together, without retries
+        self.conf = self.workdir / "rabbitmq.conf"
+
+    @property
+    def amqp_url(self) -> str:
+        return f"amqp://guest:guest@{self.host}:{self.port}/%2F"
+
+    @property
+    def mqtt_url(self) -> str:
+        return f"mqtt://{self.host}:{self.mqtt_port}"
+
+    def command(self) -> list[str]:
+        peers = "".join(f"cluster_formation.classic_config.nodes.{i} = {name}\n"
+                        for i, name in enumerate(self.peers, 1))
+        self.conf.write_text(
+            f"listeners.tcp.1 = {self.host}:{self.port}\n"
+            f"mqtt.listeners.tcp.1 = {self.host}:{self.mqtt_port}\n"
+            "mqtt.allow_anonymous = true\n"
+            "loopback_users = none\n"
+            "cluster_formation.peer_discovery_backend = classic_config\n"
+            f"{peers}"
+            "log.console = true\nlog.file = false\n"
+            f"{self.extra_conf}"
+        )
+        # Debian's /usr/sbin/rabbitmq-server would switch to the `rabbitmq` user and its
+        # /var/lib/rabbitmq; the script under /usr/lib runs as us, with our directories.
+        return [_binary("rabbitmq-server", "/usr/lib/rabbitmq/bin/rabbitmq-server")]
+
+    def popen_options(self) -> dict[str, object]:
+        d = self.workdir
+        return {"env": {
+            **os.environ,
+            "HOME": str(self.home),  # .erlang.cookie, shared by the cluster
+            "ERL_EPMD_PORT": str(self.epmd_port),
+            "RABBITMQ_NODENAME": self.nodename,
+            "RABBITMQ_DIST_PORT": str(self.dist_port),
+            "RABBITMQ_CONFIG_FILE": str(self.conf),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(d / "advanced.config"),
+            "RABBITMQ_MNESIA_BASE": str(d / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(d / "log"),
+            "RABBITMQ_PID_FILE": str(d / "rabbitmq.pid"),
+            "RABBITMQ_ENABLED_PLUGINS": "rabbitmq_mqtt",
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(d / "enabled_plugins"),
+            "RABBITMQ_PLUGINS_EXPAND_DIR": str(d / "plugins-expand"),
+        }}
+
+    def rabbitmqctl(self) -> Path:
+        """A `rabbitmqctl` bound to this node (its cookie, port mapper and name), for
+        scripts that take one in $RABBITMQCTL (deploy/rabbitmq/add-node.sh)."""
+        script = self.workdir / "rabbitmqctl"
+        script.write_text(
+            "#!/bin/sh\n"
+            f"HOME='{self.home}' ERL_EPMD_PORT={self.epmd_port} exec "
+            f"{_binary('rabbitmqctl', '/usr/lib/rabbitmq/bin/rabbitmqctl')} "
+            f'-n {self.nodename} "$@"\n')
+        script.chmod(0o755)
+        return script
+
+    def ready(self, deadline: float) -> None:
+        # A node opens its listeners, MQTT's last, only once it has joined the cluster.
+        assert self.proc is not None
+        _wait_port(self.host, self.mqtt_port, deadline, self.proc)
+
+    def kill(self) -> None:
+        """SIGKILL the node's whole process group: the shell script, the Erlang VM and its
+        helpers (the VM is the script's child, not exec'd)."""
+        if self.proc and self.running:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+
+class RabbitCluster:
+    """A RabbitMQ cluster of `size` nodes on 127.0.0.1 (README "A broker that clusters"):
+    nodes find each other through their names in every node's config (classic_config) and a
+    port mapper of their own. Started together, they form one cluster in ~20 s here."""
+
+    def __init__(self, workdir: Path, size: int = 3, extra_conf: str = "") -> None:
+        self.workdir = Path(workdir)
+        self.epmd = Epmd(self.workdir / "epmd")
+        home = self.workdir / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        cookie = home / ".erlang.cookie"
+        if not cookie.exists():
+            cookie.write_text(os.urandom(16).hex())
+            cookie.chmod(0o400)
+        names = [f"rabbit{i}@localhost" for i in range(1, size + 1)]
+        self.nodes = [RabbitNode(self.workdir / f"rabbit{i}", nodename=name, peers=names,
+                                 epmd_port=self.epmd.port, home=home, extra_conf=extra_conf)
+                      for i, name in enumerate(names, 1)]
+
+    @property
+    def amqp_url(self) -> str:
+        """Every node's AMQP URL, comma-separated: the hub's `[mqtt] amqp_url`."""
+        return ",".join(n.amqp_url for n in self.nodes)
+
+    def start(self, timeout: float = 120.0) -> None:
+        self.epmd.start()
+        for node in self.nodes:
+            if not node.running:
+                node.spawn()
+        deadline = time.monotonic() + timeout
+        for node in self.nodes:
+            node.ready(deadline)
+
+    def close(self) -> None:
+        # Asked together, the nodes stop in parallel; a node stopping alone waits for peers.
+        for node in self.nodes:
+            if node.proc and node.running:
+                os.killpg(node.proc.pid, signal.SIGTERM)
+        for node in self.nodes:
+            node.close()
+        self.epmd.close()
+
+    def __enter__(self) -> RabbitCluster:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class Influxd(Service):
     """InfluxDB 1.x (Debian's `influxdb`), HTTP API with /write and /query."""
 
     name = "influxd"
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, data_conf: str = "") -> None:
         super().__init__(workdir, port)
         self.rpc_port = free_port({self.port})
         self.conf = self.workdir / "influxdb.conf"
+        # More `[data]` settings, one per line (bench/city.py: a city's cache sizes).
+        self.data_conf = data_conf
 
     @property
     def url(self) -> str:
@@ -196,12 +351,15 @@ class Influxd(Service):
 
     def command(self) -> list[str]:
         d = self.workdir
+        data_conf = "".join(f"  {line.strip()}\n" for line in self.data_conf.splitlines()
+                            if line.strip())
         self.conf.write_text(
             "reporting-enabled = false\n"
             f'bind-address = "127.0.0.1:{self.rpc_port}"\n'
             f'[meta]\n  dir = "{d / "meta"}"\n  logging-enabled = false\n'
             f'[data]\n  dir = "{d / "data"}"\n  wal-dir = "{d / "wal"}"\n'
             "  query-log-enabled = false\n  index-version = \"tsi1\"\n"
+            f"{data_conf}"
             "[monitor]\n  store-enabled = false\n"
             f'[http]\n  bind-address = "127.0.0.1:{self.port}"\n  log-enabled = false\n'
             "  max-body-size = 0\n"

@@ -1,7 +1,7 @@
-"""Real services for the tests: Mosquitto, InfluxDB 1.x, VictoriaMetrics and PostgreSQL,
-each started on free 127.0.0.1 ports with a temporary data directory, and stopped
-afterwards. PostgreSQL is one server for the whole run (initdb costs more than a test);
-each test gets databases of its own on it (tests/hub/conftest.py)."""
+"""Real services for the tests: Mosquitto, a 3-node RabbitMQ cluster, InfluxDB 1.x,
+VictoriaMetrics and PostgreSQL, each started on free 127.0.0.1 ports with a temporary data
+directory, and stopped afterwards. PostgreSQL is one server for the whole run (initdb costs
+more than a test); each test gets databases of its own on it (tests/hub/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from hub.supervise import Influxd, Mosquitto, Postgres, VictoriaMetrics
+from hub.supervise import Influxd, Mosquitto, Postgres, RabbitCluster, VictoriaMetrics
 
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     with Mosquitto(tmp_path / "mosquitto") as broker:
         yield broker
+
+
+@pytest.fixture(scope="module")
+def rabbit_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RabbitCluster]:
+    # Module-scoped: forming the cluster takes ~20 s here, more than a test.
+    with RabbitCluster(tmp_path_factory.mktemp("rabbitmq")) as cluster:
+        yield cluster
 
 
 @pytest.fixture

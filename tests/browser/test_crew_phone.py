@@ -23,9 +23,9 @@ def test_a_technician_sees_only_the_pages_it_may_use(world, open_page, guard):
     page = open_page(PHONE)
     login(page, world, "tech-sana")
     nav = page.locator("#nav a")
-    expect(nav).to_have_count(2)
+    expect(nav).to_have_count(4)
     assert nav.evaluate_all("els => els.map(e => e.getAttribute('href'))") == [
-        "#/fleet", "#/area"]
+        "#/fleet", "#/area", "#/programs", "#/energy"]
     # no page that only says "a technician may not do tickets:read", even by its address
     page.goto(f"{world.url}/#/tickets")
     expect(page).to_have_url(f"{world.url}/#/fleet")

@@ -40,6 +40,9 @@ def test_dark_readings_score_live_and_the_outbox_reaches_a_webhook(tmp_path, mos
     env = hub_env(mosquitto, influxd)
     env["ROSHNI_NOTIFY__SUBSCRIBERS"] = json.dumps([committee])
     env["ROSHNI_NOTIFY__POLL_S"] = "0.1"
+    # The lamp stands wherever on Karachi's latitude it is night now: its hub serves the
+    # whole band, not Karachi's default service area.
+    env |= {"ROSHNI_SERVICE_AREA__WEST": "-180", "ROSHNI_SERVICE_AREA__EAST": "180"}
     pub = Publisher(mosquitto.host, mosquitto.port)
     try:
         with HubProcess(tmp_path / "hub", env) as hub:

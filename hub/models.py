@@ -89,13 +89,15 @@ class Command(Base):
 
 
 class NodeSeq(Base):
-    """Highest sequence number stored per node and message kind, for deduplication."""
+    """Highest sequence number stored per node and message kind, and which of the seqs
+    below it were seen, for deduplication across workers (hub/dedup.py)."""
 
     __tablename__ = "node_seq"
     node_id: Mapped[str] = mapped_column(String(63), primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
     max_seq: Mapped[int] = mapped_column(BigInteger)  # 64 bits: see migration 0008
     last_ts: Mapped[float] = mapped_column(Float)
+    seen: Mapped[bytes | None] = mapped_column(LargeBinary)  # migration 0009w
 
 
 class IngestCursor(Base):

@@ -2,9 +2,15 @@
 
 One batch at a time: read records after the committed cursor, turn them into line protocol
 and dead letters, write the lines until InfluxDB acknowledges, then commit the cursor, the
-deduplication high-water marks, the dead letters and node bookkeeping in one transaction.
+deduplication marks, the dead letters and node bookkeeping in one transaction.
 A crash before the commit re-reads the same records and writes the same points (same
 timestamps, because the receive time is in the spool), which InfluxDB stores once.
+
+Several workers may run this at once, each on its own spool (DESIGN.md §9). So what guards
+against duplicates and stale messages is decided in that transaction by the database, on
+locked rows: whether a (node, seq) is new (hub/dedup.py), whether a status message is newer
+than the node's current session (a conditional UPDATE). What this worker remembers (the
+registry's sessions) only spares the database the messages that are surely stale.
 """
 
 from __future__ import annotations
@@ -18,19 +24,19 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, case, insert, or_, select, update
 
-from hub import deadletter
+from hub import deadletter, dedup
 from hub.commands import BY_HUB, record_result
 from hub.config import IngestSettings
 from hub.db import writing
 from hub.influx import Influx, Rejected, RetryLater
 from hub.lineproto import line, reading_line
 from hub.metrics import Metrics
-from hub.models import DeadLetter, IngestCursor, Node, NodeSeq
+from hub.models import DeadLetter, IngestCursor, Node
 from hub.registry import NodeInfo, Registry
 from hub.spool import Cursor, Record, SpoolReader
-from hub.upsert import upsert
+from hub.upsert import dialect_insert, upsert
 from protocol import topics
 from protocol.payloads import CommandResult, Event, Reading, Status
 
@@ -100,7 +106,6 @@ class Stage(Protocol):
 class Batch:
     lines: list[str] = field(default_factory=list)
     dead: list[dict] = field(default_factory=list)
-    seq: dict[tuple[str, str], tuple[int, float]] = field(default_factory=dict)
     seen: dict[str, float] = field(default_factory=dict)
     new_nodes: dict[str, NodeInfo] = field(default_factory=dict)
     clock_faults: Counter[str] = field(default_factory=Counter)
@@ -109,11 +114,24 @@ class Batch:
     events: list[StoredEvent] = field(default_factory=list)
     changes: list[StatusChange] = field(default_factory=list)
     dead_dropped: int = 0  # old dead letters dropped to keep nodes in their budget
+    # The `nodes` columns each change sets, if the database finds it newer (same order).
+    change_values: list[dict] = field(default_factory=list)
     # Nodes' answers to commands: (node id, result, the spool record)
     results: list[tuple[str, CommandResult, Record]] = field(default_factory=list)
     received: int = 0
     duplicates: int = 0
     stale_status: int = 0
+    nodes_inserted: bool = False
+
+    def ensure_nodes(self, conn: Connection) -> None:
+        """Insert the nodes first heard of in this batch, unless another worker did."""
+        if self.new_nodes and not self.nodes_inserted:
+            conn.execute(dialect_insert(conn, Node.__table__).on_conflict_do_nothing(
+                index_elements=["id"]), [
+                dict(id=n.id, state="pending", district_id=n.district, area_id=n.area,
+                     first_seen=n.first_seen, status="unknown", session=-1,
+                     clock_faults=0) for n in self.new_nodes.values()])
+            self.nodes_inserted = True
 
 
 class Pipeline:
@@ -133,7 +151,6 @@ class Pipeline:
         self._thread: threading.Thread | None = None
         self.influx_ok = True
         self.last_error: str | None = None
-        self._seq: dict[tuple[str, str], tuple[int, float]] = {}
         self._seen_saved: dict[str, float] = {}
         self._topics: dict[str, topics.ParsedTopic] = {}
         self._registry_checked = time.monotonic()
@@ -146,9 +163,6 @@ class Pipeline:
         with self.engine.connect() as conn:
             row = conn.execute(select(IngestCursor.cursor)
                                .where(IngestCursor.worker == self.worker)).first()
-            for node_id, kind, max_seq, last_ts in conn.execute(
-                    select(NodeSeq.node_id, NodeSeq.kind, NodeSeq.max_seq, NodeSeq.last_ts)):
-                self._seq[(node_id, kind)] = (max_seq, last_ts)
         return Cursor.parse(row[0] if row else None)
 
     # --- thread ---
@@ -265,21 +279,6 @@ class Pipeline:
             b.seen[node_id] = now
         return info
 
-    def _is_duplicate(self, b: Batch, node_id: str, kind: str, seq: int, ts: float) -> bool:
-        """Nodes send in seq order, so anything at or below the high-water mark was stored.
-        Exception: a node whose seq restarted (a replaced SD card) sends newer times with
-        lower numbers; those are new, and the mark follows them."""
-        key = (node_id, kind)
-        mark = b.seq.get(key) or self._seq.get(key)
-        if mark is not None and seq <= mark[0] and ts <= mark[1]:
-            b.duplicates += 1
-            return True
-        if mark is not None and seq <= mark[0]:
-            log.warning("node %s: %s seq went back from %d to %d with a newer time; "
-                        "accepting it as a restarted sequence", node_id, kind, mark[0], seq)
-        b.seq[key] = (seq, ts)
-        return False
-
     def _timestamp(self, b: Batch, info: NodeInfo, ts: float, received_at: float,
                    index: int) -> int:
         """The node's time unless implausible (DESIGN.md §4); then the receive time."""
@@ -297,8 +296,6 @@ class Pipeline:
                        payload=reading.model_dump_json(exclude_none=True).encode())
             return
         info = self._node(b, node_id, rec.received_at)
-        if self._is_duplicate(b, node_id, "reading", reading.seq, reading.ts):
-            return
         ts_us = self._timestamp(b, info, reading.ts, rec.received_at, index)
         b.lines.append(reading_line(info.key("reading"), reading, ts_us))
         b.stored.append(Stored(info, reading, ts_us / 1e6, rec.received_at))
@@ -314,8 +311,6 @@ class Pipeline:
                        f"payload says node {ev.node!r} on {node_id!r}'s topic")
             return
         info = self._node(b, node_id, rec.received_at)
-        if self._is_duplicate(b, node_id, "event", ev.seq, ev.ts):
-            return
         ts_us = self._timestamp(b, info, ev.ts, rec.received_at, 0)
         key = f"{info.key('event')},type={ev.type}"
         ln = line(key, {"seq": ev.seq, **ev.detail()}, ts_us)
@@ -333,19 +328,22 @@ class Pipeline:
         current = b.status.get(node_id)
         session, state = ((current["session"], current["status"]) if current
                           else (info.session, info.status))
+        # What this worker knows is never ahead of the database, so what is stale by it
+        # is stale; the rest the database decides at commit (_admit_status).
         if st.session < session:
             # A will or birth from a connection older than the node's current one
             # (DESIGN.md §4): it must not mark a live node offline.
             b.stale_status += 1
             return
-        if st.session == session and st.state == state:
-            return  # the retained copy, again
+        if st.session == session and (st.state == state or st.state == "online"):
+            return  # the retained copy, again (a session only ever goes online → offline)
         b.changes.append(StatusChange(info, st.state, st.session, st.reason, rec.received_at))
-        b.status[node_id] = dict(status=st.state, session=st.session, status_reason=st.reason,
-                                 status_at=rec.received_at, **{
-                                     k: v for k, v in (("fw", st.fw),
-                                                       ("reported_profile", st.profile),
-                                                       ("config_sha", st.config_sha)) if v})
+        values = b.status[node_id] = dict(
+            status=st.state, session=st.session, status_reason=st.reason,
+            status_at=rec.received_at, **{k: v for k, v in (
+                ("fw", st.fw), ("reported_profile", st.profile),
+                ("config_sha", st.config_sha)) if v})
+        b.change_values.append(values)
         ln = line(info.key("status"), {"state": st.state, "session": st.session,
                                        "reason": st.reason, "fw": st.fw},
                   _us(rec.received_at, 0))
@@ -417,6 +415,8 @@ class Pipeline:
     def _commit(self, b: Batch, cursor: Cursor) -> None:
         try:
             with writing(self.engine) as conn:
+                self._admit(conn, b)
+                self._admit_status(conn, b)
                 self._store_state(conn, b, cursor)
                 self._run_stages(conn, b)
         except BaseException:
@@ -426,7 +426,6 @@ class Pipeline:
         for stage in self.stages:
             stage.committed()
         self.cursor = cursor
-        self._seq.update(b.seq)
         self._seen_saved.update(b.seen)
         self.registry.apply(b.new_nodes.values(), b.status)
         self.reader.release(cursor)
@@ -442,27 +441,55 @@ class Pipeline:
                 log.exception("stage %r failed on a batch; its effects are dropped", stage)
                 stage.rolled_back()
 
+    def _admit(self, conn: Connection, b: Batch) -> None:
+        """Keep only the readings and events the database has not seen (hub/dedup.py).
+        Their points were written to InfluxDB already, which stores a repeat once."""
+        items = [(s.node.id, "reading", s.reading.seq, s.reading.ts) for s in b.stored]
+        items += [(e.node.id, "event", e.event.seq, e.event.ts) for e in b.events]
+        new = dedup.admit(conn, items)
+        n = len(b.stored)
+        b.duplicates = len(items) - sum(new)
+        b.stored = [s for s, ok in zip(b.stored, new[:n], strict=True) if ok]
+        b.events = [e for e, ok in zip(b.events, new[n:], strict=True) if ok]
+
+    def _admit_status(self, conn: Connection, b: Batch) -> None:
+        """Apply each status change only if it is newer than what the database holds: a
+        later session, or the same session going offline (its will, or a clean stop).
+        Another worker may have stored the node's newer session meanwhile."""
+        if not b.changes:
+            return
+        b.ensure_nodes(conn)
+        accepted: list[StatusChange] = []
+        b.status = {}
+        for change, values in zip(b.changes, b.change_values, strict=True):
+            newer = Node.session < change.session
+            if change.state == "offline":
+                newer = or_(newer, (Node.session == change.session)
+                            & (Node.status != "offline"))
+            row = conn.execute(update(Node).where(Node.id == change.node.id, newer)
+                               .values(**values).returning(Node.id)).first()
+            if row is None:
+                b.stale_status += 1
+                continue
+            accepted.append(change)
+            b.status[change.node.id] = values
+        b.changes = accepted
+
     def _store_state(self, conn: Connection, b: Batch, cursor: Cursor) -> None:
-        if b.new_nodes:
-            conn.execute(insert(Node), [
-                dict(id=n.id, state="pending", district_id=n.district, area_id=n.area,
-                     first_seen=n.first_seen, status="unknown", session=-1,
-                     clock_faults=0) for n in b.new_nodes.values()])
-        if b.seq:
-            upsert(conn, NodeSeq.__table__, [
-                dict(node_id=n, kind=k, max_seq=s, last_ts=t)
-                for (n, k), (s, t) in b.seq.items()], keys=("node_id", "kind"))
+        b.ensure_nodes(conn)
         if b.seen:
             nodes = Node.__table__
+            # Never back: another worker may have stored a later message of the node.
+            seen = bindparam("b_seen")
             conn.execute(
                 nodes.update().where(nodes.c.id == bindparam("b_id"))
-                .values(last_seen=bindparam("b_seen")),
+                .values(last_seen=case((or_(nodes.c.last_seen.is_(None),
+                                            nodes.c.last_seen < seen), seen),
+                                       else_=nodes.c.last_seen)),
                 [{"b_id": n, "b_seen": t} for n, t in b.seen.items()])
         for node_id, n in b.clock_faults.items():
             conn.execute(update(Node).where(Node.id == node_id)
                          .values(clock_faults=Node.clock_faults + n))
-        for node_id, values in b.status.items():
-            conn.execute(update(Node).where(Node.id == node_id).values(**values))
         for node_id, result, rec in b.results:
             if not record_result(conn, node_id, result, rec.received_at):
                 self._dead(b, rec, node_id, deadletter.UNKNOWN_COMMAND,

@@ -1,0 +1,94 @@
+"""Which (node, seq) messages were stored already, decided by the database (DESIGN.md §9).
+
+A node sends in seq order, but several hub workers share its messages round-robin, so one
+worker may commit seq 11 before another commits seq 10: "at or below the high-water mark"
+no longer means "stored". Each `node_seq` row therefore keeps, besides the mark, a sliding
+window of which of the `WINDOW` seqs below it were seen (the anti-replay window of IPsec,
+RFC 4303 §3.4.3). The row is read and written inside the ingest transaction, locked
+(SELECT … FOR UPDATE on PostgreSQL, the write lock on SQLite), so two workers never both
+take the same message for new; the mark only moves forward, except for a node whose seq
+restarted (a replaced SD card), whose newer times with lower numbers reset it.
+
+Anything older than the window counts as a duplicate: it was written to InfluxDB anyway
+(the write is idempotent and comes before this decision), only the rules and the counters
+skip it, and the rules ignore readings older than what they judged already.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, select, tuple_
+
+from hub.models import NodeSeq
+from hub.upsert import dialect_insert, upsert
+
+log = logging.getLogger(__name__)
+
+WINDOW = 4096  # seqs below the mark remembered one by one: 512 bytes a row
+_MASK = (1 << WINDOW) - 1
+_NONE = -1  # mark of a row made only to be locked
+
+
+@dataclass(slots=True)
+class Mark:
+    max_seq: int
+    last_ts: float
+    seen: int  # bit i: max_seq - i was seen
+
+    def admit(self, seq: int, ts: float) -> bool:
+        """Take (seq, ts) in; True if it is new."""
+        if seq > self.max_seq:
+            shift = seq - self.max_seq
+            self.seen = ((self.seen << shift) | 1) & _MASK if shift < WINDOW else 1
+            self.max_seq, self.last_ts = seq, max(self.last_ts, ts)
+            return True
+        back = self.max_seq - seq
+        if back < WINDOW and not self.seen >> back & 1:
+            self.seen |= 1 << back
+            self.last_ts = max(self.last_ts, ts)
+            return True
+        if ts > self.last_ts:
+            log.warning("seq went back from %d to %d with a newer time; accepting it as a "
+                        "restarted sequence", self.max_seq, seq)
+            self.max_seq, self.last_ts, self.seen = seq, ts, 1
+            return True
+        return False
+
+
+def _bits(data: bytes | None) -> int:
+    # NULL: a row from before the window (migration 0009w), when the mark alone decided.
+    return _MASK if data is None else int.from_bytes(data, "little")
+
+
+def admit(conn: Connection, items: Iterable[tuple[str, str, int, float]]) -> list[bool]:
+    """For each (node, kind, seq, ts), in order: is it new? Locks and updates the rows."""
+    items = list(items)
+    keys = sorted({(n, k) for n, k, _, _ in items})
+    if not keys:
+        return []
+    table = NodeSeq.__table__
+    # Rows first, so that there is something to lock; in key order, as the SELECT locks,
+    # so that two workers' batches cannot deadlock on each other.
+    conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(
+        index_elements=["node_id", "kind"]),
+        [dict(node_id=n, kind=k, max_seq=_NONE, last_ts=0.0,
+              seen=b"") for n, k in keys])
+    marks: dict[tuple[str, str], Mark] = {}
+    for chunk in range(0, len(keys), 1000):
+        part = keys[chunk:chunk + 1000]
+        rows = conn.execute(
+            select(NodeSeq.node_id, NodeSeq.kind, NodeSeq.max_seq, NodeSeq.last_ts,
+                   NodeSeq.seen)
+            .where(tuple_(NodeSeq.node_id, NodeSeq.kind).in_(part))
+            .order_by(NodeSeq.node_id, NodeSeq.kind).with_for_update())
+        for n, k, max_seq, last_ts, seen in rows:
+            marks[(n, k)] = Mark(max_seq, last_ts, _bits(seen))
+    out = [marks[(n, k)].admit(seq, ts) for n, k, seq, ts in items]
+    upsert(conn, table, [
+        dict(node_id=n, kind=k, max_seq=m.max_seq, last_ts=m.last_ts,
+             seen=m.seen.to_bytes((m.seen.bit_length() + 7) // 8, "little"))
+        for (n, k), m in marks.items()], keys=("node_id", "kind"))
+    return out

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException
 from fastapi.security import OAuth2PasswordRequestForm
 
 from hub.api.deps import ApiDep, ClientIp, ConnDep
+from hub.api.me import me_of
 from hub.api.schemas import Token
 from hub.auth import needs_rehash, verify_password
 from hub.auth import throttle as throttling
@@ -49,4 +50,4 @@ def login_access_token(form: Annotated[OAuth2PasswordRequestForm, Depends()], ap
     api.transact(succeeded)
     token, expires_at = api.tokens.issue(user.id, user.token_version)
     return Token(access_token=token, expires_at=expires_at,
-                 expires_in=int(api.tokens.ttl_s))
+                 expires_in=int(api.tokens.ttl_s), me=me_of(conn, user))

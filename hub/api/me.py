@@ -15,7 +15,7 @@ from hub.models import Area, District
 router = APIRouter(prefix="/me", tags=["me"])
 
 
-def _me(conn, user: UserInfo) -> Me:  # type: ignore[no-untyped-def]
+def me_of(conn, user: UserInfo) -> Me:  # type: ignore[no-untyped-def]
     names = dict(conn.execute(select(Area.id, Area.name).where(Area.id.in_(user.areas))).all()
                  ) if user.areas else {}
     district_name = conn.execute(select(District.name).where(
@@ -27,7 +27,7 @@ def _me(conn, user: UserInfo) -> Me:  # type: ignore[no-untyped-def]
 
 @router.get("", response_model=Me)
 def read_me(user: CurrentUser, conn: ConnDep) -> Me:
-    return _me(conn, user)
+    return me_of(conn, user)
 
 
 @router.patch("", response_model=Me)
@@ -38,6 +38,6 @@ def update_me(body: MeUpdate, user: CurrentUser, api: ApiDep, ip: ClientIp) -> M
                      detail={"from": user.language, "to": body.language}, ip=ip)
         fresh = user_store.get(conn, user.id)
         assert fresh is not None
-        return _me(conn, fresh)
+        return me_of(conn, fresh)
 
     return api.transact(change)

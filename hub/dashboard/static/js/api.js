@@ -27,6 +27,8 @@ export async function login(username, password) {
   const data = await r.json().catch(() => ({}));
   if (!r.ok) throw new ApiError(r.status, data.detail ?? r.statusText);
   auth.token = data.access_token;
+  // Who logged in comes with the token: the first page needs no GET /api/v1/me first.
+  auth.loggedIn = data.me ? { me: data.me, token: data.access_token } : null;
   return data.access_token;
 }
 

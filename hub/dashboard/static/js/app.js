@@ -114,8 +114,10 @@ async function loadMe() {
     ctx.me = before.me;
     refreshMe();
   } else {
+    const fresh = auth.loggedIn;
+    auth.loggedIn = null;
     try {
-      ctx.me = await api("/api/v1/me");
+      ctx.me = fresh?.token === auth.token ? fresh.me : await api("/api/v1/me");
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return null;
       throw err;

@@ -49,6 +49,9 @@ def test_the_crew_queue_names_the_pole_and_the_area(world, open_page, guard):
     page.click("#lang")  # the same page in Urdu, for the screenshot; then back
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator("label[for=photo-input]")).to_have_text("تصویریں لگائیں")
+    # the live badge, written while the page was English, speaks Urdu too
+    expect(page.locator("#live")).not_to_have_text("Live")
+    expect(page.locator("#live")).to_have_text(re.compile("^[^A-Za-z]+$"))
     shot(page, "crew-ticket-urdu-phone")
     page.click("#lang")
     expect(page.locator("html")).to_have_attribute("dir", "ltr")

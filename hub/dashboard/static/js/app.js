@@ -70,6 +70,9 @@ function chooseLanguage() {
   setLanguage(lang, config.timezone);
   $("#lang").textContent = t("other_language");
   $("#lang").setAttribute("lang", language() === "ur" ? "en" : "ur");
+  // The badge was written in the language it started in ("Live" on an Urdu page).
+  const badge = $("#live");
+  if (!badge.hidden && badge.dataset.mode) live.show(badge.dataset.mode);
 }
 
 $("#lang").addEventListener("click", async () => {

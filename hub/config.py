@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from hub.control.settings import ControlSettings
-from hub.dashboard.settings import DashboardSettings
-from hub.notify.settings import NotifySettings
-from hub.rules.config import RulesSettings
+from hub.core.control_settings import ControlSettings
+from hub.core.dashboard_settings import DashboardSettings
+from hub.core.notify_settings import NotifySettings
+from hub.core.rules_settings import RulesSettings
+from hub.core.spots_settings import SpotSettings
 from hub.service_area import ServiceArea
-from hub.spots.settings import SpotSettings
 from protocol.settings import MqttSettings, RoshniSettings, Section
 
 

@@ -21,9 +21,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from hub.core.spots_settings import SpotSettings
 from hub.models import Incident
 from hub.spots.queries import nights_affected, rescore
-from hub.spots.settings import SpotSettings
 from hub.upsert import insert_new
 
 # Accepted header names for each column (case-insensitive).

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from hub.control import programs
-from hub.control.settings import ControlSettings
+from hub.core.control_settings import ControlSettings
 from hub.models import Node, NodeConfig, ProgramAssignment, SpotScore
 from protocol.payloads import DEFAULT_PROGRAM, Program, program_sha
 

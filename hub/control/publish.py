@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Engine, select, update
 
 from hub.commands import CommandBus, NotSent
 from hub.control.effective import resolve
-from hub.control.settings import ControlSettings
+from hub.core.control_settings import ControlSettings
 from hub.db import writing
 from hub.models import NodeConfig
 from protocol.topics import Kind

@@ -8,9 +8,9 @@ from sqlalchemy import Engine
 
 from hub.commands import CommandBus
 from hub.control.publish import ConfigSweep, publish_pending, refresh
-from hub.control.settings import ControlSettings
 from hub.control.stage import ControlStage
-from hub.rules.config import RulesSettings
+from hub.core.control_settings import ControlSettings
+from hub.core.rules_settings import RulesSettings
 
 
 class Control:

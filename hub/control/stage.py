@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, case, select, update
 
+from hub.core.rules_settings import RulesSettings
 from hub.models import LampEnergy, Node, NodeConfig
-from hub.rules.config import RulesSettings
 from hub.rules.engine import expected_w
 from hub.rules.sun import SunCache
 from hub.upsert import upsert

@@ -23,7 +23,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from hub.dashboard.settings import DashboardSettings
+from hub.core.dashboard_settings import DashboardSettings
 
 STATIC = Path(__file__).with_name("static")
 TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",

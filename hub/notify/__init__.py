@@ -30,8 +30,8 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, select
 
+from hub.core.notify_settings import NotifySettings, SmtpSettings, Subscriber
 from hub.models import Area, District, Node, Outbox
-from hub.notify.settings import NotifySettings, SmtpSettings, Subscriber
 from hub.registry import slug
 from hub.upsert import insert_new
 

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from email.message import EmailMessage
 
-from hub.notify.settings import SmtpSettings
+from hub.core.notify_settings import SmtpSettings
 
 
 class DeliveryError(Exception):

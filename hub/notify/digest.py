@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, select
 
+from hub.core.notify_settings import NotifySettings, Subscriber
 from hub.models import Area, District, Node, SpotScore, Ticket
 from hub.notify import Notification, enqueue_to
-from hub.notify.settings import NotifySettings, Subscriber
 
 log = logging.getLogger(__name__)
 

@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select, update
 
+from hub.core.notify_settings import NotifySettings, Subscriber
 from hub.metrics import Metrics
 from hub.models import Outbox
 from hub.notify import channels, render
-from hub.notify.settings import NotifySettings, Subscriber
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from email.utils import format_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hub.notify.settings import NotifySettings, Subscriber
+from hub.core.notify_settings import NotifySettings, Subscriber
 from hub.sensor_notes import sensor_note
 
 RULES = {

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from hub.core.notify_settings import NotifySettings
 from hub.metrics import Metrics
 from hub.notify import bind
 from hub.notify.digest import DigestScheduler
 from hub.notify.outbox import OutboxWorker
-from hub.notify.settings import NotifySettings
 
 
 class Notifier:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from hub.rules.config import RulesSettings
+from hub.core.rules_settings import RulesSettings
 from hub.rules.engine import RulesEngine
 from hub.rules.ticker import Ticker
 

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import Connection
 
 from hub import alerts, tickets
+from hub.core.rules_settings import RulesSettings
 from hub.notify import Notification, enqueue, place
-from hub.rules.config import RulesSettings
 from hub.rules.policy import POLICIES, Audience
 from hub.rules.sites import Site
 from hub.spots import current_score

@@ -31,11 +31,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select
 
 from hub import tickets
+from hub.core.rules_settings import RulesSettings
 from hub.db import writing
 from hub.models import LampStats, RuleState
 from hub.rules import state as st
 from hub.rules.clock import EventClock
-from hub.rules.config import RulesSettings
 from hub.rules.effects import Effects, PowerCut
 from hub.rules.hysteresis import Action, step
 from hub.rules.sites import Site, Sites

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection
 
 from hub import tickets
-from hub.rules.config import RulesSettings
+from hub.core.rules_settings import RulesSettings
 
 if TYPE_CHECKING:
     from hub.pipeline import Batch

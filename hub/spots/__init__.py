@@ -6,9 +6,9 @@
 - `SpotSettings`: the `[spots]` settings section.
 """
 
+from hub.core.spots_settings import Site, SpotSettings
 from hub.spots.queries import current_score, latest_night, ranking, rescore
 from hub.spots.scorer import SpotScorer
-from hub.spots.settings import Site, SpotSettings
 from hub.spots.sun import NightClock, night_of
 
 __all__ = ["NightClock", "Site", "SpotScorer", "SpotSettings", "current_score",

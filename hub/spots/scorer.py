@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, bindparam, select
 
+from hub.core.spots_settings import SpotSettings
 from hub.models import Node, SpotScore
-from hub.spots.settings import SpotSettings
 from hub.spots.sun import NightClock, night_of
 from hub.spots.weights import Weights
 from hub.upsert import dialect_insert

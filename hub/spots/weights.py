@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, func, select
 
+from hub.core.spots_settings import Site, SpotSettings
 from hub.models import Incident
-from hub.spots.settings import Site, SpotSettings
 
 EARTH_M = 6_371_000.0
 

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from hub.config import HubSettings
+from hub.core.dashboard_settings import DashboardSettings
 from hub.dashboard import pages
-from hub.dashboard.settings import DashboardSettings
 
 
 def client(dashboard: DashboardSettings | None = None) -> TestClient:

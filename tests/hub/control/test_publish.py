@@ -14,7 +14,7 @@ from hub.commands import CommandBus
 from hub.config import HubMqttSettings
 from hub.control import programs
 from hub.control.publish import publish_pending, refresh
-from hub.control.settings import ControlSettings
+from hub.core.control_settings import ControlSettings
 from hub.db import make_engine, migrate, writing
 from hub.models import NodeConfig
 from hub.registry import provision

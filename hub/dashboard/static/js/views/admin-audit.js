@@ -46,13 +46,15 @@ export function render(root) {
   h("div", { class: "actions" }, h("button", { type: "submit", class: "primary", text: t("admin_filter") }))),
   table, pager);
   let closed = false;
+  let latest = 0; // a slow unfiltered answer must not overwrite the filtered one asked for after it
 
   async function load() {
+    const asked = ++latest;
     const busy = loading(table);
     try {
       const page = await api("/api/v1/audit", { query: {
         actor: filters.actor, action: filters.action, limit: PAGE, offset: filters.offset } });
-      if (closed) return;
+      if (closed || asked !== latest) return;
       clear(table);
       clear(pager);
       if (!page.data.length) return table.append(h("p", { class: "muted", text: t("admin_no_entries") }));
@@ -71,6 +73,7 @@ export function render(root) {
         h("button", { type: "button", class: "older", disabled: last >= page.count ? true : null,
           text: t("admin_older"), onclick: () => move(filters.offset + PAGE) }));
     } catch (err) {
+      if (closed || asked !== latest) return;
       busy.remove();
       table.append(h("p", { class: "error", role: "alert" }, problem(err)));
     }

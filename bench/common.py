@@ -27,6 +27,21 @@ VENV_BIN = REPO / ".venv" / "bin"
 ROSHNI = str(VENV_BIN / "roshni") if (VENV_BIN / "roshni").exists() else "roshni"
 PY_SPY = str(VENV_BIN / "py-spy")
 
+NODE_UNIT = REPO / "deploy" / "systemd" / "roshni-node.service"
+
+
+def node_unit_environment() -> dict[str, str]:
+    """The variables the node's systemd unit gives the agent besides its ROSHNI_* paths
+    (MALLOC_ARENA_MAX), so a benchmark measures the agent as production runs it."""
+    env: dict[str, str] = {}
+    for line in NODE_UNIT.read_text().splitlines():
+        if line.startswith("Environment="):
+            name, _, value = line.removeprefix("Environment=").strip().strip('"').partition("=")
+            if not name.startswith("ROSHNI_"):
+                env[name] = value
+    return env
+
+
 NODES = 1000
 SUBSCRIPTION = "roshni/v1/+/reading"
 

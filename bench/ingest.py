@@ -554,6 +554,7 @@ class Bench:
             "reading per second")
         warmup = min(5.0, seconds / 2)
         env = dict(os.environ)
+        env.update(common.node_unit_environment())  # MALLOC_ARENA_MAX, as on a pole
         env.update({"ROSHNI_NODE__ID": "bench-node", "ROSHNI_NODE__INTERVAL_S": "1",
                     "ROSHNI_MQTT__URL": self.mosq.url,
                     "ROSHNI_DATA_DIR": str(self.tmp / "node" / "data"),

@@ -8,7 +8,9 @@ output follows a presence edge.
    second, against a Mosquitto on 127.0.0.1, twice: with its `[output]` table (control
    on: a retained presence-mode program, the simulated passers-by on the PIR) and with the
    same profile minus `[output]` (control off). RSS max of the process tree and CPU % of one
-   core after a 5 s warm-up, as `bench/ingest.py --node` measures them.
+   core after a 5 s warm-up, as `bench/ingest.py --node` measures them. The agent gets the
+   variables of the shipped systemd unit (deploy/systemd/roshni-node.service:
+   MALLOC_ARENA_MAX), as on a pole.
 2. **Presence → output**: in this process, the node's own PIR sensor, lamp output and
    control on gpiozero's mock pins: the PIR pin is driven high at a random moment and the
    time until the PWM pin's duty changes is taken, `--edges` times (p50, p99, max).
@@ -70,6 +72,7 @@ def run_agent(url: str, workdir: Path, profile: str, seconds: float, node_id: st
               start: str) -> dict[str, Any]:
     warmup = min(5.0, seconds / 2)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROSHNI_")}
+    env.update(common.node_unit_environment())
     env.update({"ROSHNI_NODE__ID": node_id, "ROSHNI_NODE__INTERVAL_S": "1",
                 "ROSHNI_NODE__PROFILE": profile, "ROSHNI_MQTT__URL": url,
                 "ROSHNI_SIM__START": start,

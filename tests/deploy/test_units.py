@@ -85,7 +85,8 @@ def test_units_run_what_the_install_scripts_install() -> None:
         assert unit.one("Service", "WorkingDirectory") == home
         assert unit.words("Service", "ReadWritePaths") == [home]
         env = dict(e.split("=", 1) for e in unit.get("Service", "Environment"))
-        assert env == {"ROSHNI_DATA_DIR": home,
+        paths = {k: v for k, v in env.items() if k.startswith("ROSHNI_")}
+        assert paths == {"ROSHNI_DATA_DIR": home,
                        "ROSHNI_FIRMWARE_CONFIG": f"{opt}/firmware-config"}
         for key, value in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
                            ("ProtectHome", "yes"), ("PrivateTmp", "yes"),
@@ -111,3 +112,13 @@ def test_units_run_what_the_install_scripts_install() -> None:
     hub = units.parse((DEPLOY / "systemd/roshni-hub.service").read_text())
     assert hub.one("Service", "PrivateDevices") == "yes"
     assert "mosquitto.service" in hub.words("Unit", "After")
+
+
+def test_node_unit_caps_malloc_arenas_and_the_benchmark_runs_the_agent_so() -> None:
+    # The node's 40 MB budget (README, bench figures): glibc would give each of the agent's
+    # threads an arena of its own. bench/node_control.py must measure what the pole runs.
+    from bench.common import node_unit_environment
+
+    node = units.parse((DEPLOY / "systemd/roshni-node.service").read_text())
+    assert "MALLOC_ARENA_MAX=2" in node.words("Service", "Environment")
+    assert node_unit_environment() == {"MALLOC_ARENA_MAX": "2"}

@@ -50,6 +50,18 @@ def _answer(fmt: str, root: str, item: str, rows: list[dict[str, Any]],
                     media_type="application/json")
 
 
+def _absolute(rows: list[dict[str, Any]], api: ApiDep, request: Request
+              ) -> list[dict[str, Any]]:
+    """Open311 clients fetch `media_url` from wherever they run: a photo kept on this hub
+    is named by its full address, under `[notify] public_url` when set (the address people
+    reach the hub by, behind a proxy), else the address this request came to."""
+    base = (api.settings.notify.public_url or str(request.base_url)).rstrip("/")
+    for r in rows:
+        if (url := r.get("media_url")) and url.startswith("/"):
+            r["media_url"] = base + url
+    return rows
+
+
 def _jurisdiction(api: ApiDep, jurisdiction_id: str | None) -> None:
     expected = api.settings.open311.jurisdiction_id
     if jurisdiction_id not in (None, "", expected):
@@ -95,7 +107,7 @@ def read_service_definition(service_code: str, fmt: Format, api: ApiDep,
 
 
 @router.get("/requests.{fmt}")
-def read_requests(fmt: Format, api: ApiDep, conn: ConnDep,
+def read_requests(fmt: Format, api: ApiDep, conn: ConnDep, request: Request,
                   service_request_id: str | None = None, service_code: str | None = None,
                   start_date: str | None = None, end_date: str | None = None,
                   status: Annotated[Literal["open", "closed"] | None, Query()] = None,
@@ -117,18 +129,18 @@ def read_requests(fmt: Format, api: ApiDep, conn: ConnDep,
             raise HTTPException(400, f"unknown service_code {service_code!r}")
         rows = open311.search(conn, start=start, end=end, service_code=service_code,
                               status=status, limit=MAX_REQUESTS)
-    return _answer(fmt, "service_requests", "request", rows)
+    return _answer(fmt, "service_requests", "request", _absolute(rows, api, request))
 
 
 @router.get("/requests/{service_request_id}.{fmt}")
 def read_request(service_request_id: str, fmt: Format, api: ApiDep, conn: ConnDep,
-                 jurisdiction_id: str | None = None) -> Response:
+                 request: Request, jurisdiction_id: str | None = None) -> Response:
     """One service request, as a list of one (GeoReport v2)."""
     _jurisdiction(api, jurisdiction_id)
     rows = open311.find(conn, [service_request_id])
     if not rows:
         raise HTTPException(404, f"no service request {service_request_id}")
-    return _answer(fmt, "service_requests", "request", rows)
+    return _answer(fmt, "service_requests", "request", _absolute(rows, api, request))
 
 
 def _client(api: ApiDep, form: FormData) -> str:

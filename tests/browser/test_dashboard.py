@@ -4,6 +4,7 @@ never turning into markup. Screenshots of every page go to artifacts/screenshots
 
 from __future__ import annotations
 
+import httpx
 from playwright.sync_api import expect
 
 from tests.browser.conftest import (
@@ -47,8 +48,10 @@ def test_a_korangi_crew_sees_only_korangi_tickets_and_starts_work_with_a_note(
     shot(page, "crew-ticket-phone")
 
     page.fill("#note", "Fuse replaced at the pole box; waiting for dusk")
+    page.fill("#public-note", "Crew at the pole, light back by tonight")
     page.locator('#moves button[data-to="in_progress"]').click()
     expect(page.locator("#moves [role=status]")).to_have_text("Saved.")
+    expect(page.locator("#public-note")).to_have_value("")
     history = page.locator("#history li").first
     expect(history).to_contain_text("Fuse replaced at the pole box; waiting for dusk")
     expect(history).to_contain_text("crew-korangi")
@@ -58,6 +61,11 @@ def test_a_korangi_crew_sees_only_korangi_tickets_and_starts_work_with_a_note(
     assert stored["status"] == "in_progress"
     assert stored["history"][-1]["note"] == "Fuse replaced at the pole box; waiting for dusk"
     assert stored["history"][-1]["actor"] == "crew-korangi"
+    # citizens read the crew's public line on Open311, never the crew's own note
+    [public] = httpx.get(f"{world.url}/open311/v2/requests/ticket-{korangi}.json",
+                         timeout=10).json()
+    assert "Crew at the pole, light back by tonight" in public["status_notes"]
+    assert "Fuse" not in public["status_notes"]
     shot(page, "crew-ticket-in-progress-phone")
 
     # and a Malir ticket is not there for a Korangi crew even by its address

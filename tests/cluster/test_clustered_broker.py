@@ -124,15 +124,22 @@ def test_a_broker_node_killed_mid_stream_loses_and_doubles_nothing(
 
 
 def _node_client(node_id: str, password: str, port: int) -> tuple[mqtt.Client, str]:
-    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=node_id,
-                    protocol=mqtt.MQTTv311, clean_session=True)
-    c.username_pw_set(node_id, password)
-    answer: list[str] = []
-    c.on_connect = lambda _c, _u, _f, rc, _p: answer.append(str(rc))
-    c.connect("127.0.0.1", port, 10)
-    c.loop_start()
-    wait_for(lambda: answer, timeout=10, what="CONNACK")
-    return c, answer[0]
+    """Connect as a node does: "Server unavailable" is retried (RabbitMQ answers it while
+    its cluster-wide client-id registry elects a leader, e.g. after a member was killed)."""
+    deadline = time.monotonic() + 60
+    while True:
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=node_id,
+                        protocol=mqtt.MQTTv311, clean_session=True)
+        c.username_pw_set(node_id, password)
+        answer: list[str] = []
+        c.on_connect = lambda _c, _u, _f, rc, _p, answer=answer: answer.append(str(rc))
+        c.connect("127.0.0.1", port, 10)
+        c.loop_start()
+        wait_for(lambda answer=answer: answer, timeout=10, what="CONNACK")
+        if answer[0] != "Server unavailable" or time.monotonic() > deadline:
+            return c, answer[0]
+        c.loop_stop()
+        time.sleep(1)
 
 
 def test_a_node_account_may_speak_only_for_itself(rabbit_cluster: RabbitCluster) -> None:

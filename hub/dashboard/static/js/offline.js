@@ -10,7 +10,7 @@
 import { api, ApiError, auth } from "./api.js";
 
 const DB_NAME = "roshni";
-const OUTBOX = "outbox"; // {seq, key, user, ticket, status, note, acted_at, photos: [{key, blob}], state, detail, current}
+const OUTBOX = "outbox"; // {seq, key, user, ticket, status, note, public_note, acted_at, photos: [{key, blob}], state, detail, current}
 const KEPT = "kept"; // what was last loaded: "me", "tickets", "ticket:<id>"
 const RETRY_S = 30;
 
@@ -117,7 +117,7 @@ export async function dismiss(seq) {
 /** The body of PATCH /api/v1/tickets/<id> for an update. */
 export function patchBody(u) {
   return { status: u.status, note: u.note, idempotency_key: u.key, acted_at: u.acted_at,
-    photos: (u.photos || []).map((p) => p.key) };
+    photos: (u.photos || []).map((p) => p.key), public_note: u.public_note || null };
 }
 
 /** Send an update: its photos first (each under its key: a retry stores it once), then

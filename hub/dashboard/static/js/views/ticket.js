@@ -56,6 +56,8 @@ export function render(root, ctx, id) {
   const moves = h("section", { class: "card", id: "moves" });
   const history = h("section", { class: "card" });
   const note = h("textarea", { id: "note", name: "note", maxlength: 2000, dir: "auto" });
+  // the one line citizens read on the city's Open311 feed; the note above stays inside
+  const publicNote = h("input", { id: "public-note", name: "public_note", maxlength: 280, dir: "auto", autocomplete: "off" });
   const message = h("p", { role: "status" });
   // photos for the next update: taken with the camera, made smaller at once
   let chosen = []; // [{key, blob, url}]
@@ -106,6 +108,7 @@ export function render(root, ctx, id) {
     }
     moves.append(h("h2", { text: t("move_status") }),
       h("label", { for: "note", text: t("note") }), note,
+      h("label", { for: "public-note", text: t("public_note") }), publicNote,
       picker, h("label", { for: "photo-input", class: "button big", text: t("add_photos") }), previews,
       h("div", { class: "moves" }, next.map((to) => h("button", {
         type: "button", class: to === "fixed" ? "primary" : "", dataset: { to }, text: t(`to_${to}`),
@@ -197,13 +200,14 @@ export function render(root, ctx, id) {
     // Made now, with its key: sent now if the network lets it, else kept and sent later
     // (the same key, so the hub applies it once even if this attempt did reach it).
     const update = { key: newKey(), user: ctx.me.name, ticket: loaded.id, status: to,
-      note: note.value.trim(), acted_at: Date.now() / 1000,
+      note: note.value.trim(), public_note: publicNote.value.trim(), acted_at: Date.now() / 1000,
       photos: chosen.map(({ key, blob }) => ({ key, blob })) };
     const pending = entries.some((e) => e.state === "pending");
     try {
       if (navigator.onLine === false || pending) throw new TypeError("offline"); // keep the order
       loaded = await send(update);
       note.value = "";
+      publicNote.value = "";
       chosen = [];
       drawPreviews();
       draw();
@@ -212,6 +216,7 @@ export function render(root, ctx, id) {
       if (isNetworkError(err)) {
         await queue(update);
         note.value = "";
+        publicNote.value = "";
         chosen = [];
         drawPreviews();
         await reloadOutbox();

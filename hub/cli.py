@@ -16,8 +16,11 @@ log = logging.getLogger(__name__)
 def add_commands(sub: argparse._SubParsersAction) -> None:
     hub = sub.add_parser("hub", help="the hub: ingest, rules, API, dashboard")
     hsub = hub.add_subparsers(dest="hub_cmd", required=True)
-    run = hsub.add_parser("run", help="run ingest + API in one process")
+    run = hsub.add_parser("run", help="run a hub worker (all roles in one process by default)")
     run.add_argument("--config", type=Path, help="hub.toml (default: environment only)")
+    run.add_argument("--role", default="ingest,rules,api,notify",
+                     help="comma-separated roles of this worker: ingest, rules, api, notify "
+                          "(default: all). Several workers share a city (README: Scaling out)")
     run.set_defaults(func=_run)
 
     dl = hsub.add_parser("dead-letters", help="show messages the hub refused, newest first")
@@ -151,10 +154,15 @@ def _settings(path: Path | None):  # type: ignore[no-untyped-def]
 def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from hub.app import create_app
+    from hub.app import create_app, parse_roles
 
+    try:
+        roles = parse_roles(args.role)
+    except ValueError as err:
+        print(f"roshni hub run --role: {err}", file=sys.stderr)
+        return 2
     settings = _settings(args.config)
-    app = create_app(settings)
+    app = create_app(settings, roles)
     # proxy_headers off: uvicorn would trust X-Forwarded-For from 127.0.0.1; the app trusts
     # only [http] trusted_proxies (hub.app).
     uvicorn.run(app, host=settings.http.host, port=settings.http.port, log_level="info",

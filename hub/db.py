@@ -42,10 +42,12 @@ def make_engine(url: str) -> Engine:
 _IMMEDIATE = "roshni_write_lock_first"
 # PostgreSQL's stand-in for SQLite's write lock: one transaction-level advisory lock.
 WRITE_LOCK_KEY = 0x526F73686E69  # "Roshni"
+# The (int, int) key space of `writing(shared=…)`'s own locks.
+SHARED_LOCK_SPACE = 0x526F73
 
 
 @contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
+def writing(engine: Engine, *, shared: int | None = None) -> Iterator[Connection]:
     """A transaction for work that reads and then writes (acknowledge an alert, move a
     ticket, commit an ingest batch), taking the database's write lock first, so that such
     transactions queue one after another and each reads what the previous one wrote.
@@ -55,13 +57,25 @@ def writing(engine: Engine) -> Iterator[Connection]:
     PostgreSQL it is an advisory lock held to the end of the transaction: under READ
     COMMITTED two such transactions would otherwise both read, then both write (two
     provisions of one new node, say, and the second fails on the primary key). Plain reads
-    keep using `engine.connect()` and never wait for writers."""
+    keep using `engine.connect()` and never wait for writers.
+
+    `shared=k`: work that only touches rows of its own — a partition `k` of the rules
+    (hub/rules/owner.py), a worker's own membership row. On PostgreSQL it holds the write
+    lock shared, so such transactions run in parallel with each other while still
+    excluding the ones that hold it alone, plus a lock of its own on `k`; SQLite has one
+    writer at a time whatever is asked."""
     with engine.connect() as conn:
         conn.execution_options(**{_IMMEDIATE: True})
         with conn.begin():
             if conn.dialect.name == "postgresql":
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                             {"key": WRITE_LOCK_KEY})
+                if shared is None:
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                 {"key": WRITE_LOCK_KEY})
+                else:
+                    conn.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"),
+                                 {"key": WRITE_LOCK_KEY})
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"),
+                                 {"a": SHARED_LOCK_SPACE, "b": shared})
             yield conn
 
 

@@ -40,7 +40,7 @@ class Ingest:
         spool_dir = settings.spool_dir / settings.mqtt.client_id
         self.writer = SpoolWriter(spool_dir, segment_bytes=settings.ingest.segment_bytes,
                                   fsync=settings.ingest.fsync)
-        wakeup = threading.Event()
+        self.wakeup = wakeup = threading.Event()
         self.receiver = _receiver(settings)(settings.mqtt, self.writer,
                                             max_payload=settings.ingest.max_payload_bytes,
                                             on_spooled=wakeup)
@@ -52,6 +52,12 @@ class Ingest:
     def spool_depth(self) -> int:
         p = self.pipeline
         return max(0, p.backlog_at_start + self.writer.appended - p.consumed)
+
+    def listening(self) -> bool:
+        """Connected to the broker and no more than a batch behind: silence from a node
+        is then the node's, not a queue's."""
+        return (self.receiver.connected.is_set()
+                and self.spool_depth() <= self.settings.ingest.batch_size)
 
     def start(self) -> None:
         try:

@@ -37,6 +37,8 @@ class Metrics:
         self.spool_depth = Gauge("roshni_spool_depth",
                                  "Messages on disk waiting for InfluxDB", registry=r)
         self.nodes = Gauge("roshni_nodes", "Nodes by state", ["state"], registry=r)
+        self.rules_partitions = Gauge("roshni_rules_partitions",
+                                      "Partitions of the rules this worker owns", registry=r)
         self.alerts_open = Gauge("roshni_alerts_open", "Alerts not cleared, by rule", ["rule"],
                                  registry=r)
         self.tickets = Gauge("roshni_tickets", "Repair tickets by status", ["status"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Integer,
@@ -356,3 +357,48 @@ class LampEnergy(Base):
     used_wh: Mapped[float] = mapped_column(Float, default=0.0)
     baseline_wh: Mapped[float] = mapped_column(Float, default=0.0)
     last_ts: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class RuleInbox(Base):
+    """What ingest stored that the rules have not judged yet, per partition of the city
+    (hub/rules/partitions.py). The partition's owner judges and deletes rows in one
+    transaction, so nothing is judged twice or lost when a partition changes hands."""
+
+    __tablename__ = "rule_inbox"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True, autoincrement=True)
+    part: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(1))  # r(eading), e(vent), s(tatus)
+    node_id: Mapped[str] = mapped_column(String(63))
+    body: Mapped[str] = mapped_column(Text)  # JSON
+
+
+class RuleLease(Base):
+    """Which worker owns a partition of the rules, until when. `epoch` grows with every
+    change of hands: a worker whose epoch is no longer the row's has lost the partition
+    and commits nothing more for it (a fencing token)."""
+
+    __tablename__ = "rule_leases"
+    part: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(128))
+    epoch: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[float] = mapped_column(Float)
+
+
+class HubWorker(Base):
+    """Each running `roshni hub run`, as it last said: its roles, whether it hears the
+    broker and how far behind it is, how far in event time it has filed readings for the
+    rules, and whether it leaves a broker session behind that another worker must drain
+    if it dies (MQTT; none with RabbitMQ's shared queue)."""
+
+    __tablename__ = "hub_workers"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    roles: Mapped[str] = mapped_column(String(64))
+    heard_at: Mapped[float] = mapped_column(Float)
+    listening: Mapped[bool] = mapped_column(Boolean)
+    backlog: Mapped[int] = mapped_column(Integer)
+    session: Mapped[bool] = mapped_column(Boolean)
+    # The newest event time this worker has filed for the rules (ingest, hub/rules/inbox.py)
+    watermark: Mapped[float | None] = mapped_column(Float)
+    adopted_by: Mapped[str | None] = mapped_column(String(128))
+    adopted_at: Mapped[float | None] = mapped_column(Float)

@@ -570,10 +570,16 @@ class HubProcess(RoshniProcess):
     name = "hub"
     args = ("hub", "run")
 
-    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None) -> None:
+    def __init__(self, workdir: Path, env: dict[str, str], port: int | None = None, *,
+                 roles: str | None = None) -> None:
         super().__init__(workdir, env, port)
         self.env["ROSHNI_HTTP__PORT"] = str(self.port)
         self.env.setdefault("ROSHNI_HTTP__HOST", self.host)
+        self.roles = roles
+
+    def command(self) -> list[str]:
+        roles = ["--role", self.roles] if self.roles else []
+        return [*super().command(), *roles]
 
     @property
     def url(self) -> str:

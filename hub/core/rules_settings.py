@@ -86,6 +86,14 @@ class RulesSettings(Section):
     # --- the periodic tick (silence, offline, SLA) ---
     tick_s: float = Field(default=1.0, gt=0)
 
+    # --- several hub workers (DESIGN.md §9, hub/rules/partitions.py) ---
+    # The city's rules are cut into this many partitions, each judged by one worker at a
+    # time. Every worker of a city must use the same number.
+    partitions: int = Field(default=16, ge=1, le=1024)
+    # A worker that has not renewed its partitions, or its membership, for this long is
+    # dead: others take its partitions over (and drain its broker session).
+    lease_s: float = Field(default=10.0, ge=2, le=300)
+
     @field_validator("priority")
     @classmethod
     def _every_fault_has_a_priority(cls, value: dict[str, int]) -> dict[str, int]:

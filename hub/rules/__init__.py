@@ -1,28 +1,19 @@
 """Detection (DESIGN.md §6): the rules that turn stored readings into alerts and repair
 tickets, in event time.
 
-- `RulesEngine`: the ingest Stage (and the tick's logic); state in `rule_state`.
-- `Ticker`: the thread that judges what time alone decides (silence, SLAs).
+- `RulesEngine`: judges readings, events and status changes, and the tick's silences, of
+  the whole city or of one partition of it; state in `rule_state`.
+- `RulesInbox`: the ingest stage that files what was stored for the partition's owner.
+- `RulesOwner`: the rules role of a worker: leases partitions, judges their inboxes and
+  ticks (DESIGN.md §9).
 - `RulesSettings`: the `[rules]` settings section.
-- `listening(ingest)`: whether the hub can currently hear its nodes (for the Ticker).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from hub.core.rules_settings import RulesSettings
 from hub.rules.engine import RulesEngine
-from hub.rules.ticker import Ticker
+from hub.rules.inbox import RulesInbox
+from hub.rules.owner import RulesOwner
 
-if TYPE_CHECKING:
-    from hub.ingest import Ingest
-
-
-def listening(ingest: Ingest, max_backlog: int) -> bool:
-    """Connected to the broker and no more than `max_backlog` messages behind: silence
-    from a node is then the node's, not a queue's."""
-    return ingest.receiver.connected.is_set() and ingest.spool_depth() <= max_backlog
-
-
-__all__ = ["RulesEngine", "RulesSettings", "Ticker", "listening"]
+__all__ = ["RulesEngine", "RulesInbox", "RulesOwner", "RulesSettings"]

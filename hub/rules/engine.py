@@ -38,6 +38,7 @@ from hub.rules import state as st
 from hub.rules.clock import EventClock
 from hub.rules.effects import Effects, PowerCut
 from hub.rules.hysteresis import Action, step
+from hub.rules.partitions import Partitions
 from hub.rules.sites import Site, Sites
 from hub.rules.state import GroupState, NodeState
 from hub.rules.sun import SunCache
@@ -102,11 +103,20 @@ class Tx:
 
 class RulesEngine:
     def __init__(self, settings: RulesSettings, db: Engine, *,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time, part: int | None = None,
+                 partitions: Partitions | None = None, sites: Sites | None = None,
+                 sun: SunCache | None = None) -> None:
+        """`part`: judge only that partition of the city (its nodes, areas and feeders, and
+        its own event clock), as its owner (hub/rules/owner.py); the owner's engines share
+        one `sites` and `sun`. None: the whole city, as one process judging everything."""
         self.settings = settings
         self.wall = wall
-        self.sun = SunCache(settings.night_below_deg, settings.day_above_deg)
-        self.sites = Sites()
+        self.part = part
+        self.partitions = partitions
+        assert part is None or partitions is not None
+        self.clock_subject = st.CLOCK_SUBJECT if part is None else f"{st.CLOCK_SUBJECT}:{part}"
+        self.sun = sun or SunCache(settings.night_below_deg, settings.day_above_deg)
+        self.sites = sites or Sites()
         self.clock = EventClock()
         self.nodes: dict[str, NodeState] = {}
         # Power-cut groups by `rule_state` subject: areas (`area:<id>`), feeders
@@ -125,19 +135,35 @@ class RulesEngine:
     def __repr__(self) -> str:
         return f"RulesEngine(nodes={len(self.nodes)}, groups={len(self.groups)})"
 
+    def mine(self, node_id: str) -> bool:
+        """The node is judged by this engine (always, when it judges the whole city)."""
+        if self.part is None:
+            return True
+        site = self.sites.peek(node_id)
+        assert self.partitions is not None
+        return self.partitions.of_area(site.area if site else "") == self.part
+
     # --- state ---
 
     def _load(self, db: Engine) -> None:
         size = self.settings.evidence_readings
+        city_clock, own_clock = None, False
         with db.connect() as conn:
+            self.sites.refresh(conn, force=True)
+            if self.partitions is not None:
+                self.partitions.refresh(conn, force=True)
             for subject, rule, text in conn.execute(
                     select(RuleState.subject, RuleState.rule, RuleState.state)):
                 if rule == st.NODE_ROW:
-                    self.nodes[subject] = NodeState.from_json(text, size)
+                    if self.mine(subject):
+                        self.nodes[subject] = NodeState.from_json(text, size)
                 elif rule == st.AREA_RULE and subject.startswith((st.AREA, st.FEEDER)):
-                    self.groups[subject] = GroupState.from_json(text)
-                elif (subject, rule) == (st.CLOCK_SUBJECT, st.CLOCK_RULE):
-                    self.clock = EventClock.from_json(json.loads(text))
+                    if self.part is None or self.partitions.of_group(subject) == self.part:  # type: ignore[union-attr]
+                        self.groups[subject] = GroupState.from_json(text)
+                elif rule == st.CLOCK_RULE and subject == self.clock_subject:
+                    self.clock, own_clock = EventClock.from_json(json.loads(text)), True
+                elif rule == st.CLOCK_RULE and subject == st.CLOCK_SUBJECT:
+                    city_clock = EventClock.from_json(json.loads(text))
             for node_id, burning, count, energy, last_energy in conn.execute(
                     select(LampStats.node_id, LampStats.burning_s, LampStats.switch_on_count,
                            LampStats.energy_wh, LampStats.last_energy_wh)):
@@ -145,10 +171,13 @@ class RulesEngine:
                 if node is not None:
                     node.burning_s, node.switch_on_count = burning, count
                     node.energy_wh, node.last_energy_wh = energy, last_energy
-            self.sites.refresh(conn, force=True)
-        if self.clock.base is None:
+        if self.clock.base is None and city_clock is not None:
+            # A partition's first owner after a hub that judged the whole city carries on
+            # with that hub's clock.
+            self.clock = city_clock
+        if not own_clock:
             # The row the pipeline and the tick lock first must exist (see _begin).
-            with writing(db) as conn:
+            with writing(db, shared=self.part) as conn:
                 self._save_clock(conn, self.clock)
         if self.nodes:
             log.info("rules: carried on with the state of %d nodes and %d areas and feeders",
@@ -156,7 +185,7 @@ class RulesEngine:
 
     def _begin(self, conn: Connection) -> Tx:
         # Database first (see the module docstring), then memory.
-        conn.execute(select(RuleState.rule).where(RuleState.subject == st.CLOCK_SUBJECT,
+        conn.execute(select(RuleState.rule).where(RuleState.subject == self.clock_subject,
                                                   RuleState.rule == st.CLOCK_RULE)
                      .with_for_update())
         self._lock.acquire()
@@ -178,7 +207,7 @@ class RulesEngine:
 
     def _save_clock(self, conn: Connection, clock: EventClock) -> None:
         upsert(conn, RuleState.__table__, [dict(
-            subject=st.CLOCK_SUBJECT, rule=st.CLOCK_RULE, state=json.dumps(clock.to_json()),
+            subject=self.clock_subject, rule=st.CLOCK_RULE, state=json.dumps(clock.to_json()),
             updated_at=self.wall())], keys=("subject", "rule"))
 
     # --- Stage ---
@@ -597,18 +626,29 @@ class RulesEngine:
             return
         try:
             with writing(db) as conn:
-                tx = self._begin(conn)
-                self.sites.refresh(conn)
-                self._tick(tx, listening)
-                self._finish(tx)
+                self.tick_in(conn, listening=listening)
         except BaseException:
             self.rolled_back()
             raise
         self.committed()
 
-    def _tick(self, tx: Tx, listening: bool) -> None:
+    def tick_in(self, conn: Connection, *, listening: bool,
+                through: float | None = None) -> None:
+        """`tick` inside the caller's transaction; `committed` or `rolled_back` follow, as
+        for `evaluate`. `through`: judge no later than this event time (what every
+        ingest worker has filed, when several share the nodes' messages)."""
+        if not self.settings.enabled:
+            return
+        tx = self._begin(conn)
+        self.sites.refresh(conn)
+        self._tick(tx, listening, through)
+        self._finish(tx)
+
+    def _tick(self, tx: Tx, listening: bool, through: float | None = None) -> None:
         s = self.settings
         now = tx.clock.at(self.wall())
+        if through is not None:
+            now = min(now, through)
         for node_id, old in list(self.nodes.items()):
             if old.online:
                 if not listening or old.last_heard is None:
@@ -636,6 +676,8 @@ class RulesEngine:
             if state.timer.alert_id is not None:
                 self._judge_group(tx, group, now, True)
         for ticket_id, node_id in tickets.overdue(tx.conn, now):
+            if not self.mine(node_id):
+                continue  # another partition's, judged by its clock
             tx.fx.escalate(ticket_id, self.sites.peek(node_id), at=now)
 
     # --- for tests and the API ---

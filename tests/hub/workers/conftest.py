@@ -3,6 +3,7 @@ sharing the nodes' messages through an MQTT shared subscription (DESIGN.md §9).
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,17 +21,23 @@ class Workers:
     def __init__(self, tmp_path: Path, mosquitto: Mosquitto, influxd: Influxd,
                  db_url: str) -> None:
         self.tmp_path = tmp_path
+        # A group of this test's own: the broker keeps earlier tests' workers' sessions
+        # (persistent, in their groups), which would otherwise take a share of ours.
+        self.group = f"{GROUP}-{uuid.uuid4().hex[:8]}"
         self.base = {**hub_env(mosquitto, influxd), "ROSHNI_DB__URL": db_url,
-                     "ROSHNI_MQTT__SHARED_GROUP": GROUP}
+                     "ROSHNI_MQTT__SHARED_GROUP": self.group}
         self.db_url = db_url
         self.procs: dict[str, HubProcess] = {}
 
-    def start(self, name: str, **env: str) -> HubProcess:
+    def start(self, name: str, roles: str | None = None, **env: str) -> HubProcess:
         proc = HubProcess(self.tmp_path / name, {
-            **self.base, "ROSHNI_MQTT__CLIENT_ID": f"roshni-{name}", **env})
+            **self.base, "ROSHNI_MQTT__CLIENT_ID": f"roshni-{name}", **env}, roles=roles)
         proc.start()
         self.procs[name] = proc
         return proc
+
+    def metric(self, proc: HubProcess, metric: str) -> float:
+        return metrics(proc.url).get(metric, 0.0)
 
     def total(self, metric: str) -> float:
         return sum(metrics(p.url).get(metric, 0.0) for p in self.procs.values() if p.running)
@@ -38,8 +45,9 @@ class Workers:
     def sql(self, query: str, **params: object) -> list[tuple]:
         engine = create_engine(self.db_url)
         try:
-            with engine.connect() as conn:
-                return [tuple(r) for r in conn.execute(text(query), params)]
+            with engine.begin() as conn:
+                result = conn.execute(text(query), params)
+                return [tuple(r) for r in result] if result.returns_rows else []
         finally:
             engine.dispose()
 

@@ -1,0 +1,123 @@
+"""The rules' inbox: how what ingest stored reaches the owner of its partition.
+
+Any worker may store a node's reading (shared subscriptions hand messages round-robin);
+only the partition's owner may judge it (hub/rules/owner.py). `RulesInbox` is the ingest
+stage that files the batch's readings, events and status changes under their partitions,
+in the ingest transaction: committed with the readings or not at all. The owner takes them
+in the order they were filed and deletes them in the transaction that commits their
+judgement, so a handover neither loses nor repeats one.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection, case, delete, func, insert, select, update
+
+from hub.models import HubWorker, RuleInbox
+from hub.pipeline import Batch, StatusChange, Stored, StoredEvent
+from hub.registry import NodeInfo
+from hub.rules.partitions import Partitions
+from protocol.payloads import Event, Reading
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+READING, EVENT, STATUS = "r", "e", "s"
+
+
+class RulesInbox:
+    """Ingest stage: file the batch for the rules."""
+
+    def __init__(self, partitions: Partitions, filed: threading.Event | None = None, *,
+                 worker: str | None = None) -> None:
+        """`worker`: this worker's membership row, whose watermark follows what it filed."""
+        self.partitions = partitions
+        self.worker = worker
+        # Set after a commit, so an owner in the same process judges without waiting for
+        # its next poll.
+        self.filed = filed or threading.Event()
+        self._wrote = threading.local()
+
+    def __repr__(self) -> str:
+        return f"RulesInbox(partitions={self.partitions.count})"
+
+    def evaluate(self, conn: Connection, batch: Batch) -> None:
+        rows = list(_rows(batch))
+        self._wrote.any = bool(rows)
+        if rows:
+            self.partitions.refresh(conn)
+            conn.execute(insert(RuleInbox), [
+                dict(part=self.partitions.of_area(area), kind=kind, node_id=node, body=body)
+                for area, kind, node, body in rows])
+        if self.worker is not None and batch.stored:
+            # Several workers file a partition's readings: its owner judges silence only
+            # up to the slowest one's mark (hub/membership.py: Hearing.through). Like the
+            # event clock, a reading's time counts no later than its arrival.
+            mark = max(min(s.ts, s.received_at) for s in batch.stored)
+            conn.execute(update(HubWorker).where(HubWorker.name == self.worker)
+                         .values(watermark=case(
+                             (HubWorker.watermark.is_(None), mark),
+                             (HubWorker.watermark < mark, mark),
+                             else_=HubWorker.watermark)))
+
+    def committed(self) -> None:
+        if getattr(self._wrote, "any", False):
+            self.filed.set()
+
+    def rolled_back(self) -> None:
+        self._wrote.any = False
+
+
+def _node(n: NodeInfo) -> dict[str, Any]:
+    return {"id": n.id, "st": n.state, "d": n.district, "a": n.area}
+
+
+def _rows(batch: Batch) -> Iterable[tuple[str, str, str, str]]:
+    for s in batch.stored:
+        yield s.node.area, READING, s.node.id, json.dumps({
+            "n": _node(s.node), "r": s.reading.model_dump(mode="json", exclude_none=True),
+            "ts": s.ts, "at": s.received_at})
+    for e in batch.events:
+        yield e.node.area, EVENT, e.node.id, json.dumps({
+            "n": _node(e.node), "e": e.event.model_dump(mode="json", exclude_none=True),
+            "ts": e.ts, "at": e.received_at})
+    for c in batch.changes:
+        yield c.node.area, STATUS, c.node.id, json.dumps({
+            "n": _node(c.node), "state": c.state, "session": c.session, "reason": c.reason,
+            "at": c.at})
+
+
+def take(conn: Connection, part: int, limit: int) -> tuple[Batch, list[int]]:
+    """The oldest `limit` entries of a partition, as the batch ingest stored them in."""
+    batch = Batch()
+    ids = []
+    for row_id, kind, body in conn.execute(
+            select(RuleInbox.id, RuleInbox.kind, RuleInbox.body)
+            .where(RuleInbox.part == part).order_by(RuleInbox.id).limit(limit)):
+        ids.append(row_id)
+        d = json.loads(body)
+        n = d["n"]
+        node = NodeInfo(n["id"], n["st"], n["d"], n["a"], None, None)
+        if kind == READING:
+            batch.stored.append(Stored(node, Reading.model_validate(d["r"]), d["ts"], d["at"]))
+        elif kind == EVENT:
+            batch.events.append(StoredEvent(node, Event.model_validate(d["e"]), d["ts"],
+                                            d["at"]))
+        else:
+            batch.changes.append(StatusChange(node, d["state"], d["session"], d["reason"],
+                                              d["at"]))
+    return batch, ids
+
+
+def remove(conn: Connection, ids: list[int]) -> None:
+    if ids:
+        conn.execute(delete(RuleInbox).where(RuleInbox.id.in_(ids)))
+
+
+def depths(conn: Connection) -> dict[int, int]:
+    """Entries waiting, per partition."""
+    return dict(conn.execute(select(RuleInbox.part, func.count())  # type: ignore[arg-type]
+                             .group_by(RuleInbox.part)).all())

@@ -6,8 +6,9 @@ share, queued where nothing reads it. When a worker's membership row (hub/member
 has not been renewed for `[rules] lease_s`, one live ingest worker claims it in the
 database (`adopted_by`, a conditional UPDATE: one adopter at a time), connects under the
 dead worker's client id (its account, with the password every hub account shares),
-takes what was queued into its own spool, acknowledging each message once it is on disk,
-leaves the shared subscription, and ends the session. Then the row goes.
+leaves the shared subscription (so nothing new is queued there), takes what was queued
+into its own spool, acknowledging each message once it is on disk, and ends the session.
+Then the row goes.
 
 A worker that comes back in the meantime takes its session over (the broker disconnects
 the adopter), renews its row, and nothing is ended. RabbitMQ needs none of this: its
@@ -35,7 +36,7 @@ from protocol import topics
 log = logging.getLogger(__name__)
 
 # The session is drained once nothing has arrived for this long.
-QUIET_S = 2.0
+QUIET_S = 1.0
 DRAIN_LIMIT_S = 300.0
 
 
@@ -129,11 +130,15 @@ class SessionAdoption:
         state = {"last": time.monotonic(), "lost": False, "up": False}
         c = self._client(client_id, clean=False)
 
-        def on_connect(_c, _u, _flags, rc, _p):  # type: ignore[no-untyped-def]
-            state["up"] = not rc.is_failure
+        def on_connect(client, _u, _flags, rc, _p):  # type: ignore[no-untyped-def]
             if rc.is_failure:
                 log.error("broker refused the adoption of %s: %s", client_id, rc)
                 state["lost"] = True
+                return
+            # Out of the group at once: what the session holds was queued before, and
+            # is delivered all the same; nothing new is queued for it.
+            client.unsubscribe(topics.subscription_all(self.settings.shared_group))
+            state["up"], state["last"] = True, time.monotonic()
 
         def on_message(_c, _u, msg):  # type: ignore[no-untyped-def]
             received.append(msg)
@@ -147,7 +152,6 @@ class SessionAdoption:
         c.connect(ep.host, ep.port, self.settings.keepalive_s)
         c.on_disconnect = on_disconnect
         started = time.monotonic()
-        left = False
         try:
             while not state["lost"] and time.monotonic() - started < DRAIN_LIMIT_S:
                 c.loop(0.1)
@@ -159,14 +163,9 @@ class SessionAdoption:
                     for m in batch:  # on disk: the broker may forget them
                         if m.qos:
                             c.ack(m.mid, m.qos)
-                if state["up"] and time.monotonic() - state["last"] > QUIET_S:
-                    if left:
-                        break
-                    # Out of the group: nothing new is queued here, and what was in
-                    # flight arrives before the next quiet spell.
-                    c.unsubscribe(topics.subscription_all(self.settings.shared_group))
-                    state["last"], left = time.monotonic(), True
-            return left and not state["lost"]
+                elif state["up"] and time.monotonic() - state["last"] > QUIET_S:
+                    return True
+            return False
         finally:
             c.on_disconnect = None
             c.disconnect()

@@ -24,6 +24,9 @@ from hub.upsert import upsert
 log = logging.getLogger(__name__)
 
 BEAT_S = 0.5
+STALE_BEATS = 3
+# How long the others may take to notice an ingest worker that stopped (wall seconds).
+NOTICE_S = STALE_BEATS * BEAT_S + 1.0
 ROLE_NAMES = ("ingest", "rules", "api", "notify")
 # `writing(shared=…)` key of the membership rows (rules partitions use 0…partitions-1).
 LOCK_KEY = -1
@@ -69,9 +72,12 @@ def hearing(all_members: list[Member], now: float, ttl: float, max_backlog: int)
     if dead := [m.name for m in ingest if now - m.heard_at > ttl and m.session]:
         # Its share of the nodes' messages waits in its broker session until drained.
         return Hearing(False, f"sessions of dead workers not drained yet: {', '.join(dead)}")
-    # A worker with nothing waiting holds nobody back (else a city gone quiet would never
-    # be judged silent); one with a backlog has yet to file what came after its mark.
-    marks = [m.watermark for m in alive if m.backlog > 0 and m.watermark is not None]
+    # A worker that said a moment ago it had nothing waiting holds nobody back (else a
+    # city gone quiet would never be judged silent). One with a backlog has yet to file
+    # what came after its mark; one that has not said anything for a few beats may have
+    # died with its share of the messages on the way to it.
+    marks = [m.watermark for m in alive if m.watermark is not None
+             and (m.backlog > 0 or now - m.heard_at > STALE_BEATS * BEAT_S)]
     return Hearing(True, "", min(marks) if marks else None)
 
 

@@ -33,6 +33,7 @@ from sqlalchemy import Connection, Engine, select
 from hub import tickets
 from hub.core.rules_settings import RulesSettings
 from hub.db import writing
+from hub.membership import NOTICE_S
 from hub.models import LampStats, RuleState
 from hub.rules import state as st
 from hub.rules.clock import EventClock
@@ -264,6 +265,7 @@ class RulesEngine:
         node = tx.node(node_id, interval)
         node.interval_s = interval
         node.last_heard = max(node.last_heard or -math.inf, tx.clock.at(s.received_at))
+        node.heard_wall = max(node.heard_wall or -math.inf, s.received_at)
         t = s.ts
         if node.last_ts is not None and t <= node.last_ts:
             return  # older than what was judged already: stored, but nothing to decide
@@ -328,6 +330,7 @@ class RulesEngine:
         node = tx.node(node_id)
         late = self._late(tx, e.ts, e.received_at, node.interval_s)
         node.last_heard = max(node.last_heard or -math.inf, tx.clock.at(e.received_at))
+        node.heard_wall = max(node.heard_wall or -math.inf, e.received_at)
         if site is None or not site.watched:
             return
         if e.event.type == "tamper":
@@ -346,6 +349,7 @@ class RulesEngine:
         node = tx.node(c.node.id)
         t = tx.clock.at(c.at)
         node.last_heard = max(node.last_heard or -math.inf, t)
+        node.heard_wall = max(node.heard_wall or -math.inf, c.at)
         if c.state == "offline":
             if node.online:
                 self._go_offline(tx, node, site, since=t, t=t)
@@ -646,7 +650,8 @@ class RulesEngine:
 
     def _tick(self, tx: Tx, listening: bool, through: float | None = None) -> None:
         s = self.settings
-        now = tx.clock.at(self.wall())
+        wall = self.wall()
+        now = tx.clock.at(wall)
         if through is not None:
             now = min(now, through)
         for node_id, old in list(self.nodes.items()):
@@ -655,6 +660,10 @@ class RulesEngine:
                     continue
                 heard = max(old.last_heard, self.listening_from)
                 if now - heard <= s.silence_intervals * old.interval_s:
+                    continue
+                if old.heard_wall is not None and wall - old.heard_wall < NOTICE_S:
+                    # Not before the hub could have noticed that an ingest worker died
+                    # with this node's newest messages (a night simulated fast).
                     continue
                 site = self.sites.peek(node_id)
                 if site is None or not site.watched:

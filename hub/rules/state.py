@@ -76,6 +76,8 @@ class NodeState:
     last_energy_wh: float | None = None
     # The last readings, for a ticket's evidence; in memory only (a restart shortens it).
     evidence: deque[tuple] = field(default_factory=lambda: deque(maxlen=8))
+    # Wall time the newest message arrived (hub/rules/engine.py: `_silent`)
+    heard_wall: float | None = None
 
     def timer(self, rule: str) -> Timer:
         t = self.timers.get(rule)
@@ -92,7 +94,7 @@ class NodeState:
             {k: Timer(t.since, t.absent_since, t.alert_id, t.historical)
              for k, t in self.timers.items()},
             dict(self.tickets), dict(self.fixed_watch), self.burning_s, self.switch_on_count,
-            self.energy_wh, self.last_energy_wh, self.evidence)
+            self.energy_wh, self.last_energy_wh, self.evidence, self.heard_wall)
 
     def to_json(self) -> str:
         return json.dumps({
@@ -102,6 +104,7 @@ class NodeState:
             "timers": {k: t.to_json() for k, t in self.timers.items() if not t.idle},
             "tickets": self.tickets,
             "fixed": {str(k): v for k, v in self.fixed_watch.items()},
+            "hw": self.heard_wall,
         }, separators=(",", ":"))
 
     @classmethod
@@ -113,7 +116,7 @@ class NodeState:
             down_since=d["down"],
             timers={k: Timer.from_json(v) for k, v in d["timers"].items()},
             tickets=d["tickets"], fixed_watch={int(k): v for k, v in d["fixed"].items()},
-            evidence=deque(maxlen=evidence_size))
+            evidence=deque(maxlen=evidence_size), heard_wall=d.get("hw"))
 
     def stats_row(self, node_id: str) -> dict[str, Any]:
         return dict(node_id=node_id, burning_s=self.burning_s,

@@ -96,7 +96,7 @@ class Hub:
                          if ingest is not None and not settings.mqtt.amqp_url else None)
         self.membership = Membership(
             self.engine, name, roles, session=self.adoption is not None,
-            status=lambda: (ingest.listening(), ingest.spool_depth()) if ingest else (False, 0),
+            status=lambda: (ingest.listening(), ingest.filing()) if ingest else (False, 0),
             on_beat=self.adoption.consider if self.adoption else None,
             ttl=settings.rules.lease_s)
 

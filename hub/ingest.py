@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from hub.amqp_receiver import AmqpReceiver
 
 log = logging.getLogger(__name__)
+
+START_GRACE_S = 3.0
 
 
 def _receiver(settings: HubSettings) -> type[Receiver] | type[AmqpReceiver]:
@@ -48,6 +51,8 @@ class Ingest:
                                  reader=SpoolReader(spool_dir), settings=settings.ingest,
                                  metrics=metrics, worker=settings.mqtt.client_id, wakeup=wakeup)
         metrics.spool_depth.set_function(self.spool_depth)
+        self._received_seen = 0
+        self._started = time.monotonic()
 
     def spool_depth(self) -> int:
         p = self.pipeline
@@ -59,7 +64,20 @@ class Ingest:
         return (self.receiver.connected.is_set()
                 and self.spool_depth() <= self.settings.ingest.batch_size)
 
+    def filing(self) -> int:
+        """Messages this worker has yet to file for the rules: its spool's backlog, and at
+        least 1 while messages keep arriving or just after it started (its broker session
+        may be handing it a backlog). Several workers: the rules hold a worker's newer
+        readings until the others have filed theirs (hub/membership.py)."""
+        depth = self.spool_depth()
+        received = self.receiver.received
+        arriving, self._received_seen = received != self._received_seen, received
+        if depth or arriving or time.monotonic() - self._started < START_GRACE_S:
+            return max(depth, 1)
+        return 0
+
     def start(self) -> None:
+        self._started = time.monotonic()
         try:
             self.influx.ensure_database()
         except InfluxError as err:

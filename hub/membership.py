@@ -10,6 +10,7 @@ session (hub/adoption.py). A worker that stops cleanly deletes its row.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -65,20 +66,30 @@ class Hearing:
 def hearing(all_members: list[Member], now: float, ttl: float, max_backlog: int) -> Hearing:
     ingest = [m for m in all_members if "ingest" in m.roles]
     alive = [m for m in ingest if now - m.heard_at <= ttl]
+    # The rules judge readings up to the oldest mark of any worker that may still file
+    # older ones: one that has a backlog or is receiving; one that has not said anything
+    # for a few beats (it may have died with its share of the messages on the way to
+    # it); and a dead or stopped one whose broker session still holds its share (until
+    # it is back, or another worker has drained it). One that has filed nothing yet
+    # holds everything. A worker that said a moment ago it had nothing waiting holds
+    # nobody back, or a city gone quiet would never be judged silent.
+    def may_file_older(m: Member) -> bool:
+        if now - m.heard_at > ttl:
+            return m.session
+        return m.backlog > 0 or now - m.heard_at > STALE_BEATS * BEAT_S
+
+    marks = [-math.inf if m.watermark is None else m.watermark
+             for m in ingest if may_file_older(m)]
+    through = min(marks) if marks else None
     if not any(m.listening for m in alive):
-        return Hearing(False, "no ingest worker hears the broker")
+        return Hearing(False, "no ingest worker hears the broker", through)
     if behind := [m.name for m in alive if m.backlog > max_backlog]:
-        return Hearing(False, f"behind on their spools: {', '.join(behind)}")
+        return Hearing(False, f"behind on their spools: {', '.join(behind)}", through)
     if dead := [m.name for m in ingest if now - m.heard_at > ttl and m.session]:
         # Its share of the nodes' messages waits in its broker session until drained.
-        return Hearing(False, f"sessions of dead workers not drained yet: {', '.join(dead)}")
-    # A worker that said a moment ago it had nothing waiting holds nobody back (else a
-    # city gone quiet would never be judged silent). One with a backlog has yet to file
-    # what came after its mark; one that has not said anything for a few beats may have
-    # died with its share of the messages on the way to it.
-    marks = [m.watermark for m in alive if m.watermark is not None
-             and (m.backlog > 0 or now - m.heard_at > STALE_BEATS * BEAT_S)]
-    return Hearing(True, "", min(marks) if marks else None)
+        return Hearing(False, f"sessions of dead workers not drained yet: {', '.join(dead)}",
+                       through)
+    return Hearing(True, "", through)
 
 
 class Membership:

@@ -370,6 +370,7 @@ class RuleInbox(Base):
     part: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(1))  # r(eading), e(vent), s(tatus)
     node_id: Mapped[str] = mapped_column(String(63))
+    ts: Mapped[float | None] = mapped_column(Float)  # event time; None for a status
     body: Mapped[str] = mapped_column(Text)  # JSON
 
 

@@ -218,7 +218,7 @@ class RulesEngine:
             return
         tx = self._begin(conn)
         self.sites.refresh(conn)
-        for _, kind, item in sorted(_arrivals(batch), key=lambda a: a[0]):
+        for _, kind, item in sorted(_arrivals(batch, tx.clock), key=lambda a: a[0]):
             if kind == 0:
                 self._reading(tx, item)
             elif kind == 1:
@@ -731,13 +731,16 @@ def _disobeys(s: RulesSettings, r: Any, should_draw: float | None, full_day: boo
     return r.lamp_w > should_draw * (1.0 + s.control_fault_margin)
 
 
-def _arrivals(batch: Batch) -> Iterable[tuple[float, int, Any]]:
-    """Everything in the batch in the order it reached the hub (a node's status, events
-    and readings keep their order; replayed readings share one arrival time)."""
+def _arrivals(batch: Batch, clock: EventClock) -> Iterable[tuple[float, int, Any]]:
+    """Everything in the batch in the order it happened on the street: readings and
+    events by their time (no later than they arrived, as the clock counts them), status
+    changes by the event time at which they arrived. One worker receives a node's
+    messages in that order; several workers file their shares in batches of their own,
+    so the inbox (hub/rules/inbox.py) is in the order they committed, not the street's.
+    Readings replayed together keep their order (their times differ)."""
     for s in batch.stored:
-        yield s.received_at, 0, s
+        yield min(s.ts, s.received_at), 0, s
     for e in batch.events:
-        yield e.received_at, 1, e
+        yield min(e.ts, e.received_at), 1, e
     for c in batch.changes:
-        yield c.at, 2, c
-
+        yield clock.at(c.at), 2, c

@@ -14,7 +14,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, case, delete, func, insert, select, update
+from sqlalchemy import Connection, case, delete, func, insert, or_, select, update
 
 from hub.models import HubWorker, RuleInbox
 from hub.pipeline import Batch, StatusChange, Stored, StoredEvent
@@ -50,13 +50,14 @@ class RulesInbox:
         if rows:
             self.partitions.refresh(conn)
             conn.execute(insert(RuleInbox), [
-                dict(part=self.partitions.of_area(area), kind=kind, node_id=node, body=body)
-                for area, kind, node, body in rows])
+                dict(part=self.partitions.of_area(area), kind=kind, node_id=node, ts=ts,
+                     body=body)
+                for area, kind, node, ts, body in rows])
         if self.worker is not None and batch.stored:
             # Several workers file a partition's readings: its owner judges silence only
             # up to the slowest one's mark (hub/membership.py: Hearing.through). Like the
             # event clock, a reading's time counts no later than its arrival.
-            mark = max(min(s.ts, s.received_at) for s in batch.stored)
+            mark = max(_mark(s) for s in batch.stored)
             conn.execute(update(HubWorker).where(HubWorker.name == self.worker)
                          .values(watermark=case(
                              (HubWorker.watermark.is_(None), mark),
@@ -75,28 +76,42 @@ def _node(n: NodeInfo) -> dict[str, Any]:
     return {"id": n.id, "st": n.state, "d": n.district, "a": n.area}
 
 
-def _rows(batch: Batch) -> Iterable[tuple[str, str, str, str]]:
+def _mark(s: Stored | StoredEvent) -> float:
+    """When a reading happened on the street, as the rules' clock counts it."""
+    return min(s.ts, s.received_at)
+
+
+def _rows(batch: Batch) -> Iterable[tuple[str, str, str, float | None, str]]:
     for s in batch.stored:
-        yield s.node.area, READING, s.node.id, json.dumps({
+        yield s.node.area, READING, s.node.id, _mark(s), json.dumps({
             "n": _node(s.node), "r": s.reading.model_dump(mode="json", exclude_none=True),
             "ts": s.ts, "at": s.received_at})
     for e in batch.events:
-        yield e.node.area, EVENT, e.node.id, json.dumps({
+        yield e.node.area, EVENT, e.node.id, _mark(e), json.dumps({
             "n": _node(e.node), "e": e.event.model_dump(mode="json", exclude_none=True),
             "ts": e.ts, "at": e.received_at})
     for c in batch.changes:
-        yield c.node.area, STATUS, c.node.id, json.dumps({
+        yield c.node.area, STATUS, c.node.id, None, json.dumps({
             "n": _node(c.node), "state": c.state, "session": c.session, "reason": c.reason,
             "at": c.at})
 
 
-def take(conn: Connection, part: int, limit: int) -> tuple[Batch, list[int]]:
-    """The oldest `limit` entries of a partition, as the batch ingest stored them in."""
+def take(conn: Connection, part: int, limit: int, through: float | None = None
+         ) -> tuple[Batch, list[int]]:
+    """The oldest `limit` entries of a partition, as a batch like the one ingest stored.
+
+    `through`: only readings and events up to this event time (the mark every ingest
+    worker that is behind has filed up to, hub/membership.py). Two workers draining a
+    backlog commit a node's readings in batches of their own, interleaved; judged as
+    they come, a node's older reading would arrive after a newer one was judged, and its
+    burning time and energy would go uncounted. Held back until every worker is past
+    them, the readings are judged in the order they happened, as one worker would."""
     batch = Batch()
     ids = []
-    for row_id, kind, body in conn.execute(
-            select(RuleInbox.id, RuleInbox.kind, RuleInbox.body)
-            .where(RuleInbox.part == part).order_by(RuleInbox.id).limit(limit)):
+    q = select(RuleInbox.id, RuleInbox.kind, RuleInbox.body).where(RuleInbox.part == part)
+    if through is not None:
+        q = q.where(or_(RuleInbox.ts.is_(None), RuleInbox.ts <= through))
+    for row_id, kind, body in conn.execute(q.order_by(RuleInbox.id).limit(limit)):
         ids.append(row_id)
         d = json.loads(body)
         n = d["n"]

@@ -123,8 +123,12 @@ class RulesOwner:
             self._lease_at = now + self.settings.lease_s / 4
             self.leases(now)
         busy = False
-        for part in sorted(self.engines):
-            busy = self._judge(part) or busy
+        if self.engines:
+            with self.db.connect() as conn:
+                through = hearing(members(conn), now, self.settings.lease_s,
+                                  self.batch_size).through
+            for part in sorted(self.engines):
+                busy = self._judge(part, through) or busy
         if now >= self._tick_at:
             self._tick_at = now + self.settings.tick_s
             self.tick(now)
@@ -212,13 +216,13 @@ class RulesOwner:
 
     # --- judging ---
 
-    def _judge(self, part: int) -> bool:
+    def _judge(self, part: int, through: float | None) -> bool:
         engine = self.engines[part]
         stages: list[Stage] = [engine, *self.after]
         try:
             with writing(self.db, shared=part) as conn:
                 self._fence(conn, part)
-                batch, ids = inbox.take(conn, part, self.batch_size)
+                batch, ids = inbox.take(conn, part, self.batch_size, through)
                 if not ids:
                     return False
                 for stage in stages:

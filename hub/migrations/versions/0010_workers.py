@@ -22,6 +22,8 @@ def upgrade() -> None:
         sa.Column("part", sa.Integer, nullable=False),
         sa.Column("kind", sa.String(1), nullable=False),
         sa.Column("node_id", sa.String(63), nullable=False),
+        # event time a reading or event is judged in order of (NULL: a status change)
+        sa.Column("ts", sa.Float),
         sa.Column("body", sa.Text, nullable=False))
     op.create_index("ix_rule_inbox_part_id", "rule_inbox", ["part", "id"])
     op.create_table(

@@ -113,8 +113,6 @@ def check_outcome(workers: Workers, influxd: Influxd, sent: int) -> None:
     time.sleep(3)  # anything a late judgement would add
     assert stored()[0]["values"][0][1] == sent  # each once
     alerts = workers.sql("SELECT rule, node_id, area_id FROM alerts")
-    print("alerts:", workers.sql("SELECT rule, node_id, started_at - :s, detail FROM alerts",
-                                 s=START))
     assert sorted(alerts, key=str) == sorted(
         [("lamp_out", LAMP_OUT, "korangi-5"), ("node_offline", SILENT, "korangi-5"),
          ("area_power_cut", None, "korangi-6")], key=str)

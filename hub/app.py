@@ -76,8 +76,8 @@ class Hub:
             # Scores before the rules judge: a ticket opens at the priority the lamp's
             # score calls for once this batch's darkness is counted.
             stages.append(SpotScorer(settings.spots))
-            stages.append(RulesInbox(Partitions(settings.rules.partitions), filed,
-                                     worker=name))
+            stages.append(RulesInbox(Partitions(settings.rules.partitions), settings.rules,
+                                     filed, worker=name))
             stages.append(Commissioning(self.commands))
             stages.append(self.control.stage)
         self.rules: RulesOwner | None = None

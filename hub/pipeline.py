@@ -68,6 +68,9 @@ class Stored:
     reading: Reading
     ts: float
     received_at: float
+    # Replayed history (DESIGN.md §4), as judged where it arrived (hub/rules/inbox.py);
+    # None: the rules judge it by their own clock.
+    late: bool | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +79,7 @@ class StoredEvent:
     event: Event
     ts: float
     received_at: float
+    late: bool | None = None
 
 
 @dataclass(slots=True)

@@ -91,3 +91,18 @@ class Publisher:
 def reading(node: str, seq: int, ts: float | None = None, **fields: Any) -> dict[str, Any]:
     base = {"v": 1, "node": node, "seq": seq, "ts": ts if ts is not None else time.time()}
     return {**base, "interval_s": 60, "lamp_on": True, "lux": 2.5, "footfall": 3, **fields}
+
+
+def wait_judged(db: Any, timeout: float = 60.0) -> None:
+    """Wait until the rules have judged everything ingest filed (an SQLAlchemy engine on
+    the hub's database): storing a reading and judging it are separate steps, possibly in
+    separate workers (hub/rules/inbox.py)."""
+    from sqlalchemy import func, select
+
+    from hub.models import RuleInbox
+
+    def empty() -> bool:
+        with db.connect() as conn:
+            return conn.execute(select(func.count()).select_from(RuleInbox)).scalar() == 0
+
+    wait_for(empty, timeout=timeout, what="the rules' inbox judged")

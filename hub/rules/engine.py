@@ -257,7 +257,7 @@ class RulesEngine:
         r = s.reading
         node_id = s.node.id
         interval = float(r.interval_s or self.settings.default_interval_s)
-        late = self._late(tx, s.ts, s.received_at, interval)
+        late = s.late if s.late is not None else self._late(tx, s.ts, s.received_at, interval)
         if not late:
             if not tx.clock.known:
                 self._start_clock(tx, s.ts, s.received_at)
@@ -328,7 +328,8 @@ class RulesEngine:
         node_id = e.node.id
         site = self.sites.get(tx.conn, node_id)
         node = tx.node(node_id)
-        late = self._late(tx, e.ts, e.received_at, node.interval_s)
+        late = (e.late if e.late is not None
+                else self._late(tx, e.ts, e.received_at, node.interval_s))
         node.last_heard = max(node.last_heard or -math.inf, tx.clock.at(e.received_at))
         node.heard_wall = max(node.heard_wall or -math.inf, e.received_at)
         if site is None or not site.watched:

@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, case, delete, func, insert, or_, select, update
 
+from hub.core.rules_settings import RulesSettings
 from hub.models import HubWorker, RuleInbox
 from hub.pipeline import Batch, StatusChange, Stored, StoredEvent
 from hub.registry import NodeInfo
+from hub.rules.clock import EventClock
 from hub.rules.partitions import Partitions
 from protocol.payloads import Event, Reading
 
@@ -29,12 +31,20 @@ READING, EVENT, STATUS = "r", "e", "s"
 
 
 class RulesInbox:
-    """Ingest stage: file the batch for the rules."""
+    """Ingest stage: file the batch for the rules.
 
-    def __init__(self, partitions: Partitions, filed: threading.Event | None = None, *,
-                 worker: str | None = None) -> None:
+    Whether a reading is replayed history (DESIGN.md §4: the street had moved on by the
+    time it came) is judged here, where it arrived, by this worker's own event clock: the
+    rules judge a partition's readings in the order they happened, and by then a node's
+    hour-old spool sits among the other nodes' readings of that hour."""
+
+    def __init__(self, partitions: Partitions, settings: RulesSettings,
+                 filed: threading.Event | None = None, *, worker: str | None = None) -> None:
         """`worker`: this worker's membership row, whose watermark follows what it filed."""
         self.partitions = partitions
+        self.settings = settings
+        self.clock = EventClock()
+        self._staged: EventClock | None = None
         self.worker = worker
         # Set after a commit, so an owner in the same process judges without waiting for
         # its next poll.
@@ -45,6 +55,7 @@ class RulesInbox:
         return f"RulesInbox(partitions={self.partitions.count})"
 
     def evaluate(self, conn: Connection, batch: Batch) -> None:
+        self._judge_lateness(batch)
         rows = list(_rows(batch))
         self._wrote.any = bool(rows)
         if rows:
@@ -65,11 +76,28 @@ class RulesInbox:
                              else_=HubWorker.watermark)))
 
     def committed(self) -> None:
+        if self._staged is not None:
+            self.clock, self._staged = self._staged, None
         if getattr(self._wrote, "any", False):
             self.filed.set()
 
     def rolled_back(self) -> None:
+        self._staged = None
         self._wrote.any = False
+
+    def _judge_lateness(self, batch: Batch) -> None:
+        """As the rules' clock does (hub/rules/clock.py), in the order things arrived."""
+        s = self.settings
+        clock = self.clock.copy()
+        items: list[Stored | StoredEvent] = [*batch.stored, *batch.events]
+        for item in sorted(items, key=lambda i: i.received_at):
+            interval = (float(item.reading.interval_s or s.default_interval_s)
+                        if isinstance(item, Stored) else s.default_interval_s)
+            lag = clock.lag(item.ts, item.received_at, trust_wall=s.fresh_clock_from_wall)
+            item.late = lag > s.history_after_intervals * interval
+            if not item.late and isinstance(item, Stored):
+                clock.advance(item.ts, item.received_at)
+        self._staged = clock
 
 
 def _node(n: NodeInfo) -> dict[str, Any]:
@@ -85,11 +113,11 @@ def _rows(batch: Batch) -> Iterable[tuple[str, str, str, float | None, str]]:
     for s in batch.stored:
         yield s.node.area, READING, s.node.id, _mark(s), json.dumps({
             "n": _node(s.node), "r": s.reading.model_dump(mode="json", exclude_none=True),
-            "ts": s.ts, "at": s.received_at})
+            "ts": s.ts, "at": s.received_at, "late": s.late})
     for e in batch.events:
         yield e.node.area, EVENT, e.node.id, _mark(e), json.dumps({
             "n": _node(e.node), "e": e.event.model_dump(mode="json", exclude_none=True),
-            "ts": e.ts, "at": e.received_at})
+            "ts": e.ts, "at": e.received_at, "late": e.late})
     for c in batch.changes:
         yield c.node.area, STATUS, c.node.id, None, json.dumps({
             "n": _node(c.node), "state": c.state, "session": c.session, "reason": c.reason,
@@ -117,10 +145,11 @@ def take(conn: Connection, part: int, limit: int, through: float | None = None
         n = d["n"]
         node = NodeInfo(n["id"], n["st"], n["d"], n["a"], None, None)
         if kind == READING:
-            batch.stored.append(Stored(node, Reading.model_validate(d["r"]), d["ts"], d["at"]))
+            batch.stored.append(Stored(node, Reading.model_validate(d["r"]), d["ts"], d["at"],
+                                       d.get("late")))
         elif kind == EVENT:
             batch.events.append(StoredEvent(node, Event.model_validate(d["e"]), d["ts"],
-                                            d["at"]))
+                                            d["at"], d.get("late")))
         else:
             batch.changes.append(StatusChange(node, d["state"], d["session"], d["reason"],
                                               d["at"]))

@@ -29,7 +29,7 @@ from hub import alerts, tickets
 from hub.db import make_engine, writing
 from hub.models import Node, NodeSeq, SpotScore
 from hub.supervise import HubProcess, Influxd, Mosquitto, _roshni
-from tests.support import Publisher, wait_for
+from tests.support import Publisher, wait_for, wait_judged
 
 # How long an expectation waits for the page to get there (not a timing requirement).
 playwright_api.expect.set_options(timeout=15_000)
@@ -183,6 +183,7 @@ def _publish_a_day(broker: Mosquitto, lamp: Lamp, hub: HubProcess) -> None:
                                     ).scalar() == "online"
         wait_for(lambda: stored() == seq, timeout=60, what=f"{lamp.id}'s readings stored")
         wait_for(online, timeout=60, what=f"{lamp.id} online")
+        wait_judged(db)
     finally:
         db.dispose()
 

@@ -77,7 +77,8 @@ def test_units_run_what_the_install_scripts_install() -> None:
                                                       "ROSHNI_OPT", "ROSHNI_USER"))
     node_groups = node_script["NODE_GROUPS"].split()
     assert venv == "/opt/roshni/venv" and home == "/var/lib/roshni"
-    for name, cmd in (("roshni-hub.service", "hub run --config /etc/roshni/hub.toml"),
+    for name, cmd in (("roshni-hub.service",
+                       "hub run --config /etc/roshni/hub.toml --role ${ROSHNI_ROLES}"),
                       ("roshni-node.service", "node run --config /etc/roshni/node.toml")):
         unit = units.parse((DEPLOY / "systemd" / name).read_text(), name=name)
         assert unit.get("Service", "ExecStart") == [f"{venv}/bin/roshni {cmd}"]
@@ -86,8 +87,9 @@ def test_units_run_what_the_install_scripts_install() -> None:
         assert unit.words("Service", "ReadWritePaths") == [home]
         env = dict(e.split("=", 1) for e in unit.get("Service", "Environment"))
         paths = {k: v for k, v in env.items() if k.startswith("ROSHNI_")}
+        roles = {"ROSHNI_ROLES": "ingest,rules,api,notify"} if "hub" in name else {}
         assert paths == {"ROSHNI_DATA_DIR": home,
-                       "ROSHNI_FIRMWARE_CONFIG": f"{opt}/firmware-config"}
+                         "ROSHNI_FIRMWARE_CONFIG": f"{opt}/firmware-config", **roles}
         for key, value in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"),
                            ("ProtectHome", "yes"), ("PrivateTmp", "yes"),
                            ("CapabilityBoundingSet", None), ("Restart", "always")):

@@ -25,7 +25,7 @@ from hub import alerts, tickets
 from hub.db import make_engine, writing
 from hub.models import Node, NodeSeq, Outbox
 from hub.supervise import HubProcess, Influxd, Mosquitto, _roshni
-from tests.support import Publisher, metrics, wait_for
+from tests.support import Publisher, metrics, wait_for, wait_judged
 
 KARACHI = ZoneInfo("Asia/Karachi")
 AREA, AREA_ID, DISTRICT = "Korangi 5", "korangi-5", "korangi"
@@ -117,8 +117,7 @@ class Street:
             t += 60
 
     def settle(self) -> None:
-        """Wait until the hub has stored (and so judged: the rules commit with the ingest
-        bookkeeping) every reading published."""
+        """Wait until the hub has stored and judged every reading published."""
         def stored() -> dict[str, int]:
             with self.db.connect() as conn:
                 return dict(conn.execute(select(NodeSeq.node_id, NodeSeq.max_seq)
@@ -126,6 +125,7 @@ class Street:
 
         want = {n: s for n, s in self.seq.items() if s}
         wait_for(lambda: stored() == want, timeout=60, what=f"readings up to {want} stored")
+        wait_judged(self.db)
 
     # --- what people get ---
 

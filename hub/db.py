@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -47,7 +47,8 @@ SHARED_LOCK_SPACE = 0x526F73
 
 
 @contextmanager
-def writing(engine: Engine, *, shared: int | None = None) -> Iterator[Connection]:
+def writing(engine: Engine, *, shared: int | Iterable[int] | None = None
+            ) -> Iterator[Connection]:
     """A transaction for work that reads and then writes (acknowledge an alert, move a
     ticket, commit an ingest batch), taking the database's write lock first, so that such
     transactions queue one after another and each reads what the previous one wrote.
@@ -59,11 +60,11 @@ def writing(engine: Engine, *, shared: int | None = None) -> Iterator[Connection
     provisions of one new node, say, and the second fails on the primary key). Plain reads
     keep using `engine.connect()` and never wait for writers.
 
-    `shared=k`: work that only touches rows of its own — a partition `k` of the rules
-    (hub/rules/owner.py), a worker's own membership row. On PostgreSQL it holds the write
-    lock shared, so such transactions run in parallel with each other while still
-    excluding the ones that hold it alone, plus a lock of its own on `k`; SQLite has one
-    writer at a time whatever is asked."""
+    `shared=k` (or several keys): work that only touches rows of its own — partition `k`
+    of the rules (hub/rules/owner.py), a worker's own membership row. On PostgreSQL it
+    holds the write lock shared, so such transactions run in parallel with each other
+    while still excluding the ones that hold it alone, plus a lock of its own on each
+    key; SQLite has one writer at a time whatever is asked."""
     with engine.connect() as conn:
         conn.execution_options(**{_IMMEDIATE: True})
         with conn.begin():
@@ -74,8 +75,9 @@ def writing(engine: Engine, *, shared: int | None = None) -> Iterator[Connection
                 else:
                     conn.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"),
                                  {"key": WRITE_LOCK_KEY})
-                    conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"),
-                                 {"a": SHARED_LOCK_SPACE, "b": shared})
+                    for key in sorted([shared] if isinstance(shared, int) else shared):
+                        conn.execute(text("SELECT pg_advisory_xact_lock(:a, :b)"),
+                                     {"a": SHARED_LOCK_SPACE, "b": key})
             yield conn
 
 

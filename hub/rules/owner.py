@@ -127,8 +127,10 @@ class RulesOwner:
             with self.db.connect() as conn:
                 through = hearing(members(conn), now, self.settings.lease_s,
                                   self.batch_size).through
+                waiting = inbox.depths(conn)
             for part in sorted(self.engines):
-                busy = self._judge(part, through) or busy
+                if waiting.get(part):
+                    busy = self._judge(part, through) or busy
         if now >= self._tick_at:
             self._tick_at = now + self.settings.tick_s
             self.tick(now)
@@ -250,33 +252,44 @@ class RulesOwner:
     def tick(self, now: float) -> None:
         """What time alone decides (silence, power cuts ending, SLAs), per partition at
         its own event time; silence only while the hub as a whole hears the nodes and the
-        partition's inbox is not behind."""
+        partition's inbox is not behind. All owned partitions in one transaction (an
+        idle tick writes nothing)."""
         if not self.engines:
             return
         s = self.settings
         with self.db.connect() as conn:
             heard = hearing(members(conn), now, s.lease_s, self.batch_size)
             depth = inbox.depths(conn)
-        for part in sorted(self.engines):
-            engine = self.engines[part]
-            listening = heard.listening and depth.get(part, 0) <= self.batch_size
-            if not listening:
-                # Marked at every deaf tick, not when hearing resumes: by then the clock
-                # has moved on with the readings that came in, and would excuse real
-                # silences.
-                engine.mark_deaf(now)
-            try:
-                with writing(self.db, shared=part) as conn:
-                    self._fence(conn, part)
+        parts = sorted(self.engines)
+        engines = [self.engines[p] for p in parts]
+        try:
+            with writing(self.db, shared=parts) as conn:
+                lost = self._fence_all(conn, parts)
+                for part, engine in zip(parts, engines, strict=True):
+                    if part in lost:
+                        continue
+                    listening = heard.listening and depth.get(part, 0) <= self.batch_size
+                    if not listening:
+                        # Marked at every deaf tick, not when hearing resumes: by then the
+                        # clock has moved on with the readings that came in, and would
+                        # excuse real silences.
+                        engine.mark_deaf(now)
                     engine.tick_in(conn, listening=listening, through=heard.through)
-            except Lost:
+        except BaseException:
+            for engine in engines:
                 engine.rolled_back()
-                self._drop(part, "changed hands")
-                continue
-            except BaseException:
-                engine.rolled_back()
-                raise
+            raise
+        for engine in engines:
             engine.committed()
+        for part in lost:
+            self._drop(part, "changed hands")
+
+    def _fence_all(self, conn: Connection, parts: list[int]) -> set[int]:
+        rows = {r.part: r for r in conn.execute(
+            select(RuleLease.part, RuleLease.owner, RuleLease.epoch)
+            .where(RuleLease.part.in_(parts)).with_for_update())}
+        return {p for p in parts if (r := rows.get(p)) is None or r.owner != self.name
+                or r.epoch != self.epochs.get(p)}
 
     def update_gauges(self) -> None:
         assert self.metrics is not None

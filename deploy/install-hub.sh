@@ -230,6 +230,8 @@ activate start influxdb
 # --- systemd ----------------------------------------------------------------------------
 say "systemd units"
 install_unit "$here/systemd/roshni-hub.service" || true
+# further workers on this machine, enabled by hand (README: Scaling out)
+install_unit "$here/systemd/roshni-hub@.service" || true
 enable mosquitto roshni-hub
 if [ $broker_changed = 1 ]; then activate restart mosquitto; else activate reload-or-restart mosquitto; fi
 activate restart roshni-hub

@@ -184,7 +184,8 @@ def test_install_hub_on_fresh_debian(fresh_debian: Chroot) -> None:
     assert stored()  # the hub's InfluxDB password is still the one in hub.toml
     # The hub still runs from the reinstalled venv, with the node in its database.
     units_dir = c.path("/etc/systemd/system")
-    assert sorted(p.name for p in units_dir.glob("roshni-*.service")) == ["roshni-hub.service"]
+    assert sorted(p.name for p in units_dir.glob("roshni-*.service")) == [
+        "roshni-hub.service", "roshni-hub@.service"]
     hub.terminate()
     hub.wait(30)
     hub = _start(c, "roshni-hub.service", hub_env)

@@ -47,7 +47,8 @@ def root(tmp_path: Path) -> Path:
     return r
 
 
-@pytest.mark.parametrize("unit", ["roshni-hub.service", "roshni-node.service"])
+@pytest.mark.parametrize("unit", ["roshni-hub.service", "roshni-hub@2.service",
+                                  "roshni-node.service"])
 def test_unit_passes_systemd_analyze_verify(root: Path, unit: str) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
@@ -58,7 +59,8 @@ def test_unit_passes_systemd_analyze_verify(root: Path, unit: str) -> None:
     assert done.returncode == 0 and not (done.stdout + done.stderr).strip(), done.stderr
 
 
-@pytest.mark.parametrize("unit", ["roshni-hub.service", "roshni-node.service"])
+@pytest.mark.parametrize("unit", ["roshni-hub.service", "roshni-hub@.service",
+                                  "roshni-node.service"])
 def test_unit_is_sandboxed(unit: str) -> None:
     """systemd's own exposure score, offline: below 2.0 of 10 ("OK"; Debian's mosquitto
     and influxdb units score 9 and more)."""

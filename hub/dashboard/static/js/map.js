@@ -9,13 +9,24 @@ import { label, t } from "./i18n.js";
 
 let leaflet = null;
 
+// Leaflet queues a canvas redraw for the next animation frame; one that runs after its map
+// was removed (the page was left) finds no context and throws reading 'clearRect'. Such a
+// redraw has nothing left to draw.
+function guarded(L) {
+  const redraw = L.Canvas.prototype._redraw;
+  L.Canvas.prototype._redraw = function () {
+    if (this._ctx) redraw.call(this);
+  };
+  return L;
+}
+
 function loadLeaflet(base) {
   if (window.L) return Promise.resolve(window.L);
   if (leaflet) return leaflet;
   leaflet = new Promise((resolve, reject) => {
     document.head.append(h("link", { rel: "stylesheet", href: `${base}/vendor/leaflet/leaflet.css` }));
     const script = h("script", { src: `${base}/vendor/leaflet/leaflet.js` });
-    script.addEventListener("load", () => resolve(window.L));
+    script.addEventListener("load", () => resolve(guarded(window.L)));
     script.addEventListener("error", () => { leaflet = null; reject(new Error("leaflet did not load")); });
     document.head.append(script);
   });

@@ -7,18 +7,27 @@ file and the key, because a silently ignored typo is a sensor that silently neve
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import os
 import tomllib
-import types
-import typing
+from dataclasses import MISSING
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
-from pydantic_core import PydanticCustomError
+from node.spec import (
+    Invalid,
+    Part,
+    dump,
+    field_names,
+    field_type,
+    json_schema,
+    models_in,
+    parse,
+    record,
+    spec,
+    tags,
+)
 
 PROFILE_NAME_RE = r"^[a-z0-9][a-z0-9-]{0,62}$"
 FIRMWARE_CONFIG_ENV = "ROSHNI_FIRMWARE_CONFIG"
@@ -43,156 +52,170 @@ def _show(value: object) -> str:
         return repr(value)
 
 
-def _gpio_number(value: object) -> object:
+def _gpio_number(value: object) -> tuple[str, str] | None:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 27:
-        raise PydanticCustomError(
-            "gpio_pin", "expected an integer GPIO number 0-27, got {got}", {"got": _show(value)})
-    return value
+        return "gpio_pin", f"expected an integer GPIO number 0-27, got {_show(value)}"
+    return None
 
 
-GpioPin = Annotated[int, BeforeValidator(_gpio_number),
-                    Field(ge=0, le=27, description="BCM GPIO number (not the header pin)")]
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+def gpio_pin(default: Any = MISSING, *, description: str | None = None) -> Any:
+    """A BCM GPIO number field."""
+    return spec(default, ge=0, le=27, before=_gpio_number,
+                description=description or "BCM GPIO number (not the header pin)")
 
 
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+def fraction(default: float) -> Any:
+    return spec(default, ge=0.0, le=1.0)
 
 
-class _Mcp3008Channel(_Part):
-    channel: int = Field(ge=0, le=7, description="MCP3008 input CH0-CH7")
-    spi_device: Literal[0, 1] = Field(0, description="chip select: 0 = CE0 (GPIO8), 1 = CE1")
-    max_voltage: float = Field(3.3, gt=0, description="the MCP3008's VREF in volts")
+@record
+class _Mcp3008Channel(Part):
+    channel: int = spec(ge=0, le=7, description="MCP3008 input CH0-CH7")
+    spi_device: Literal[0, 1] = spec(0, description="chip select: 0 = CE0 (GPIO8), 1 = CE1")
+    max_voltage: float = spec(3.3, gt=0, description="the MCP3008's VREF in volts")
 
 
+@record
 class LampAdc(_Mcp3008Channel):
     """Lamp-facing photodiode on an MCP3008 channel."""
 
     kind: Literal["mcp3008"]
-    on_above: Fraction = Field(
-        0.25, description="fraction of full scale above which the lamp counts as burning")
+    on_above: float = spec(
+        0.25, ge=0.0, le=1.0,
+        description="fraction of full scale above which the lamp counts as burning")
 
 
-class LampLdr(_Part):
+@record
+class LampLdr(Part):
     """Lamp-facing LDR with a capacitor on one GPIO pin (gpiozero LightSensor)."""
 
     kind: Literal["light_sensor"]
-    pin: GpioPin
-    on_above: Fraction = 0.5
-    charge_time_limit_s: float = Field(0.01, gt=0)
+    pin: int = gpio_pin()
+    on_above: float = fraction(0.5)
+    charge_time_limit_s: float = spec(0.01, gt=0)
 
 
-class LampRelay(_Part):
+@record
+class LampRelay(Part):
     """Auxiliary contact of the lamp's relay or contactor."""
 
     kind: Literal["relay"]
-    pin: GpioPin
-    pull_up: bool = Field(False, description="true if the contact switches the pin to ground")
+    pin: int = gpio_pin()
+    pull_up: bool = spec(False, description="true if the contact switches the pin to ground")
 
 
-class LampPower(_Part):
+@record
+class LampPower(Part):
     """Lamp verdict from the energy meter: burning above pzem.lamp_on_above_w."""
 
     kind: Literal["power"]
 
 
-LampSensor = Annotated[LampAdc | LampLdr | LampRelay | LampPower, Field(discriminator="kind")]
+LampSensor = LampAdc | LampLdr | LampRelay | LampPower
 
 
+@record
 class AmbientAdc(_Mcp3008Channel):
     kind: Literal["mcp3008"]
-    lux_full_scale: float = Field(gt=0, description="lux at full scale: lux = value * this")
+    lux_full_scale: float = spec(gt=0, description="lux at full scale: lux = value * this")
 
 
-class AmbientLdr(_Part):
+@record
+class AmbientLdr(Part):
     kind: Literal["light_sensor"]
-    pin: GpioPin
-    charge_time_limit_s: float = Field(0.01, gt=0)
-    lux_full_scale: float = Field(gt=0, description="lux at full scale: lux = value * this")
+    pin: int = gpio_pin()
+    charge_time_limit_s: float = spec(0.01, gt=0)
+    lux_full_scale: float = spec(gt=0, description="lux at full scale: lux = value * this")
 
 
-AmbientSensor = Annotated[AmbientAdc | AmbientLdr, Field(discriminator="kind")]
+AmbientSensor = AmbientAdc | AmbientLdr
 
 
-class Pir(_Part):
-    pin: GpioPin
-    refractory_s: float = Field(
+@record
+class Pir(Part):
+    pin: int = gpio_pin()
+    refractory_s: float = spec(
         10.0, ge=0, description="seconds: motion this soon after the last is the same person")
 
 
-class Tamper(_Part):
-    pin: GpioPin
+@record
+class Tamper(Part):
+    pin: int = gpio_pin()
     tampered_when: Literal["released", "pressed"] = "released"
 
 
-class Pzem(_Part):
-    port: str = Field(min_length=1, description="serial device, e.g. /dev/serial0")
-    address: int = Field(1, ge=1, le=247)
-    baud: int = Field(9600, gt=0)
-    timeout_s: float = Field(0.5, gt=0)
-    lamp_on_above_w: float = Field(5.0, ge=0, description="lamp counts as burning above this draw")
+@record
+class Pzem(Part):
+    port: str = spec(min_length=1, description="serial device, e.g. /dev/serial0")
+    address: int = spec(1, ge=1, le=247)
+    baud: int = spec(9600, gt=0)
+    timeout_s: float = spec(0.5, gt=0)
+    lamp_on_above_w: float = spec(5.0, ge=0, description="lamp counts as burning above this draw")
 
 
-class Radar(_Part):
+@record
+class Radar(Part):
     """HLK-LD2410 24 GHz presence radar on a UART: footfall, and presence of people who
     stand still, which a PIR misses."""
 
-    port: str = Field(min_length=1, description="serial device, e.g. /dev/ttyAMA1")
-    baud: Literal[9600, 19200, 38400, 57600, 115200, 230400, 256000, 460800] = Field(
+    port: str = spec(min_length=1, description="serial device, e.g. /dev/ttyAMA1")
+    baud: Literal[9600, 19200, 38400, 57600, 115200, 230400, 256000, 460800] = spec(
         256000, description="the radar's UART speed; 256000 unless it was reconfigured")
-    refractory_s: float = Field(
+    refractory_s: float = spec(
         10.0, ge=0, description="seconds: a target this soon after the last is the same person")
-    max_distance_cm: int | None = Field(
+    max_distance_cm: int | None = spec(
         None, gt=0, le=600, description="ignore targets farther away (the road beyond the "
                                         "pavement); the LD2410 sees up to 6 m")
 
 
-class CpuTemp(_Part):
+@record
+class CpuTemp(Part):
     sensor_file: str = "/sys/class/thermal/thermal_zone0/temp"
 
 
-class StatusLed(_Part):
+@record
+class StatusLed(Part):
     """An LED the technician can see from the street: blinks on the hub's `identify`."""
 
-    pin: GpioPin
-    active_high: bool = Field(True, description="false if the pin sinks the LED's current")
+    pin: int = gpio_pin()
+    active_high: bool = spec(True, description="false if the pin sinks the LED's current")
 
 
-class Output(_Part):
+@record
+class Output(Part):
     """The node switches and dims the lamp (DESIGN.md §11). Fail-safe by wiring: with the
     Pi dead or the agent stopped the lamp burns at full light. The relay's coil is
     energised to switch the lamp OFF (its normally-closed contact carries the lamp), and
     the PWM pin drives an open-collector stage that pulls the driver's dim wire down: at
     rest the wire floats and the driver gives full light."""
 
-    relay_pin: GpioPin | None = Field(
+    relay_pin: int | None = gpio_pin(
         None, description="drives the relay coil (active high): energised = lamp off")
-    pwm_pin: GpioPin | None = Field(
+    pwm_pin: int | None = gpio_pin(
         None, description="PWM into the dim wire's pull-down stage: duty = how far to dim")
-    pwm_hz: float = Field(1000.0, gt=0, le=10000, description="PWM frequency, Hz")
-    driver: Literal["0-10V", "1-10V"] = Field(
+    pwm_hz: float = spec(1000.0, gt=0, le=10000, description="PWM frequency, Hz")
+    driver: Literal["0-10V", "1-10V"] = spec(
         "1-10V", description="the LED driver's dimming input; both are sink-type: "
                              "an open dim wire means full light")
-    min_dim: int = Field(10, ge=1, le=100, description="the lowest level the driver can "
-                                                       "dim to, %; lower levels are raised "
-                                                       "to it")
+    min_dim: int = spec(10, ge=1, le=100, description="the lowest level the driver can "
+                                                      "dim to, %; lower levels are raised "
+                                                      "to it")
 
-    @model_validator(mode="after")
-    def _some_pin(self) -> Output:
+    def check(self) -> None:
         if self.relay_pin is None and self.pwm_pin is None:
             raise ValueError("output: set relay_pin, pwm_pin or both")
-        return self
 
 
-class Profile(_Part):
+@record
+class Profile(Part):
     """One node's hardware. Every sensor is optional; a missing table means no such sensor."""
 
-    model_config = ConfigDict(title="Roshni node hardware profile")
+    title = "Roshni node hardware profile"
 
-    name: str = Field(pattern=PROFILE_NAME_RE)
-    board: str = Field(min_length=1)
+    name: str = spec(pattern=PROFILE_NAME_RE)
+    board: str = spec(min_length=1)
     description: str = ""
-    rated_w: float | None = Field(None, gt=0, description="the lamp's rated power, W")
+    rated_w: float | None = spec(None, gt=0, description="the lamp's rated power, W")
     lamp: LampSensor | None = None
     ambient: AmbientSensor | None = None
     pir: Pir | None = None
@@ -203,8 +226,7 @@ class Profile(_Part):
     status_led: StatusLed | None = None
     output: Output | None = None
 
-    @model_validator(mode="after")
-    def _consistent_wiring(self) -> Profile:
+    def check(self) -> None:
         if isinstance(self.lamp, LampPower) and self.pzem is None:
             raise ValueError("lamp.kind: \"power\" needs a [pzem] energy meter")
         if self.pir is not None and self.radar is not None:
@@ -233,7 +255,6 @@ class Profile(_Part):
                     raise ValueError(f"{key}.channel: MCP3008 CH{part.channel} on CE"
                                      f"{part.spi_device} is already used by {channels[where]}")
                 channels[where] = f"{key}.channel"
-        return self
 
     def gpio_pins(self) -> dict[str, int]:
         """Dotted key → GPIO number of every pin-wired sensor and output."""
@@ -293,22 +314,22 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> Profile:
 
 def parse_profile(data: dict[str, Any], *, source: str = "profile") -> Profile:
     try:
-        return Profile.model_validate(data)
-    except ValidationError as err:
-        lines = _describe(err, data)
+        return parse(Profile, data)
+    except Invalid as err:
+        lines = _describe(err.errors, data)
         raise ProfileError("\n".join(f"{source}: {line}" for line in lines)) from None
 
 
 def profile_sha(profile: Profile) -> str:
     """Stable hash of what the profile says (defaults filled in), for the birth message."""
-    canonical = json.dumps(profile.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(dump(profile), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def profile_json_schema() -> dict[str, Any]:
     """JSON Schema of a profile file; committed as firmware-config/profile.schema.json."""
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            **Profile.model_json_schema()}
+            **json_schema(Profile)}
 
 
 def _shown_path(path: Path) -> str:
@@ -318,27 +339,29 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
-def _describe(err: ValidationError, data: dict[str, Any]) -> list[str]:
+def _describe(errors: list[dict[str, Any]], data: dict[str, Any]) -> list[str]:
     lines = []
-    for e in err.errors():
+    for e in errors:
         key, model = _key_and_model(e["loc"], data)
         kind, ctx = e["type"], e.get("ctx") or {}
         if kind == "extra_forbidden":
-            allowed = sorted(model.model_fields) if model else []
+            import difflib
+
+            allowed = sorted(field_names(model)) if model else []
             near = difflib.get_close_matches(key.rsplit(".", 1)[-1], allowed, n=1)
             hint = f"did you mean {near[0]!r}? " if near else ""
             lines.append(f"{key}: unknown key ({hint}allowed: {', '.join(allowed)})")
         elif kind == "missing":
             lines.append(f"{key}: required key is missing")
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
-            field = model.model_fields.get(key.rsplit(".", 1)[-1]) if model else None
-            tags = ", ".join(json.dumps(t) for t in _kinds(field.annotation)) if field else ""
+            tp = field_type(model, key.rsplit(".", 1)[-1]) if model else None
+            kinds = ", ".join(json.dumps(t) for m in models_in(tp) for t in tags(m))
             got = e["input"].get("kind") if isinstance(e["input"], dict) else None
             got_text = "nothing" if got is None else _show(got)
-            lines.append(f"{key}.kind: expected one of {tags}, got {got_text}")
+            lines.append(f"{key}.kind: expected one of {kinds}, got {got_text}")
         elif kind == "value_error" and not e["loc"]:
             lines.append(str(ctx.get("error", e["msg"])))
-        elif kind in ("model_type", "dict_type"):
+        elif kind == "model_type":
             lines.append(f"{key}: expected a table, got {_show(e['input'])}")
         elif kind == "gpio_pin":
             lines.append(f"{key}: {e['msg']}")
@@ -350,51 +373,23 @@ def _describe(err: ValidationError, data: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _key_and_model(loc: tuple[Any, ...], data: Any) -> tuple[str, type[BaseModel] | None]:
-    """Dotted key as written in the file, and the model that holds its last part.
-
-    Pydantic puts the union tag into the location (``lamp.mcp3008.channel``); the file
-    says ``lamp.channel``, so tags are dropped.
-    """
-    parts: list[str] = []
-    model: type[BaseModel] | None = Profile
-    holder: type[BaseModel] | None = Profile
+def _key_and_model(loc: tuple[Any, ...], data: Any) -> tuple[str, type[Part] | None]:
+    """Dotted key as written in the file, and the record that holds its last part (for a
+    sensor table, the kind the table names)."""
+    model: type[Part] | None = Profile
+    holder: type[Part] | None = Profile
     for step in loc:
-        if isinstance(data, dict) and step not in data and data.get("kind") == step:
-            continue
-        parts.append(str(step))
         holder = model
-        field = model.model_fields.get(str(step)) if model else None
+        tp = field_type(model, str(step)) if model else None
         data = data.get(step) if isinstance(data, dict) else None
-        model = _model_for(field.annotation, data) if field else None
-    return ".".join(parts), holder
+        model = _model_for(tp, data)
+    return ".".join(map(str, loc)), holder
 
 
-def _models_in(annotation: Any) -> list[type[BaseModel]]:
-    candidates = []
-    stack = [annotation]
-    while stack:
-        ann = stack.pop()
-        origin = typing.get_origin(ann)
-        if origin is Annotated:
-            stack.append(typing.get_args(ann)[0])
-        elif origin in (typing.Union, types.UnionType):
-            stack.extend(typing.get_args(ann))
-        elif isinstance(ann, type) and issubclass(ann, BaseModel):
-            candidates.append(ann)
-    return candidates[::-1]
-
-
-def _kinds(annotation: Any) -> list[str]:
-    return [tag for m in _models_in(annotation) if "kind" in m.model_fields
-            for tag in typing.get_args(m.model_fields["kind"].annotation)]
-
-
-def _model_for(annotation: Any, data: Any) -> type[BaseModel] | None:
-    for model in _models_in(annotation):
-        kind = model.model_fields.get("kind")
-        if kind is None or (isinstance(data, dict) and data.get("kind") in typing.get_args(
-                kind.annotation)):
+def _model_for(tp: Any, data: Any) -> type[Part] | None:
+    for model in models_in(tp):
+        if "kind" not in field_names(model) or (
+                isinstance(data, dict) and data.get("kind") in tags(model)):
             return model
     return None
 

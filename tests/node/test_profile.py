@@ -89,6 +89,8 @@ def test_the_schema_rejects_what_the_loader_rejects():
     assert not list(validator.iter_errors(good))
     assert list(validator.iter_errors({**good, "pir": {"pin": "GPIO17"}}))
     assert list(validator.iter_errors({**good, "pri": {"pin": 17}}))
+    # A pin the Pi does not have: an editor using the schema flags it too.
+    assert list(validator.iter_errors({**good, "pir": {"pin": 40}}))
 
 
 def test_a_pin_written_as_text_names_file_key_and_what_was_expected(tmp_path):

@@ -13,10 +13,10 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from node.spec import Invalid, Part, parse, record, spec
 
 KARACHI = ZoneInfo("Asia/Karachi")
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -24,8 +24,12 @@ _CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)([smh])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 
-TimeSpec = Annotated[str, Field(pattern=f"{_CLOCK_TIME.pattern}|{_OFFSET.pattern}",
-                                description='"HH:MM" Karachi time or "+<n>s|m|h" after start')]
+_TIME_PATTERN = f"{_CLOCK_TIME.pattern}|{_OFFSET.pattern}"
+
+
+def time_spec(description: str | None = None) -> Any:
+    """An optional time: "HH:MM" Karachi time or "+<n>s|m|h" after the start."""
+    return spec(None, pattern=_TIME_PATTERN, description=description)
 
 # People passing one pole per hour of the day (local time): quiet before dawn, busy at
 # the evening market hours.
@@ -52,70 +56,69 @@ def resolve_time(spec: str, *, start: float, not_before: float | None = None) ->
     return at.timestamp()
 
 
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class LampBehaviour(_Part):
-    on_below_elevation: float = Field(
+@record
+class LampBehaviour(Part):
+    on_below_elevation: float = spec(
         0.0, description="the photocell switches the lamp on when the sun is below this (deg)")
-    rated_w: float | None = Field(None, gt=0, description="default: the profile's rated_w")
-    power_fraction: float = Field(1.0, ge=0, le=1.5, description="draw as a share of rated_w")
-    standby_w: float = Field(0.3, ge=0, description="what the driver draws while off")
-    meter_start_wh: float = Field(12000.0, ge=0)
-    fails_at: TimeSpec | None = Field(None, description="the lamp goes dark (for good, "
-                                      "unless repaired_at)")
-    repaired_at: TimeSpec | None = Field(None, description="a crew replaces the failed lamp")
-    burns_by_day: bool = Field(False, description="stuck photocell or contactor: always on")
-    flicker_on_s: float = Field(0.0, ge=0, description="failing lamp: burns this long …")
-    flicker_off_s: float = Field(0.0, ge=0, description="… then is dark this long, all night")
-    follows_output: bool = Field(
+    rated_w: float | None = spec(None, gt=0, description="default: the profile's rated_w")
+    power_fraction: float = spec(1.0, ge=0, le=1.5, description="draw as a share of rated_w")
+    standby_w: float = spec(0.3, ge=0, description="what the driver draws while off")
+    meter_start_wh: float = spec(12000.0, ge=0)
+    fails_at: str | None = time_spec("the lamp goes dark (for good, unless repaired_at)")
+    repaired_at: str | None = time_spec("a crew replaces the failed lamp")
+    burns_by_day: bool = spec(False, description="stuck photocell or contactor: always on")
+    flicker_on_s: float = spec(0.0, ge=0, description="failing lamp: burns this long …")
+    flicker_off_s: float = spec(0.0, ge=0, description="… then is dark this long, all night")
+    follows_output: bool = spec(
         True, description="false: the contactor and driver ignore the node's control output "
                           "(miswired, bypassed); the photocell switches the lamp at full power")
 
 
-class Mains(_Part):
-    voltage: float = Field(230.0, ge=0)
-    frequency_hz: float = Field(50.0, gt=0)
-    cut_from: TimeSpec | None = Field(None, description="load-shedding starts")
-    cut_until: TimeSpec | None = Field(None, description="load-shedding ends")
+@record
+class Mains(Part):
+    voltage: float = spec(230.0, ge=0)
+    frequency_hz: float = spec(50.0, gt=0)
+    cut_from: str | None = time_spec("load-shedding starts")
+    cut_until: str | None = time_spec("load-shedding ends")
 
-    @model_validator(mode="after")
-    def _both_ends(self) -> Mains:
+    def check(self) -> None:
         if (self.cut_from is None) != (self.cut_until is None):
             raise ValueError("cut_from and cut_until go together")
-        return self
 
 
-class People(_Part):
-    per_hour: list[float] = Field(default_factory=lambda: list(KARACHI_FOOTFALL),
-                                  min_length=24, max_length=24,
-                                  description="people passing per hour, hour 0-23 local time")
-    dwell_s: float = Field(5.0, gt=0, description="how long one passer-by keeps the PIR high")
+@record
+class People(Part):
+    per_hour: list[float] = spec(default_factory=lambda: list(KARACHI_FOOTFALL),
+                                 min_length=24, max_length=24,
+                                 description="people passing per hour, hour 0-23 local time")
+    dwell_s: float = spec(5.0, gt=0, description="how long one passer-by keeps the PIR high")
 
 
-class TamperBehaviour(_Part):
-    opens_at: TimeSpec | None = None
-    closes_at: TimeSpec | None = Field(None, description="default: stays open")
+@record
+class TamperBehaviour(Part):
+    opens_at: str | None = time_spec()
+    closes_at: str | None = time_spec("default: stays open")
 
 
-class Installation(_Part):
+@record
+class Installation(Part):
     """How the node was put up: what the technician's self-test will find."""
 
-    lamp_sensor: Literal["connected", "unplugged"] = Field(
+    lamp_sensor: Literal["connected", "unplugged"] = spec(
         "connected", description="unplugged: the lamp sensor's wire is off; it never changes")
-    clock_synchronised: bool = Field(True, description="the OS reports NTP synchronisation")
+    clock_synchronised: bool = spec(True, description="the OS reports NTP synchronisation")
 
 
-class Scenario(_Part):
+@record
+class Scenario(Part):
     name: str
     description: str = ""
     seed: int = 1
-    lamp: LampBehaviour = LampBehaviour()
-    mains: Mains = Mains()
-    people: People = People()
-    tamper: TamperBehaviour = TamperBehaviour()
-    install: Installation = Installation()
+    lamp: LampBehaviour = spec(default_factory=LampBehaviour)
+    mains: Mains = spec(default_factory=Mains)
+    people: People = spec(default_factory=People)
+    tamper: TamperBehaviour = spec(default_factory=TamperBehaviour)
+    install: Installation = spec(default_factory=Installation)
 
 
 def available_scenarios() -> list[str]:
@@ -140,8 +143,8 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
     data.setdefault("name", path.stem)
     try:
-        return Scenario.model_validate(data)
-    except ValidationError as err:
+        return parse(Scenario, data)
+    except Invalid as err:
         lines = [f"{path}: {'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}"
-                 for e in err.errors()]
+                 for e in err.errors]
         raise ScenarioError("\n".join(lines)) from None

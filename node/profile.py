@@ -15,7 +15,7 @@ from dataclasses import MISSING
 from pathlib import Path
 from typing import Any, Literal
 
-from node.spec import (
+from protocol.spec import (
     Invalid,
     Part,
     dump,

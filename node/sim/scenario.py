@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from node.spec import Invalid, Part, parse, record, spec
+from protocol.spec import Invalid, Part, parse, record, spec
 
 KARACHI = ZoneInfo("Asia/Karachi")
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"

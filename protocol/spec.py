@@ -1,21 +1,23 @@
-"""Checked records for the node's own files (hardware profiles, simulation scenarios)
-without pydantic.
+"""Checked records without pydantic, for the node (issue 12: the agent must fit in 40 MB,
+and pydantic with its models was ~11 MB of it).
 
-Pydantic builds a validator and a serializer per model class; for the node's ~20 profile
-and scenario classes that was ~1.5 MB of the agent's 40 MB budget (issue 12). These
-records are frozen dataclasses whose fields carry their constraints; `parse` checks a
-table from a TOML file against them the way the pydantic models did (strict types, no
-unknown keys, every problem reported at once, the same error types and messages), `dump`
-gives the JSON form and `json_schema` the schema of a file.
+The node's own files (settings, hardware profiles, simulation scenarios) and its side of
+the wire contract (`protocol.wire`) are frozen dataclasses whose fields carry their
+constraints; `parse` checks data against them the way the pydantic models did (strict
+types unless the record says `lax = True`, unknown keys refused, ignored or kept as
+`extra` says, every problem reported at once, pydantic's error types and messages),
+`dump` gives the JSON form and `json_schema` the schema of a file. The hub keeps pydantic.
 
     @record
     class Pir(Part):
         pin: int = spec(ge=0, le=27)
         refractory_s: float = spec(10.0, ge=0, description="seconds …")
 
-Types a field may have: bool, int, float, str, a `Literal`, a `Part`, a union of `Part`s
-told apart by their `kind` literal, `list[float]`, and any of these `| None`. Ints are
-taken for floats (and become floats); nothing else is converted.
+Types a field may have: bool, int, float, str, Path, a `Literal`, a `Part`, a union of
+`Part`s told apart by their `kind` literal, `list[...]` of these, `object` (anything, for a
+field with its own `convert`), and any of these `| None`. Ints are taken for floats (and
+become floats). A `lax` record (settings, whose values may come from the environment as
+text) also takes numbers and booleans written as text, as pydantic's lax mode does.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ import re
 import types
 import typing
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal, TypeVar, dataclass_transform
 
 MISSING = dataclasses.MISSING
 
 
-class Invalid(Exception):
+class Invalid(ValueError):
     """Errors of one `parse`: `errors` as pydantic reports them (loc, type, msg, input,
     ctx); the message is one line per error."""
 
@@ -45,6 +48,9 @@ class Part:
     too: ValueError if it would not parse."""
 
     __slots__ = ()
+    lax: typing.ClassVar[bool] = False
+    # Keys a record does not know: "forbid" (an error), "ignore" (dropped)
+    extra: typing.ClassVar[str] = "forbid"
 
     def __post_init__(self) -> None:
         errors: list[dict[str, Any]] = []
@@ -65,6 +71,8 @@ def record(cls: type) -> type:
     description in the schema."""
     doc = cls.__dict__.get("__doc__")
     title = cls.__dict__.get("title")
+    if "title" in cls.__dict__:
+        del cls.title  # type: ignore[attr-defined]
     made = dataclasses.dataclass(frozen=True, slots=True, kw_only=True)(cls)
     made._description = doc  # type: ignore[attr-defined]
     made._title = title or made.__name__  # type: ignore[attr-defined]
@@ -76,13 +84,15 @@ def spec(default: Any = MISSING, *, default_factory: Callable[[], Any] | Any = M
          lt: float | None = None, min_length: int | None = None,
          max_length: int | None = None, pattern: str | None = None,
          description: str | None = None,
-         before: Callable[[object], tuple[str, str] | None] | None = None) -> Any:
+         before: Callable[[object], tuple[str, str] | None] | None = None,
+         convert: Callable[[Any], Any] | None = None) -> Any:
     """A field with constraints. `before` sees the raw value first and returns
-    (error type, message) to refuse it."""
+    (error type, message) to refuse it. `convert` runs after the type check (first, for
+    an `object` field): it returns the value to keep or raises ValueError."""
     meta = {k: v for k, v in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt),
                               ("min_length", min_length), ("max_length", max_length),
                               ("pattern", pattern), ("description", description),
-                              ("before", before)) if v is not None}
+                              ("before", before), ("convert", convert)) if v is not None}
     return dataclasses.field(default=default, default_factory=default_factory,
                              metadata=meta)
 
@@ -109,7 +119,7 @@ _FIELDS: dict[type, dict[str, _Field]] = {}
 def _fields(cls: type) -> dict[str, _Field]:
     found = _FIELDS.get(cls)
     if found is None:
-        hints = typing.get_type_hints(cls)
+        hints = typing.get_type_hints(cls)  # dataclasses.fields leaves out the ClassVars
         found = _FIELDS[cls] = {
             f.name: _Field(f.name, hints[f.name], dict(f.metadata), f.default,
                            f.default_factory)
@@ -142,6 +152,10 @@ def dump(value: Any, *, exclude_none: bool = False) -> Any:
         return {k: v for k, v in out.items() if v is not None} if exclude_none else out
     if isinstance(value, list | tuple):
         return [dump(v, exclude_none=exclude_none) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "model_dump"):  # a pydantic model of the contract (tests, the hub)
+        return value.model_dump(mode="json", exclude_none=exclude_none)
     return value
 
 
@@ -174,11 +188,13 @@ def _check_record(cls: type, data: object, loc: tuple[Any, ...],
             else:
                 values[name] = field.make_default()
             continue
-        values[name] = _check_value(field.tp, data[name], (*loc, name), errors, field.meta)
-    for key in data:
-        if key not in fields:
-            _error(errors, (*loc, key), "extra_forbidden", "Extra inputs are not permitted",
-                   data[key])
+        values[name] = _check_value(field.tp, data[name], (*loc, name), errors, field.meta,
+                                    cls.lax)
+    if cls.extra == "forbid":
+        for key in data:
+            if key not in fields:
+                _error(errors, (*loc, key), "extra_forbidden", "Extra inputs are not permitted",
+                       data[key])
     if len(errors) > before:
         return _BAD
     made = object.__new__(cls)
@@ -192,7 +208,19 @@ def _check_record(cls: type, data: object, loc: tuple[Any, ...],
 
 
 def _check_value(tp: Any, value: object, loc: tuple[Any, ...], errors: list[dict[str, Any]],
-                 meta: dict[str, Any]) -> Any:
+                 meta: dict[str, Any], lax: bool = False) -> Any:
+    checked = _check_type(tp, value, loc, errors, meta, lax)
+    convert = meta.get("convert")
+    if convert is None or checked is _BAD or checked is None:
+        return checked
+    try:
+        return convert(checked)
+    except ValueError as err:
+        return _error(errors, loc, "value_error", f"Value error, {err}", value, error=err)
+
+
+def _check_type(tp: Any, value: object, loc: tuple[Any, ...], errors: list[dict[str, Any]],
+                meta: dict[str, Any], lax: bool) -> Any:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         members = typing.get_args(tp)
@@ -201,7 +229,7 @@ def _check_value(tp: Any, value: object, loc: tuple[Any, ...], errors: list[dict
                 return None
             members = tuple(m for m in members if m is not type(None))
         if len(members) == 1:
-            return _check_value(members[0], value, loc, errors, meta)
+            return _check_type(members[0], value, loc, errors, meta, lax)
         return _check_tagged(members, value, loc, errors)
     if (before := meta.get("before")) is not None and (refusal := before(value)) is not None:
         return _error(errors, loc, refusal[0], refusal[1], value)
@@ -212,20 +240,40 @@ def _check_value(tp: Any, value: object, loc: tuple[Any, ...], errors: list[dict
     if origin is list:
         if not isinstance(value, list):
             return _error(errors, loc, "list_type", "Input should be a valid list", value)
-        items = [_check_value(typing.get_args(tp)[0], v, (*loc, i), errors, {})
+        items = [_check_value(typing.get_args(tp)[0], v, (*loc, i), errors, {}, lax)
                  for i, v in enumerate(value)]
         if any(v is _BAD for v in items):
             return _BAD
         return _check_length(items, loc, errors, meta, "List", "item")
+    if tp is object:
+        return value
+    if origin is dict:  # dict[str, Any]: any table, kept as it is
+        if not isinstance(value, dict):
+            return _error(errors, loc, "dict_type", "Input should be a valid dictionary", value)
+        return dict(value)
+    if lax:
+        value = _lax(tp, value)
+    if tp is Path:
+        if isinstance(value, str):
+            return Path(value)
+        if not isinstance(value, Path):
+            return _error(errors, loc, "path_type", "Input is not a valid path", value)
+        return value
     if tp is bool:
         if not isinstance(value, bool):
             return _error(errors, loc, "bool_type", "Input should be a valid boolean", value)
         return value
     if tp is int:
+        if lax and isinstance(value, str):
+            return _error(errors, loc, "int_parsing", "Input should be a valid integer, "
+                          "unable to parse string as an integer", value)
         if isinstance(value, bool) or not isinstance(value, int):
             return _error(errors, loc, "int_type", "Input should be a valid integer", value)
         return _check_number(value, loc, errors, meta)
     if tp is float:
+        if lax and isinstance(value, str):
+            return _error(errors, loc, "float_parsing", "Input should be a valid number, "
+                          "unable to parse string as a number", value)
         if isinstance(value, bool) or not isinstance(value, int | float):
             return _error(errors, loc, "float_type", "Input should be a valid number", value)
         checked = _check_number(value, loc, errors, meta)
@@ -239,16 +287,41 @@ def _check_value(tp: Any, value: object, loc: tuple[Any, ...], errors: list[dict
             return _error(errors, loc, "string_pattern_mismatch",
                           f"String should match pattern '{pattern}'", value, pattern=pattern)
         return checked
-    raise TypeError(f"node.spec cannot check a field of type {tp!r}")
+    raise TypeError(f"protocol.spec cannot check a field of type {tp!r}")
+
+
+_TRUE = {"1", "on", "t", "true", "y", "yes"}
+_FALSE = {"0", "off", "f", "false", "n", "no"}
+
+
+def _lax(tp: Any, value: object) -> object:
+    """What pydantic's lax mode makes of text (and of a whole float for an int); the value
+    unchanged when it cannot, for the type check to refuse."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            if tp is int:
+                return int(text)
+            if tp is float:
+                return float(text)
+        except ValueError:
+            return value
+        if tp is bool and text.lower() in _TRUE | _FALSE:
+            return text.lower() in _TRUE
+    elif tp is int and isinstance(value, float) and value.is_integer():
+        return int(value)
+    elif tp is bool and type(value) is int and value in (0, 1):
+        return bool(value)
+    return value
 
 
 def _check_number(value: float, loc: tuple[Any, ...], errors: list[dict[str, Any]],
                   meta: dict[str, Any]) -> Any:
-    for key, kind, words, fails in (
-            ("gt", "greater_than", "greater than", lambda v, b: not v > b),
-            ("ge", "greater_than_equal", "greater than or equal to", lambda v, b: not v >= b),
+    for key, kind, words, fails in (  # in pydantic-core's order (NaN fails the first)
+            ("le", "less_than_equal", "less than or equal to", lambda v, b: not v <= b),
             ("lt", "less_than", "less than", lambda v, b: not v < b),
-            ("le", "less_than_equal", "less than or equal to", lambda v, b: not v <= b)):
+            ("ge", "greater_than_equal", "greater than or equal to", lambda v, b: not v >= b),
+            ("gt", "greater_than", "greater than", lambda v, b: not v > b)):
         bound = meta.get(key)
         if bound is not None and fails(value, bound):
             shown = int(bound) if isinstance(bound, float) and bound.is_integer() else bound
@@ -277,9 +350,9 @@ def _check_length(value: Any, loc: tuple[Any, ...], errors: list[dict[str, Any]]
 
 def _check_literal(allowed: tuple[Any, ...], value: object, loc: tuple[Any, ...],
                    errors: list[dict[str, Any]]) -> Any:
-    for option in allowed:
-        if type(value) is type(option) and value == option:
-            return value
+    for option in allowed:  # as pydantic: 1.0 and True are the literal 1
+        if value == option and isinstance(value, str) == isinstance(option, str):
+            return option
     shown = [repr(a) if isinstance(a, str) else str(a) for a in allowed]
     expected = shown[0] if len(shown) == 1 else f"{', '.join(shown[:-1])} or {shown[-1]}"
     return _error(errors, loc, "literal_error", f"Input should be {expected}", value,
@@ -327,7 +400,7 @@ def field_type(cls: type, name: str) -> Any:
 
 # --- JSON Schema ----------------------------------------------------------------------
 
-_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string"}
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", Path: "string"}
 _SCHEMA_KEYS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum",
                 "lt": "exclusiveMaximum", "pattern": "pattern"}
 
@@ -386,6 +459,8 @@ def _type_schema(tp: Any, meta: dict[str, Any], defs: dict[str, Any]) -> dict[st
         kind = _JSON_TYPES[type(values[0])]
         return {"const": values[0], "type": kind} if len(values) == 1 else {
             "enum": values, "type": kind}
+    if origin is dict:
+        return {"type": "object"}
     if origin is list:
         schema = {"items": _type_schema(typing.get_args(tp)[0], {}, defs), "type": "array"}
         for key, word in (("min_length", "minItems"), ("max_length", "maxItems")):

@@ -7,45 +7,74 @@
 from __future__ import annotations
 
 import math
+import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Self
 
-from pydantic import Field, field_validator, model_validator
-
-from protocol.settings import MqttEndpoint, MqttSettings, RoshniSettings, Section
+from protocol.loading import (
+    ConfigError,
+    MqttEndpoint,
+    check_mqtt_url,
+    describe,
+    overlay_environment,
+    read_settings_file,
+    settings_path,
+    where,
+)
+from protocol.spec import Invalid, Part, field_names, field_type, models_in, parse, record, spec
 from protocol.topics import check_node_id
 
 DEFAULT_SPOOL_DAYS = 14.0
 
 
-class NodeSection(Section):
-    id: str
+# The settings are protocol.spec records, not pydantic models: the agent has to fit in
+# 40 MB (issue 12). `lax`: values from ROSHNI_* variables are text ("60", "true").
+
+
+def _node_id(node_id: str) -> str:
+    return check_node_id(node_id)
+
+
+@record
+class NodeSection(Part):
+    lax = True
+    id: str = spec(convert=_node_id)
     # A profile name in firmware-config/ or a path to a profile file.
     profile: str = "pi-zero-2w"
     # Float so tests and simulations can sample several times a second.
-    interval_s: float = Field(default=60.0, gt=0)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-
-    @field_validator("id")
-    @classmethod
-    def _node_id(cls, node_id: str) -> str:
-        return check_node_id(node_id)
+    interval_s: float = spec(60.0, gt=0)
+    lat: float | None = spec(None, ge=-90, le=90)
+    lon: float | None = spec(None, ge=-180, le=180)
 
 
-class SpoolSettings(Section):
+@record
+class MqttSettings(Part):
+    """The node's [mqtt] table (the hub's is protocol.settings.MqttSettings)."""
+
+    lax = True
+    url: str = spec("mqtt://127.0.0.1:1883", convert=check_mqtt_url)
+    ca_file: Path | None = None
+    keepalive_s: int = 30
+
+    def endpoint(self) -> MqttEndpoint:
+        return MqttEndpoint.from_url(self.url)
+
+
+@record
+class SpoolSettings(Part):
     """How much history the node keeps while the broker is unreachable: a number of
     readings or of days (at the configured interval); 14 days if neither is set."""
 
-    max_readings: int | None = Field(default=None, gt=0)
-    max_days: float | None = Field(default=None, gt=0)
+    lax = True
+    max_readings: int | None = spec(None, gt=0)
+    max_days: float | None = spec(None, gt=0)
 
-    @model_validator(mode="after")
-    def _one_bound(self) -> SpoolSettings:
+    def check(self) -> None:
         if self.max_readings is not None and self.max_days is not None:
             raise ValueError("set either spool.max_readings or spool.max_days, not both")
-        return self
 
     def capacity(self, interval_s: float) -> int:
         if self.max_readings is not None:
@@ -54,39 +83,40 @@ class SpoolSettings(Section):
         return max(1, math.ceil(days * 86400 / interval_s))
 
 
-class SimSettings(Section):
+def _start(value: object) -> float | str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError('must be "now", epoch seconds or an ISO 8601 time')
+    text = value.strip()
+    if text.lower() == "now":
+        return "now"
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(
+            f'{value!r} is not "now", epoch seconds or an ISO 8601 time'
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.timestamp()
+
+
+@record
+class SimSettings(Part):
     """Clock of a simulated node (`roshni node run --simulate`)."""
 
+    lax = True
     # "now", UTC epoch seconds, or an ISO 8601 time (without an offset it is UTC).
-    start: float | str = "now"
-    speed: float = Field(default=1.0, gt=0)
+    start: object = spec("now", convert=_start)
+    speed: float = spec(1.0, gt=0)
     # Wall-clock epoch seconds at which the simulated clock read `start` (default: when the
     # agent starts): nodes started one after another share one street clock (the demo).
     start_wall: float | None = None
-
-    @field_validator("start", mode="before")
-    @classmethod
-    def _start(cls, value: object) -> float | str:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-        if not isinstance(value, str):
-            raise ValueError('must be "now", epoch seconds or an ISO 8601 time')
-        text = value.strip()
-        if text.lower() == "now":
-            return "now"
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        try:
-            when = datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(
-                f'{value!r} is not "now", epoch seconds or an ISO 8601 time'
-            ) from None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return when.timestamp()
 
     def start_epoch(self, now: float | None = None) -> float:
         if self.start == "now":
@@ -98,14 +128,36 @@ class SimSettings(Section):
         return self.start == "now" and self.speed == 1.0
 
 
-class NodeSettings(RoshniSettings):
+@record
+class NodeSettings(Part):
+    lax = True
+    data_dir: Path = Path("data")
     node: NodeSection
-    mqtt: MqttSettings = MqttSettings()
-    spool: SpoolSettings = SpoolSettings()
-    sim: SimSettings = SimSettings()
+    mqtt: MqttSettings = spec(default_factory=MqttSettings)
+    spool: SpoolSettings = spec(default_factory=SpoolSettings)
+    sim: SimSettings = spec(default_factory=SimSettings)
 
-    @model_validator(mode="after")
-    def _username_is_node_id(self) -> NodeSettings:
+    @classmethod
+    def load(cls, path: Path | str | None = None, *, environ: Mapping[str, str] | None = None,
+             **overrides: Any) -> Self:
+        """The settings file (``--config``, else $ROSHNI_CONFIG) with ROSHNI_* variables
+        over it; ConfigError naming every bad key and where to set a missing one."""
+        environ = os.environ if environ is None else environ
+        path = settings_path(path, environ)
+        data = read_settings_file(path)
+        for key, value in overrides.items():
+            data.setdefault(key, value)
+        overlay_environment({name: not models_in(field_type(cls, name))
+                             for name in field_names(cls)}, data, environ)
+        # An absent [node] table: report its required keys, which is what a person has
+        # to write, not the table's name.
+        data.setdefault("node", {})
+        try:
+            return parse(cls, data)
+        except Invalid as err:
+            raise ConfigError(describe(err.errors, where(path), file=path)) from None
+
+    def check(self) -> None:
         # The broker's ACL is `pattern readwrite roshni/v1/%u/#`: under any other username
         # every publish would be refused (or, on MQTT 3.1.1, silently dropped).
         username = self.mqtt.endpoint().username
@@ -113,7 +165,6 @@ class NodeSettings(RoshniSettings):
             raise ValueError(
                 f"mqtt.url: the username {username!r} must be the node id {self.node.id!r}"
             )
-        return self
 
     def mqtt_endpoint(self) -> MqttEndpoint:
         """The broker to connect to, with the node id as username when the URL has none."""

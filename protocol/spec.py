@@ -454,6 +454,8 @@ def _type_schema(tp: Any, meta: dict[str, Any], defs: dict[str, Any]) -> dict[st
         return inner
     if isinstance(tp, type) and issubclass(tp, Part):
         return _ref(tp, defs)
+    if tp is object:  # its `convert` decides
+        return {}
     if origin is Literal:
         values = list(typing.get_args(tp))
         kind = _JSON_TYPES[type(values[0])]

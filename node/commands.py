@@ -15,12 +15,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from protocol.spec import Invalid, Part, dump, parse
-from protocol.wire import Command, command_args
+from protocol.structs import Invalid, Record, dump
+from protocol.wire import Command, command_args, parse
 
 log = logging.getLogger(__name__)
 
-Action = Callable[[Part], dict[str, Any]]
+Action = Callable[[Record], dict[str, Any]]
 REMEMBERED = 64
 
 

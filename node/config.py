@@ -12,7 +12,10 @@ import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
+
+import msgspec
+from msgspec import Meta
 
 from protocol.loading import (
     ConfigError,
@@ -24,38 +27,55 @@ from protocol.loading import (
     settings_path,
     where,
 )
-from protocol.spec import Invalid, Part, field_names, field_type, models_in, parse, record, spec
+from protocol.structs import Invalid, Record, parse
 from protocol.topics import check_node_id
 
 DEFAULT_SPOOL_DAYS = 14.0
 
 
-# The settings are protocol.spec records, not pydantic models: the agent has to fit in
-# 40 MB (issue 12). `lax`: values from ROSHNI_* variables are text ("60", "true").
+# The settings are msgspec records (protocol.structs), not pydantic models: the agent has
+# to fit in 40 MB (issue 12). They are parsed in msgspec's lax mode: values from ROSHNI_*
+# variables are text ("60", "true").
 
 
-def _node_id(node_id: str) -> str:
-    return check_node_id(node_id)
+class NodeId(str):
+    """A node id (protocol.topics.check_node_id)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_value(cls, value: object) -> NodeId:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a node id (text), got {value!r}")
+        return cls(check_node_id(value))
 
 
-@record
-class NodeSection(Part):
-    lax = True
-    id: str = spec(convert=_node_id)
+class MqttUrl(str):
+    """mqtt://… or mqtts://…"""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_value(cls, value: object) -> MqttUrl:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a URL (text), got {value!r}")
+        return cls(check_mqtt_url(value))
+
+
+class NodeSection(Record):
+    id: NodeId
     # A profile name in firmware-config/ or a path to a profile file.
     profile: str = "pi-zero-2w"
     # Float so tests and simulations can sample several times a second.
-    interval_s: float = spec(60.0, gt=0)
-    lat: float | None = spec(None, ge=-90, le=90)
-    lon: float | None = spec(None, ge=-180, le=180)
+    interval_s: Annotated[float, Meta(gt=0)] = 60.0
+    lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
 
 
-@record
-class MqttSettings(Part):
+class MqttSettings(Record):
     """The node's [mqtt] table (the hub's is protocol.settings.MqttSettings)."""
 
-    lax = True
-    url: str = spec("mqtt://127.0.0.1:1883", convert=check_mqtt_url)
+    url: MqttUrl = MqttUrl("mqtt://127.0.0.1:1883")
     ca_file: Path | None = None
     keepalive_s: int = 30
 
@@ -63,16 +83,14 @@ class MqttSettings(Part):
         return MqttEndpoint.from_url(self.url)
 
 
-@record
-class SpoolSettings(Part):
+class SpoolSettings(Record):
     """How much history the node keeps while the broker is unreachable: a number of
     readings or of days (at the configured interval); 14 days if neither is set."""
 
-    lax = True
-    max_readings: int | None = spec(None, gt=0)
-    max_days: float | None = spec(None, gt=0)
+    max_readings: Annotated[int, Meta(gt=0)] | None = None
+    max_days: Annotated[float, Meta(gt=0)] | None = None
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         if self.max_readings is not None and self.max_days is not None:
             raise ValueError("set either spool.max_readings or spool.max_days, not both")
 
@@ -83,37 +101,41 @@ class SpoolSettings(Part):
         return max(1, math.ceil(days * 86400 / interval_s))
 
 
-def _start(value: object) -> float | str:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, str):
-        raise ValueError('must be "now", epoch seconds or an ISO 8601 time')
-    text = value.strip()
-    if text.lower() == "now":
-        return "now"
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        raise ValueError(
-            f'{value!r} is not "now", epoch seconds or an ISO 8601 time'
-        ) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.timestamp()
+class SimStart(str):
+    """"now", or UTC epoch seconds written as text (from a number, an ISO 8601 time)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_value(cls, value: object) -> SimStart:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return cls(repr(float(value)))
+        if not isinstance(value, str):
+            raise ValueError('must be "now", epoch seconds or an ISO 8601 time')
+        text = value.strip()
+        if text.lower() == "now":
+            return cls("now")
+        try:
+            return cls(repr(float(text)))
+        except ValueError:
+            pass
+        try:
+            when = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f'{value!r} is not "now", epoch seconds or an ISO 8601 time'
+            ) from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return cls(repr(when.timestamp()))
 
 
-@record
-class SimSettings(Part):
+class SimSettings(Record):
     """Clock of a simulated node (`roshni node run --simulate`)."""
 
-    lax = True
     # "now", UTC epoch seconds, or an ISO 8601 time (without an offset it is UTC).
-    start: object = spec("now", convert=_start)
-    speed: float = spec(1.0, gt=0)
+    start: SimStart = SimStart("now")
+    speed: Annotated[float, Meta(gt=0)] = 1.0
     # Wall-clock epoch seconds at which the simulated clock read `start` (default: when the
     # agent starts): nodes started one after another share one street clock (the demo).
     start_wall: float | None = None
@@ -128,14 +150,18 @@ class SimSettings(Part):
         return self.start == "now" and self.speed == 1.0
 
 
-@record
-class NodeSettings(Part):
-    lax = True
+class NodeSettings(Record, kw_only=True):
     data_dir: Path = Path("data")
     node: NodeSection
-    mqtt: MqttSettings = spec(default_factory=MqttSettings)
-    spool: SpoolSettings = spec(default_factory=SpoolSettings)
-    sim: SimSettings = spec(default_factory=SimSettings)
+    mqtt: MqttSettings = msgspec.field(default_factory=MqttSettings)
+    spool: SpoolSettings = msgspec.field(default_factory=SpoolSettings)
+    sim: SimSettings = msgspec.field(default_factory=SimSettings)
+
+    @classmethod
+    def of(cls, **data: Any) -> Self:
+        """Settings from tables given as dicts (``node={"id": …}``), checked; raises
+        protocol.structs.Invalid."""
+        return parse(cls, data, lax=True)
 
     @classmethod
     def load(cls, path: Path | str | None = None, *, environ: Mapping[str, str] | None = None,
@@ -147,17 +173,17 @@ class NodeSettings(Part):
         data = read_settings_file(path)
         for key, value in overrides.items():
             data.setdefault(key, value)
-        overlay_environment({name: not models_in(field_type(cls, name))
-                             for name in field_names(cls)}, data, environ)
+        overlay_environment({f.name: not (isinstance(f.type, type) and issubclass(f.type, Record))
+                             for f in msgspec.structs.fields(cls)}, data, environ)
         # An absent [node] table: report its required keys, which is what a person has
         # to write, not the table's name.
         data.setdefault("node", {})
         try:
-            return parse(cls, data)
+            return parse(cls, data, lax=True)
         except Invalid as err:
             raise ConfigError(describe(err.errors, where(path), file=path)) from None
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         # The broker's ACL is `pattern readwrite roshni/v1/%u/#`: under any other username
         # every publish would be refused (or, on MQTT 3.1.1, silently dropped).
         username = self.mqtt.endpoint().username

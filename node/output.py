@@ -19,7 +19,7 @@ from typing import Any
 from gpiozero import OutputDevice, PWMOutputDevice
 
 from node.profile import Output
-from protocol.spec import dump
+from protocol.structs import dump
 
 REST_LEVEL = 100  # what the lamp does with the outputs released
 

@@ -11,23 +11,12 @@ import hashlib
 import json
 import os
 import tomllib
-from dataclasses import MISSING
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from protocol.spec import (
-    Invalid,
-    Part,
-    dump,
-    field_names,
-    field_type,
-    json_schema,
-    models_in,
-    parse,
-    record,
-    spec,
-    tags,
-)
+from msgspec import Meta
+
+from protocol.structs import Invalid, Record, dump, parse, show, value_at
 
 PROFILE_NAME_RE = r"^[a-z0-9][a-z0-9-]{0,62}$"
 FIRMWARE_CONFIG_ENV = "ROSHNI_FIRMWARE_CONFIG"
@@ -41,181 +30,148 @@ class ProfileError(ValueError):
     """A profile that cannot be used; the message names the file, the key and the fix."""
 
 
-def _show(value: object) -> str:
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    try:
-        return json.dumps(value)
-    except TypeError:
-        return repr(value)
+def _is(description: str | None = None, **bounds: Any) -> Any:
+    """A field's description and bounds (msgspec.Meta)."""
+    return Meta(description=description, **bounds)
 
 
-def _gpio_number(value: object) -> tuple[str, str] | None:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 27:
-        return "gpio_pin", f"expected an integer GPIO number 0-27, got {_show(value)}"
-    return None
+# A BCM GPIO number (a profile error about one reads "expected an integer GPIO number 0-27")
+GpioPin = Annotated[int, Meta(ge=0, le=27, description="BCM GPIO number (not the header pin)")]
+GPIO_FIELDS = ("pin", "relay_pin", "pwm_pin")
+Fraction = Annotated[float, Meta(ge=0.0, le=1.0)]
 
 
-def gpio_pin(default: Any = MISSING, *, description: str | None = None) -> Any:
-    """A BCM GPIO number field."""
-    return spec(default, ge=0, le=27, before=_gpio_number,
-                description=description or "BCM GPIO number (not the header pin)")
+class Sensor(Record):
+    """A sensor table told apart from the others of its place by `kind` (the tag)."""
+
+    @property
+    def kind(self) -> str:
+        return self.__struct_config__.tag  # type: ignore[return-value]
 
 
-def fraction(default: float) -> Any:
-    return spec(default, ge=0.0, le=1.0)
+class _Mcp3008Channel(Sensor):
+    channel: Annotated[int, _is("MCP3008 input CH0-CH7", ge=0, le=7)]
+    spi_device: Annotated[Literal[0, 1], _is("chip select: 0 = CE0 (GPIO8), 1 = CE1")] = 0
+    max_voltage: Annotated[float, _is("the MCP3008's VREF in volts", gt=0)] = 3.3
 
 
-@record
-class _Mcp3008Channel(Part):
-    channel: int = spec(ge=0, le=7, description="MCP3008 input CH0-CH7")
-    spi_device: Literal[0, 1] = spec(0, description="chip select: 0 = CE0 (GPIO8), 1 = CE1")
-    max_voltage: float = spec(3.3, gt=0, description="the MCP3008's VREF in volts")
-
-
-@record
-class LampAdc(_Mcp3008Channel):
+class LampAdc(_Mcp3008Channel, tag_field="kind", tag="mcp3008"):
     """Lamp-facing photodiode on an MCP3008 channel."""
 
-    kind: Literal["mcp3008"]
-    on_above: float = spec(
-        0.25, ge=0.0, le=1.0,
-        description="fraction of full scale above which the lamp counts as burning")
+    on_above: Annotated[float, _is(
+        "fraction of full scale above which the lamp counts as burning", ge=0.0, le=1.0)] = 0.25
 
 
-@record
-class LampLdr(Part):
+class LampLdr(Sensor, tag_field="kind", tag="light_sensor"):
     """Lamp-facing LDR with a capacitor on one GPIO pin (gpiozero LightSensor)."""
 
-    kind: Literal["light_sensor"]
-    pin: int = gpio_pin()
-    on_above: float = fraction(0.5)
-    charge_time_limit_s: float = spec(0.01, gt=0)
+    pin: GpioPin
+    on_above: Fraction = 0.5
+    charge_time_limit_s: Annotated[float, Meta(gt=0)] = 0.01
 
 
-@record
-class LampRelay(Part):
+class LampRelay(Sensor, tag_field="kind", tag="relay"):
     """Auxiliary contact of the lamp's relay or contactor."""
 
-    kind: Literal["relay"]
-    pin: int = gpio_pin()
-    pull_up: bool = spec(False, description="true if the contact switches the pin to ground")
+    pin: GpioPin
+    pull_up: Annotated[bool, _is("true if the contact switches the pin to ground")] = False
 
 
-@record
-class LampPower(Part):
+class LampPower(Sensor, tag_field="kind", tag="power"):
     """Lamp verdict from the energy meter: burning above pzem.lamp_on_above_w."""
-
-    kind: Literal["power"]
 
 
 LampSensor = LampAdc | LampLdr | LampRelay | LampPower
+LuxFullScale = Annotated[float, _is("lux at full scale: lux = value * this", gt=0)]
 
 
-@record
-class AmbientAdc(_Mcp3008Channel):
-    kind: Literal["mcp3008"]
-    lux_full_scale: float = spec(gt=0, description="lux at full scale: lux = value * this")
+class AmbientAdc(_Mcp3008Channel, tag_field="kind", tag="mcp3008", kw_only=True):
+    lux_full_scale: LuxFullScale
 
 
-@record
-class AmbientLdr(Part):
-    kind: Literal["light_sensor"]
-    pin: int = gpio_pin()
-    charge_time_limit_s: float = spec(0.01, gt=0)
-    lux_full_scale: float = spec(gt=0, description="lux at full scale: lux = value * this")
+class AmbientLdr(Sensor, tag_field="kind", tag="light_sensor"):
+    pin: GpioPin
+    lux_full_scale: LuxFullScale
+    charge_time_limit_s: Annotated[float, Meta(gt=0)] = 0.01
 
 
 AmbientSensor = AmbientAdc | AmbientLdr
 
 
-@record
-class Pir(Part):
-    pin: int = gpio_pin()
-    refractory_s: float = spec(
-        10.0, ge=0, description="seconds: motion this soon after the last is the same person")
+class Pir(Record):
+    pin: GpioPin
+    refractory_s: Annotated[float, _is(
+        "seconds: motion this soon after the last is the same person", ge=0)] = 10.0
 
 
-@record
-class Tamper(Part):
-    pin: int = gpio_pin()
+class Tamper(Record):
+    pin: GpioPin
     tampered_when: Literal["released", "pressed"] = "released"
 
 
-@record
-class Pzem(Part):
-    port: str = spec(min_length=1, description="serial device, e.g. /dev/serial0")
-    address: int = spec(1, ge=1, le=247)
-    baud: int = spec(9600, gt=0)
-    timeout_s: float = spec(0.5, gt=0)
-    lamp_on_above_w: float = spec(5.0, ge=0, description="lamp counts as burning above this draw")
+class Pzem(Record):
+    port: Annotated[str, _is("serial device, e.g. /dev/serial0", min_length=1)]
+    address: Annotated[int, Meta(ge=1, le=247)] = 1
+    baud: Annotated[int, Meta(gt=0)] = 9600
+    timeout_s: Annotated[float, Meta(gt=0)] = 0.5
+    lamp_on_above_w: Annotated[float, _is("lamp counts as burning above this draw", ge=0)] = 5.0
 
 
-@record
-class Radar(Part):
+class Radar(Record):
     """HLK-LD2410 24 GHz presence radar on a UART: footfall, and presence of people who
     stand still, which a PIR misses."""
 
-    port: str = spec(min_length=1, description="serial device, e.g. /dev/ttyAMA1")
-    baud: Literal[9600, 19200, 38400, 57600, 115200, 230400, 256000, 460800] = spec(
-        256000, description="the radar's UART speed; 256000 unless it was reconfigured")
-    refractory_s: float = spec(
-        10.0, ge=0, description="seconds: a target this soon after the last is the same person")
-    max_distance_cm: int | None = spec(
-        None, gt=0, le=600, description="ignore targets farther away (the road beyond the "
-                                        "pavement); the LD2410 sees up to 6 m")
+    port: Annotated[str, _is("serial device, e.g. /dev/ttyAMA1", min_length=1)]
+    baud: Annotated[Literal[9600, 19200, 38400, 57600, 115200, 230400, 256000, 460800], _is(
+        "the radar's UART speed; 256000 unless it was reconfigured")] = 256000
+    refractory_s: Annotated[float, _is(
+        "seconds: a target this soon after the last is the same person", ge=0)] = 10.0
+    max_distance_cm: Annotated[int, _is(
+        "ignore targets farther away (the road beyond the pavement); the LD2410 sees up "
+        "to 6 m", gt=0, le=600)] | None = None
 
 
-@record
-class CpuTemp(Part):
+class CpuTemp(Record):
     sensor_file: str = "/sys/class/thermal/thermal_zone0/temp"
 
 
-@record
-class StatusLed(Part):
+class StatusLed(Record):
     """An LED the technician can see from the street: blinks on the hub's `identify`."""
 
-    pin: int = gpio_pin()
-    active_high: bool = spec(True, description="false if the pin sinks the LED's current")
+    pin: GpioPin
+    active_high: Annotated[bool, _is("false if the pin sinks the LED's current")] = True
 
 
-@record
-class Output(Part):
+class Output(Record):
     """The node switches and dims the lamp (DESIGN.md §11). Fail-safe by wiring: with the
     Pi dead or the agent stopped the lamp burns at full light. The relay's coil is
     energised to switch the lamp OFF (its normally-closed contact carries the lamp), and
     the PWM pin drives an open-collector stage that pulls the driver's dim wire down: at
     rest the wire floats and the driver gives full light."""
 
-    relay_pin: int | None = gpio_pin(
-        None, description="drives the relay coil (active high): energised = lamp off")
-    pwm_pin: int | None = gpio_pin(
-        None, description="PWM into the dim wire's pull-down stage: duty = how far to dim")
-    pwm_hz: float = spec(1000.0, gt=0, le=10000, description="PWM frequency, Hz")
-    driver: Literal["0-10V", "1-10V"] = spec(
-        "1-10V", description="the LED driver's dimming input; both are sink-type: "
-                             "an open dim wire means full light")
-    min_dim: int = spec(10, ge=1, le=100, description="the lowest level the driver can "
-                                                      "dim to, %; lower levels are raised "
-                                                      "to it")
+    relay_pin: Annotated[int, _is("drives the relay coil (active high): energised = lamp off",
+                                  ge=0, le=27)] | None = None
+    pwm_pin: Annotated[int, _is("PWM into the dim wire's pull-down stage: duty = how far to "
+                                "dim", ge=0, le=27)] | None = None
+    pwm_hz: Annotated[float, _is("PWM frequency, Hz", gt=0, le=10000)] = 1000.0
+    driver: Annotated[Literal["0-10V", "1-10V"], _is(
+        "the LED driver's dimming input; both are sink-type: an open dim wire means full "
+        "light")] = "1-10V"
+    min_dim: Annotated[int, _is("the lowest level the driver can dim to, %; lower levels are "
+                                "raised to it", ge=1, le=100)] = 10
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         if self.relay_pin is None and self.pwm_pin is None:
-            raise ValueError("output: set relay_pin, pwm_pin or both")
+            raise ValueError("set relay_pin, pwm_pin or both")
 
 
-@record
-class Profile(Part):
+class Profile(Record):
     """One node's hardware. Every sensor is optional; a missing table means no such sensor."""
 
-    title = "Roshni node hardware profile"
-
-    name: str = spec(pattern=PROFILE_NAME_RE)
-    board: str = spec(min_length=1)
+    name: Annotated[str, Meta(pattern=PROFILE_NAME_RE)]
+    board: Annotated[str, Meta(min_length=1)]
     description: str = ""
-    rated_w: float | None = spec(None, gt=0, description="the lamp's rated power, W")
+    rated_w: Annotated[float, _is("the lamp's rated power, W", gt=0)] | None = None
     lamp: LampSensor | None = None
     ambient: AmbientSensor | None = None
     pir: Pir | None = None
@@ -226,7 +182,7 @@ class Profile(Part):
     status_led: StatusLed | None = None
     output: Output | None = None
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         if isinstance(self.lamp, LampPower) and self.pzem is None:
             raise ValueError("lamp.kind: \"power\" needs a [pzem] energy meter")
         if self.pir is not None and self.radar is not None:
@@ -316,8 +272,12 @@ def parse_profile(data: dict[str, Any], *, source: str = "profile") -> Profile:
     try:
         return parse(Profile, data)
     except Invalid as err:
-        lines = _describe(err.errors, data)
-        raise ProfileError("\n".join(f"{source}: {line}" for line in lines)) from None
+        if err.kind == "invalid" and err.loc and err.loc[-1] in GPIO_FIELDS and \
+                err.msg.startswith("expected"):
+            shown = show(value_at(data, err.loc))
+            err = Invalid(err.loc, err.kind,
+                          f"expected an integer GPIO number 0-27, got {shown}")
+        raise ProfileError(f"{source}: {err}") from None
 
 
 def profile_sha(profile: Profile) -> str:
@@ -328,8 +288,10 @@ def profile_sha(profile: Profile) -> str:
 
 def profile_json_schema() -> dict[str, Any]:
     """JSON Schema of a profile file; committed as firmware-config/profile.schema.json."""
+    from msgspec.json import schema
+
     return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-            **json_schema(Profile)}
+            "title": "Roshni node hardware profile", **schema(Profile)}
 
 
 def _shown_path(path: Path) -> str:
@@ -337,61 +299,6 @@ def _shown_path(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path)
-
-
-def _describe(errors: list[dict[str, Any]], data: dict[str, Any]) -> list[str]:
-    lines = []
-    for e in errors:
-        key, model = _key_and_model(e["loc"], data)
-        kind, ctx = e["type"], e.get("ctx") or {}
-        if kind == "extra_forbidden":
-            import difflib
-
-            allowed = sorted(field_names(model)) if model else []
-            near = difflib.get_close_matches(key.rsplit(".", 1)[-1], allowed, n=1)
-            hint = f"did you mean {near[0]!r}? " if near else ""
-            lines.append(f"{key}: unknown key ({hint}allowed: {', '.join(allowed)})")
-        elif kind == "missing":
-            lines.append(f"{key}: required key is missing")
-        elif kind in ("union_tag_invalid", "union_tag_not_found"):
-            tp = field_type(model, key.rsplit(".", 1)[-1]) if model else None
-            kinds = ", ".join(json.dumps(t) for m in models_in(tp) for t in tags(m))
-            got = e["input"].get("kind") if isinstance(e["input"], dict) else None
-            got_text = "nothing" if got is None else _show(got)
-            lines.append(f"{key}.kind: expected one of {kinds}, got {got_text}")
-        elif kind == "value_error" and not e["loc"]:
-            lines.append(str(ctx.get("error", e["msg"])))
-        elif kind == "model_type":
-            lines.append(f"{key}: expected a table, got {_show(e['input'])}")
-        elif kind == "gpio_pin":
-            lines.append(f"{key}: {e['msg']}")
-        else:
-            expected = e["msg"].removeprefix("Input should be ").removeprefix("Value error, ")
-            if expected.startswith(("greater", "less")):
-                expected = "a number " + expected
-            lines.append(f"{key or '(top level)'}: expected {expected}, got {_show(e['input'])}")
-    return lines
-
-
-def _key_and_model(loc: tuple[Any, ...], data: Any) -> tuple[str, type[Part] | None]:
-    """Dotted key as written in the file, and the record that holds its last part (for a
-    sensor table, the kind the table names)."""
-    model: type[Part] | None = Profile
-    holder: type[Part] | None = Profile
-    for step in loc:
-        holder = model
-        tp = field_type(model, str(step)) if model else None
-        data = data.get(step) if isinstance(data, dict) else None
-        model = _model_for(tp, data)
-    return ".".join(map(str, loc)), holder
-
-
-def _model_for(tp: Any, data: Any) -> type[Part] | None:
-    for model in models_in(tp):
-        if "kind" not in field_names(model) or (
-                isinstance(data, dict) and data.get("kind") in tags(model)):
-            return model
-    return None
 
 
 if __name__ == "__main__":

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from protocol.spec import Invalid, dump, parse
-from protocol.wire import DEFAULT_PROGRAM, Config, Program, program_sha
+from protocol.structs import Invalid, dump
+from protocol.wire import DEFAULT_PROGRAM, Config, Program, parse, program_sha
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Settings loading without pydantic, shared by node and hub (DESIGN.md §10): the TOML
 file, ``ROSHNI_<SECTION>__<KEY>`` variables over it, the broker URL, and error messages
 that say where to set a missing key. `protocol.settings` builds the hub's pydantic
-settings on these; the node checks its settings with `protocol.spec` records (issue 12:
+settings on these; the node checks its settings with msgspec records (`protocol.structs`; issue 12:
 pydantic does not fit in the node's 40 MB).
 """
 
@@ -107,7 +107,7 @@ def _decode(value: str) -> Any:
 
 
 def describe(errors: list[dict[str, Any]], where: str, *, file: Path | None = None) -> str:
-    """The message of a ConfigError, from errors as pydantic (or protocol.spec) gives them."""
+    """The message of a ConfigError, from errors as pydantic (or protocol.structs) gives them."""
     lines = [f"{where}: invalid settings"]
     for e in errors:
         loc = [str(p) for p in e["loc"]]

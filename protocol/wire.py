@@ -2,10 +2,11 @@
 
 `protocol.payloads` is the contract: pydantic models, used by the hub (fast JSON
 validation, its error messages in dead letters) and for the JSON Schema. The node checks
-the payloads it sends and receives with these `protocol.spec` records instead, because
-pydantic and its models were ~9 MB of the agent's 40 MB budget (issue 12). They accept and
-refuse what the pydantic models do, with the same error types and messages, and
-`program_sha` gives the same hash; tests/protocol/test_wire.py holds the two to that.
+the payloads it sends and receives with these msgspec records (`protocol.structs`)
+instead, because pydantic and its models were ~9 MB of the agent's 40 MB budget (issue
+12). They accept and refuse what the pydantic models do, and put the problem at the same
+key (the wording is msgspec's), and `program_sha` gives the same hash;
+tests/protocol/test_wire.py holds the two to that.
 Change both together.
 """
 
@@ -15,9 +16,13 @@ import hashlib
 import json
 import math
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from protocol.spec import Part, dump, parse, record, spec
+import msgspec
+from msgspec import Meta
+
+from protocol import structs
+from protocol.structs import Record, dump
 from protocol.topics import NODE_ID_RE
 
 # Reading timestamps are UTC epoch seconds; anything outside these bounds is not a clock
@@ -39,127 +44,133 @@ DEFAULT_PROGRAM: dict[str, Any] = {
 
 
 def finite_ts(value: float) -> float:
+    """The hub's check of a timestamp (protocol.payloads); the node's is Reading.ts's bounds."""
     if not math.isfinite(value) or not (TS_MIN < value < TS_MAX):
         raise ValueError("ts must be UTC epoch seconds between 1970 and 2200")
     return value
 
 
-@record
-class Reading(Part):
+class _Payload(Record, forbid_unknown_fields=False):
+    """A message: keys it does not know are ignored (a newer hub or node may add some)."""
+
+
+class Reading(_Payload):
     """One sampling interval of one node (protocol.payloads.Reading)."""
 
-    extra = "ignore"
     v: Literal[1]
-    node: str = spec(pattern=NODE_ID_RE.pattern)
-    seq: int = spec(ge=0)
-    ts: float = spec(convert=finite_ts)
-    interval_s: int | None = spec(None, gt=0)
+    node: Annotated[str, Meta(pattern=NODE_ID_RE.pattern)]
+    seq: Annotated[int, Meta(ge=0)]
+    # UTC epoch seconds: NaN and infinities fail the bounds too (protocol.payloads.finite_ts)
+    ts: Annotated[float, Meta(gt=TS_MIN, lt=TS_MAX)]
+    interval_s: Annotated[int, Meta(gt=0)] | None = None
     lamp_on: bool | None = None
-    lux: float | None = spec(None, ge=0)
-    lamp_w: float | None = spec(None, ge=0)
-    lamp_a: float | None = spec(None, ge=0)
-    mains_v: float | None = spec(None, ge=0)
-    energy_wh: float | None = spec(None, ge=0)
-    footfall: int | None = spec(None, ge=0)
-    presence_s: int | None = spec(None, ge=0)
+    lux: Annotated[float, Meta(ge=0)] | None = None
+    lamp_w: Annotated[float, Meta(ge=0)] | None = None
+    lamp_a: Annotated[float, Meta(ge=0)] | None = None
+    mains_v: Annotated[float, Meta(ge=0)] | None = None
+    energy_wh: Annotated[float, Meta(ge=0)] | None = None
+    footfall: Annotated[int, Meta(ge=0)] | None = None
+    presence_s: Annotated[int, Meta(ge=0)] | None = None
     tamper: bool | None = None
     cpu_c: float | None = None
-    uptime_s: int | None = spec(None, ge=0)
+    uptime_s: Annotated[int, Meta(ge=0)] | None = None
     rssi_dbm: int | None = None
-    spool: int | None = spec(None, ge=0)
-    level: int | None = spec(None, ge=0, le=100)
-    level_avg: float | None = spec(None, ge=0, le=100)
+    spool: Annotated[int, Meta(ge=0)] | None = None
+    level: Annotated[int, Meta(ge=0, le=100)] | None = None
+    level_avg: Annotated[float, Meta(ge=0, le=100)] | None = None
 
 
-@record
-class Command(Part):
+CommandId = Annotated[str, Meta(min_length=1, max_length=64)]
+Percent = Annotated[int, Meta(ge=0, le=100)]
+
+
+class Command(_Payload):
     """A command from the hub; its arguments are the other keys (`command_args`)."""
 
-    extra = "ignore"
     v: Literal[1]
-    id: str = spec(min_length=1, max_length=64)
+    id: CommandId
     cmd: Literal["selftest", "identify", "set_interval", "override", "resume"]
 
 
-@record
-class CommandResult(Part):
-    extra = "ignore"
+class CommandResult(_Payload):
     v: Literal[1]
-    id: str = spec(min_length=1, max_length=64)
+    id: CommandId
     ok: bool
-    detail: dict[str, Any] = spec(default_factory=dict)
+    detail: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-@record
-class IdentifyArgs(Part):
-    seconds: int = spec(30, ge=1, le=600)
+class IdentifyArgs(Record):
+    seconds: Annotated[int, Meta(ge=1, le=600)] = 30
 
 
-@record
-class SetIntervalArgs(Part):
-    interval_s: int = spec(ge=5, le=3600)
+class SetIntervalArgs(Record):
+    interval_s: Annotated[int, Meta(ge=5, le=3600)]
 
 
-@record
-class SelftestArgs(Part):
+class SelftestArgs(Record):
     pass
 
 
-@record
-class OverrideArgs(Part):
-    level: int = spec(ge=0, le=100)
-    minutes: int = spec(120, ge=1, le=24 * 60)
+class OverrideArgs(Record):
+    level: Percent
+    minutes: Annotated[int, Meta(ge=1, le=24 * 60)] = 120
 
 
-@record
-class ResumeArgs(Part):
+class ResumeArgs(Record):
     pass
 
 
-COMMAND_ARGS: dict[str, type[Part]] = {
+COMMAND_ARGS: dict[str, type[Record]] = {
     "identify": IdentifyArgs, "set_interval": SetIntervalArgs, "selftest": SelftestArgs,
     "override": OverrideArgs, "resume": ResumeArgs,
 }
 _COMMAND_KEYS = ("v", "id", "cmd")
 
 
-def command_args(command: Command, raw: dict[str, Any]) -> Part:
+def command_args(command: Command, raw: dict[str, Any]) -> Record:
     """The arguments of a command (the keys of `raw` besides v, id and cmd), checked for
-    its kind (raises protocol.spec.Invalid)."""
+    its kind (raises protocol.structs.Invalid)."""
     extra = {k: v for k, v in raw.items() if k not in _COMMAND_KEYS}
     return parse(COMMAND_ARGS[command.cmd], extra)
 
 
-@record
-class ProgramStep(Part):
-    at: str = spec(pattern=STEP_AT_RE.pattern)
-    level: int = spec(ge=0, le=100)
+class ProgramStep(Record):
+    at: Annotated[str, Meta(pattern=STEP_AT_RE.pattern)]
+    level: Percent
 
 
-@record
-class Presence(Part):
-    floor: int = spec(ge=0, le=100)
-    level: int = spec(100, ge=0, le=100)
-    hold_s: int = spec(120, ge=1, le=3600)
+class Presence(Record):
+    floor: Percent
+    level: Percent = 100
+    hold_s: Annotated[int, Meta(ge=1, le=3600)] = 120
 
 
-@record
-class Program(Part):
+class Program(Record):
     """A lighting program (protocol.payloads.Program says what each part means)."""
 
-    steps: list[ProgramStep] = spec(min_length=1, max_length=24)
+    steps: Annotated[list[ProgramStep], Meta(min_length=1, max_length=24)]
     presence: Presence | None = None
-    min_level: int = spec(0, ge=0, le=100)
-    tz: str = spec("Asia/Karachi", min_length=1, max_length=64)
+    min_level: Percent = 0
+    tz: Annotated[str, Meta(min_length=1, max_length=64)] = "Asia/Karachi"
 
 
-@record
-class Config(Part):
-    extra = "ignore"
+class Config(_Payload):
     v: Literal[1]
-    version: int = spec(ge=1)
-    sha: str = spec(min_length=64, max_length=64)
+    version: Annotated[int, Meta(ge=1)]
+    sha: Annotated[str, Meta(min_length=64, max_length=64)]
     program: Program
+
+
+P = TypeVar("P")
+
+
+def parse(cls: type[P], data: object) -> P:
+    """A payload as a `cls` (raises protocol.structs.Invalid). Pydantic's Literal[1],
+    the hub's, takes true and 1.0 for 1: so does the node, for `v`."""
+    if isinstance(data, dict) and "v" in data and not isinstance(data["v"], str) and \
+            data["v"] == 1 and type(data["v"]) is not int:
+        data = {**data, "v": 1}
+    return structs.parse(cls, data)
 
 
 def program_sha(program: dict[str, Any]) -> str:

@@ -18,9 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from node.config import NodeSettings
 from node.selftest.checks import Check, failed, passed, skipped
-from protocol.spec import parse
 from protocol.topics import Kind, topic
-from protocol.wire import CommandResult
+from protocol.wire import CommandResult, parse
 
 BROKER = ("broker", "broker accepts this node over TLS")
 # On a test bench (plain MQTT on loopback) the broker item says only what it proved, and

@@ -13,10 +13,13 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from protocol.spec import Invalid, Part, parse, record, spec
+import msgspec
+from msgspec import Meta
+
+from protocol.structs import Invalid, Record, parse
 
 KARACHI = ZoneInfo("Asia/Karachi")
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -27,9 +30,6 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 _TIME_PATTERN = f"{_CLOCK_TIME.pattern}|{_OFFSET.pattern}"
 
 
-def time_spec(description: str | None = None) -> Any:
-    """An optional time: "HH:MM" Karachi time or "+<n>s|m|h" after the start."""
-    return spec(None, pattern=_TIME_PATTERN, description=description)
 
 # People passing one pole per hour of the day (local time): quiet before dawn, busy at
 # the evening market hours.
@@ -56,69 +56,77 @@ def resolve_time(spec: str, *, start: float, not_before: float | None = None) ->
     return at.timestamp()
 
 
-@record
-class LampBehaviour(Part):
-    on_below_elevation: float = spec(
-        0.0, description="the photocell switches the lamp on when the sun is below this (deg)")
-    rated_w: float | None = spec(None, gt=0, description="default: the profile's rated_w")
-    power_fraction: float = spec(1.0, ge=0, le=1.5, description="draw as a share of rated_w")
-    standby_w: float = spec(0.3, ge=0, description="what the driver draws while off")
-    meter_start_wh: float = spec(12000.0, ge=0)
-    fails_at: str | None = time_spec("the lamp goes dark (for good, unless repaired_at)")
-    repaired_at: str | None = time_spec("a crew replaces the failed lamp")
-    burns_by_day: bool = spec(False, description="stuck photocell or contactor: always on")
-    flicker_on_s: float = spec(0.0, ge=0, description="failing lamp: burns this long …")
-    flicker_off_s: float = spec(0.0, ge=0, description="… then is dark this long, all night")
-    follows_output: bool = spec(
-        True, description="false: the contactor and driver ignore the node's control output "
-                          "(miswired, bypassed); the photocell switches the lamp at full power")
+def _is(description: str, **bounds: float) -> Any:
+    """A field's description and bounds (msgspec.Meta)."""
+    return Meta(description=description, **bounds)
 
 
-@record
-class Mains(Part):
-    voltage: float = spec(230.0, ge=0)
-    frequency_hz: float = spec(50.0, gt=0)
-    cut_from: str | None = time_spec("load-shedding starts")
-    cut_until: str | None = time_spec("load-shedding ends")
+# An optional time: "HH:MM" Karachi time or "+<n>s|m|h" after the start.
+Time = Annotated[str, Meta(pattern=_TIME_PATTERN)]
 
-    def check(self) -> None:
+
+class LampBehaviour(Record):
+    on_below_elevation: Annotated[float, _is(
+        "the photocell switches the lamp on when the sun is below this (deg)")] = 0.0
+    rated_w: Annotated[float, _is("default: the profile's rated_w", gt=0)] | None = None
+    power_fraction: Annotated[float, _is("draw as a share of rated_w", ge=0, le=1.5)] = 1.0
+    standby_w: Annotated[float, _is("what the driver draws while off", ge=0)] = 0.3
+    meter_start_wh: Annotated[float, Meta(ge=0)] = 12000.0
+    # the lamp goes dark (for good, unless repaired_at)
+    fails_at: Time | None = None
+    # a crew replaces the failed lamp
+    repaired_at: Time | None = None
+    # stuck photocell or contactor: always on
+    burns_by_day: bool = False
+    # failing lamp: burns flicker_on_s, then is dark flicker_off_s, all night
+    flicker_on_s: Annotated[float, Meta(ge=0)] = 0.0
+    flicker_off_s: Annotated[float, Meta(ge=0)] = 0.0
+    # false: the contactor and driver ignore the node's control output (miswired,
+    # bypassed); the photocell switches the lamp at full power
+    follows_output: bool = True
+
+
+class Mains(Record):
+    voltage: Annotated[float, Meta(ge=0)] = 230.0
+    frequency_hz: Annotated[float, Meta(gt=0)] = 50.0
+    cut_from: Time | None = None  # load-shedding starts
+    cut_until: Time | None = None  # load-shedding ends
+
+    def __post_init__(self) -> None:
         if (self.cut_from is None) != (self.cut_until is None):
             raise ValueError("cut_from and cut_until go together")
 
 
-@record
-class People(Part):
-    per_hour: list[float] = spec(default_factory=lambda: list(KARACHI_FOOTFALL),
-                                 min_length=24, max_length=24,
-                                 description="people passing per hour, hour 0-23 local time")
-    dwell_s: float = spec(5.0, gt=0, description="how long one passer-by keeps the PIR high")
+class People(Record):
+    per_hour: Annotated[list[float], _is("people passing per hour, hour 0-23 local time",
+                                         min_length=24, max_length=24)] = msgspec.field(
+        default_factory=lambda: list(KARACHI_FOOTFALL))
+    dwell_s: Annotated[float, _is("how long one passer-by keeps the PIR high", gt=0)] = 5.0
 
 
-@record
-class TamperBehaviour(Part):
-    opens_at: str | None = time_spec()
-    closes_at: str | None = time_spec("default: stays open")
+class TamperBehaviour(Record):
+    opens_at: Time | None = None
+    closes_at: Time | None = None  # default: stays open
 
 
-@record
-class Installation(Part):
+class Installation(Record):
     """How the node was put up: what the technician's self-test will find."""
 
-    lamp_sensor: Literal["connected", "unplugged"] = spec(
-        "connected", description="unplugged: the lamp sensor's wire is off; it never changes")
-    clock_synchronised: bool = spec(True, description="the OS reports NTP synchronisation")
+    # unplugged: the lamp sensor's wire is off; it never changes
+    lamp_sensor: Literal["connected", "unplugged"] = "connected"
+    # the OS reports NTP synchronisation
+    clock_synchronised: bool = True
 
 
-@record
-class Scenario(Part):
+class Scenario(Record):
     name: str
     description: str = ""
     seed: int = 1
-    lamp: LampBehaviour = spec(default_factory=LampBehaviour)
-    mains: Mains = spec(default_factory=Mains)
-    people: People = spec(default_factory=People)
-    tamper: TamperBehaviour = spec(default_factory=TamperBehaviour)
-    install: Installation = spec(default_factory=Installation)
+    lamp: LampBehaviour = msgspec.field(default_factory=LampBehaviour)
+    mains: Mains = msgspec.field(default_factory=Mains)
+    people: People = msgspec.field(default_factory=People)
+    tamper: TamperBehaviour = msgspec.field(default_factory=TamperBehaviour)
+    install: Installation = msgspec.field(default_factory=Installation)
 
 
 def available_scenarios() -> list[str]:
@@ -145,6 +153,4 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
     try:
         return parse(Scenario, data)
     except Invalid as err:
-        lines = [f"{path}: {'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}"
-                 for e in err.errors]
-        raise ScenarioError("\n".join(lines)) from None
+        raise ScenarioError(f"{path}: {err}") from None

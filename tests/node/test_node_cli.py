@@ -109,7 +109,8 @@ def test_simulated_node_publishes_and_stops_cleanly(
 def test_the_agent_runs_without_pydantic():
     """Issue 12: the agent must stay under 40 MB on a pole, and pydantic with the models
     was ~9 MB of it; the node checks its settings, profile and payloads with
-    protocol.spec records. Everything `roshni node run` and `selftest` load, loaded."""
+    msgspec records (protocol.structs). Everything `roshni node run` and `selftest` load,
+    loaded."""
     code = ("import sys, roshni_cli, node.cli, node.agent, node.hardware, node.sim, "
             "node.selftest, node.commands, node.programs; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "

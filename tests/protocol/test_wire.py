@@ -1,6 +1,7 @@
 """protocol.wire, the node's pydantic-free copy of the payload models, accepts and refuses
-exactly what protocol.payloads (the hub's, the contract) does: a node must never send
-what the hub dead-letters, nor refuse a program or command the hub considers valid."""
+exactly what protocol.payloads (the hub's, the contract) does, and puts the problem at the
+same key: a node must never send what the hub dead-letters, nor refuse a program or
+command the hub considers valid. (The wording differs: pydantic's and msgspec's.)"""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ import pytest
 from pydantic import ValidationError
 
 from protocol import payloads, wire
-from protocol.spec import Invalid, dump, field_names, parse
+from protocol.structs import Invalid, dump, field_names
+from protocol.wire import parse
 
 READING = {"v": 1, "node": "khi-kor-0042", "seq": 18233, "ts": 1795370700.0, "interval_s": 60,
            "lamp_on": True, "lux": 3.1, "lamp_w": 48.2, "lamp_a": 0.21, "mains_v": 229.8,
@@ -52,8 +54,7 @@ def _outcome_pydantic(name: str, data: object) -> tuple[str, object]:
     try:
         made = model.model_validate(data)
     except ValidationError as err:
-        return "refused", sorted((tuple(map(str, e["loc"])), e["type"], e["msg"])
-                                 for e in err.errors())
+        return "refused", sorted(tuple(map(str, e["loc"])) for e in err.errors())
     dumped = made.model_dump(mode="json")
     return "taken", {k: dumped[k] for k in model.model_fields}
 
@@ -62,8 +63,8 @@ def _outcome_wire(name: str, data: object) -> tuple[str, object]:
     try:
         made = parse(getattr(wire, name), data)
     except Invalid as err:
-        return "refused", sorted((tuple(map(str, e["loc"])), e["type"], e["msg"])
-                                 for e in err.errors)
+        # msgspec reports the first problem only
+        return "refused", [tuple(map(str, err.loc))]
     return "taken", dump(made)
 
 
@@ -122,7 +123,7 @@ def test_the_node_copy_has_the_contract_fields_and_defaults(name):
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_the_node_takes_and_refuses_what_the_hub_does_with_the_same_errors(name):
+def test_the_node_takes_and_refuses_what_the_hub_does_at_the_same_keys(name):
     variants = _variants(EXAMPLES[name])
     assert len(variants) > 3
     for data in variants:
@@ -132,7 +133,9 @@ def test_the_node_takes_and_refuses_what_the_hub_does_with_the_same_errors(name)
             # Pydantic's JSON mode writes NaN and infinities as null.
             assert _json(got[1]) == _json(expected[1]), data
         else:
-            assert got == expected, data
+            assert got[0] == expected[0], data
+            if got[0] == "refused":  # one of the keys pydantic names (it names them all)
+                assert got[1][0] in expected[1], data
 
 
 def test_command_arguments_are_checked_alike():
@@ -145,12 +148,16 @@ def test_command_arguments_are_checked_alike():
         try:
             expected = ("taken", payloads.command_args(command).model_dump(mode="json"))
         except ValidationError as err:
-            expected = ("refused", [(e["loc"], e["msg"]) for e in err.errors()])
+            expected = ("refused", [e["loc"] for e in err.errors()])
         try:
             got = ("taken", dump(wire.command_args(parse(wire.Command, raw), raw)))
         except Invalid as err:
-            got = ("refused", [(e["loc"], e["msg"]) for e in err.errors])
-        assert got == expected, raw
+            got = ("refused", [err.loc])
+        assert got[0] == expected[0], raw
+        if got[0] == "taken":
+            assert got == expected, raw
+        else:
+            assert got[1][0] in expected[1], raw
 
 
 def test_node_and_hub_compute_the_same_program_sha():

@@ -118,7 +118,7 @@ def presence_latency(edges: int) -> dict[str, Any]:
     from node.schedule import decide
     from node.sensors import FootfallCounter
     from node.sun import Sun
-    from protocol.payloads import Program, program_sha
+    from protocol.wire import Program, parse, program_sha
 
     class ShiftableClock:
         """Wall time moved to a night; `offset` jumps it past a presence hold."""
@@ -139,7 +139,7 @@ def presence_latency(edges: int) -> dict[str, Any]:
     pir = FootfallCounter(17, clock=clock, refractory_s=0.0, pin_factory=pins)
     store_dir = Path(tempfile.mkdtemp(prefix="roshni-bench-"))
     store = ProgramStore(store_dir / "program.json")
-    program = Program.model_validate(PRESENCE_PROGRAM)
+    program = parse(Program, PRESENCE_PROGRAM)  # what the node holds (protocol.wire)
     store.save(StoredProgram(1, program_sha(PRESENCE_PROGRAM), program))
     sun = Sun(24.8607, 67.0011)
     control = LampControl(output, sun=sun, clock=clock, store=store,

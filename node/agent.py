@@ -15,8 +15,6 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, Protocol
 
-from pydantic import BaseModel, ValidationError
-
 from node.clock import Clock
 from node.commands import Action, CommandFailed, CommandHandler
 from node.config import NodeSettings
@@ -27,8 +25,9 @@ from node.programs import ProgramStore, config_version
 from node.publisher import Publisher
 from node.spool import Reading, Spool
 from node.systemd import Watchdog, notify
-from protocol.payloads import IdentifyArgs, OverrideArgs, SetIntervalArgs
-from protocol.payloads import Reading as ReadingModel
+from protocol.structs import Invalid, Record
+from protocol.wire import IdentifyArgs, OverrideArgs, SetIntervalArgs, parse
+from protocol.wire import Reading as ReadingModel
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +50,8 @@ class InvalidReading(RuntimeError):
 
 def _check_contract(reading: Reading) -> None:
     try:
-        ReadingModel.model_validate(reading)
-    except ValidationError as err:
+        parse(ReadingModel, reading)
+    except Invalid as err:
         raise InvalidReading(f"reading breaks the v1 contract: {err}; reading: {reading}") from err
 
 
@@ -297,7 +296,7 @@ def node_actions(settings: NodeSettings, hardware: Hardware, spool: Spool,
                  ) -> dict[str, Action]:
     """What the node does for each command the hub may send (protocol COMMAND_ARGS)."""
 
-    def identify(args: BaseModel) -> dict[str, Any]:
+    def identify(args: Record) -> dict[str, Any]:
         assert isinstance(args, IdentifyArgs)
         led = wired(hardware, "status_led")
         if led is None:
@@ -305,13 +304,13 @@ def node_actions(settings: NodeSettings, hardware: Hardware, spool: Spool,
         led.blink(args.seconds)
         return {"blinking_s": args.seconds, "led": f"GPIO{led.pin}"}
 
-    def set_interval(args: BaseModel) -> dict[str, Any]:
+    def set_interval(args: Record) -> dict[str, Any]:
         assert isinstance(args, SetIntervalArgs)
         spool.set_interval_override(args.interval_s)  # first: it must survive a restart
         old = sampler.set_interval(args.interval_s)
         return {"interval_s": args.interval_s, "was_s": old}
 
-    def selftest(args: BaseModel) -> dict[str, Any]:
+    def selftest(args: Record) -> dict[str, Any]:
         from node.selftest import quick_checks
 
         if not isinstance(hardware, FullHardware):
@@ -321,13 +320,13 @@ def node_actions(settings: NodeSettings, hardware: Hardware, spool: Spool,
         return {"ok": not any(c.failed for c in checks),
                 "checks": [c.as_dict() for c in checks]}
 
-    def override(args: BaseModel) -> dict[str, Any]:
+    def override(args: Record) -> dict[str, Any]:
         assert isinstance(args, OverrideArgs)
         if control is None:
             raise CommandFailed("this node has no lamp output ([output] in its profile)")
         return control.override(args.level, args.minutes)
 
-    def resume(args: BaseModel) -> dict[str, Any]:
+    def resume(args: Record) -> dict[str, Any]:
         if control is None:
             raise CommandFailed("this node has no lamp output ([output] in its profile)")
         return control.resume()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from node.clock import Clock, RealClock, SimClock
 from node.config import NodeSettings
-from protocol.settings import ConfigError
+from protocol.loading import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -15,13 +15,12 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from protocol.payloads import Command, command_args
+from protocol.structs import Invalid, Record, dump
+from protocol.wire import Command, command_args, parse
 
 log = logging.getLogger(__name__)
 
-Action = Callable[[BaseModel], dict[str, Any]]
+Action = Callable[[Record], dict[str, Any]]
 REMEMBERED = 64
 
 
@@ -34,7 +33,7 @@ class CommandHandler:
                  answer: Callable[[dict[str, Any]], None]) -> None:
         self.actions = actions
         self.answer = answer
-        self._queue: queue.Queue[Command | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[Command, dict[str, Any]] | None] = queue.Queue()
         self._done: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._done_lock = threading.Lock()  # refusals are answered from paho's thread
         self._thread = threading.Thread(target=self._run, name="roshni-commands", daemon=True)
@@ -49,24 +48,25 @@ class CommandHandler:
     def receive(self, raw: dict[str, Any]) -> None:
         """From paho's thread: check it, queue it; never block and never raise."""
         try:
-            command = Command.model_validate(raw)
-        except ValidationError as err:
+            command = parse(Command, raw)
+        except Invalid as err:
             command_id = raw.get("id")
             log.warning("refusing command %r: %s", raw, _errors(err))
             if isinstance(command_id, str) and 0 < len(command_id) <= 64:
                 self._reply(command_id, False, {"error": f"not a command: {_errors(err)}"})
             return
-        self._queue.put(command)
+        self._queue.put((command, raw))
 
     def _run(self) -> None:
-        while (command := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
+            command, raw = item
             try:
-                self._handle(command)
+                self._handle(command, raw)
             except Exception:  # noqa: BLE001 - one bad command must not end the others
                 log.exception("command %s failed", command.id)
                 self._reply(command.id, False, {"error": "the node failed carrying it out"})
 
-    def _handle(self, command: Command) -> None:
+    def _handle(self, command: Command, raw: dict[str, Any]) -> None:
         with self._done_lock:
             earlier = self._done.get(command.id)
         if earlier is not None:
@@ -74,15 +74,15 @@ class CommandHandler:
             self.answer(earlier)
             return
         try:
-            args = command_args(command)
-        except ValidationError as err:
+            args = command_args(command, raw)
+        except Invalid as err:
             self._reply(command.id, False, {"error": f"{command.cmd}: {_errors(err)}"})
             return
         action = self.actions.get(command.cmd)
         if action is None:
             self._reply(command.id, False, {"error": f"this node does not do {command.cmd}"})
             return
-        log.info("command %s: %s %s", command.id, command.cmd, args.model_dump())
+        log.info("command %s: %s %s", command.id, command.cmd, dump(args))
         try:
             detail = action(args)
         except CommandFailed as err:
@@ -99,6 +99,6 @@ class CommandHandler:
         self.answer(result)
 
 
-def _errors(err: ValidationError) -> str:
+def _errors(err: Invalid) -> str:
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'payload'}: {e['msg']}"
-                     for e in err.errors(include_url=False))
+                     for e in err.errors)

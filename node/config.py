@@ -7,45 +7,92 @@
 from __future__ import annotations
 
 import math
+import os
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated, Any, Self
 
-from pydantic import Field, field_validator, model_validator
+import msgspec
+from msgspec import Meta
 
-from protocol.settings import MqttEndpoint, MqttSettings, RoshniSettings, Section
+from protocol.loading import (
+    ConfigError,
+    MqttEndpoint,
+    check_mqtt_url,
+    describe,
+    overlay_environment,
+    read_settings_file,
+    settings_path,
+    where,
+)
+from protocol.structs import Invalid, Record, parse
 from protocol.topics import check_node_id
 
 DEFAULT_SPOOL_DAYS = 14.0
 
 
-class NodeSection(Section):
-    id: str
+# The settings are msgspec records (protocol.structs), not pydantic models: the agent has
+# to fit in 40 MB (issue 12). They are parsed in msgspec's lax mode: values from ROSHNI_*
+# variables are text ("60", "true").
+
+
+class NodeId(str):
+    """A node id (protocol.topics.check_node_id)."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_value(cls, value: object) -> NodeId:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a node id (text), got {value!r}")
+        return cls(check_node_id(value))
+
+
+class MqttUrl(str):
+    """mqtt://… or mqtts://…"""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_value(cls, value: object) -> MqttUrl:
+        if not isinstance(value, str):
+            raise ValueError(f"expected a URL (text), got {value!r}")
+        return cls(check_mqtt_url(value))
+
+
+class NodeSection(Record):
+    id: NodeId
     # A profile name in firmware-config/ or a path to a profile file.
     profile: str = "pi-zero-2w"
     # Float so tests and simulations can sample several times a second.
-    interval_s: float = Field(default=60.0, gt=0)
-    lat: float | None = Field(default=None, ge=-90, le=90)
-    lon: float | None = Field(default=None, ge=-180, le=180)
-
-    @field_validator("id")
-    @classmethod
-    def _node_id(cls, node_id: str) -> str:
-        return check_node_id(node_id)
+    interval_s: Annotated[float, Meta(gt=0)] = 60.0
+    lat: Annotated[float, Meta(ge=-90, le=90)] | None = None
+    lon: Annotated[float, Meta(ge=-180, le=180)] | None = None
 
 
-class SpoolSettings(Section):
+class MqttSettings(Record):
+    """The node's [mqtt] table (the hub's is protocol.settings.MqttSettings)."""
+
+    url: MqttUrl = MqttUrl("mqtt://127.0.0.1:1883")
+    ca_file: Path | None = None
+    keepalive_s: int = 30
+
+    def endpoint(self) -> MqttEndpoint:
+        return MqttEndpoint.from_url(self.url)
+
+
+class SpoolSettings(Record):
     """How much history the node keeps while the broker is unreachable: a number of
     readings or of days (at the configured interval); 14 days if neither is set."""
 
-    max_readings: int | None = Field(default=None, gt=0)
-    max_days: float | None = Field(default=None, gt=0)
+    max_readings: Annotated[int, Meta(gt=0)] | None = None
+    max_days: Annotated[float, Meta(gt=0)] | None = None
 
-    @model_validator(mode="after")
-    def _one_bound(self) -> SpoolSettings:
+    def __post_init__(self) -> None:
         if self.max_readings is not None and self.max_days is not None:
             raise ValueError("set either spool.max_readings or spool.max_days, not both")
-        return self
 
     def capacity(self, interval_s: float) -> int:
         if self.max_readings is not None:
@@ -54,28 +101,22 @@ class SpoolSettings(Section):
         return max(1, math.ceil(days * 86400 / interval_s))
 
 
-class SimSettings(Section):
-    """Clock of a simulated node (`roshni node run --simulate`)."""
+class SimStart(str):
+    """"now", or UTC epoch seconds written as text (from a number, an ISO 8601 time)."""
 
-    # "now", UTC epoch seconds, or an ISO 8601 time (without an offset it is UTC).
-    start: float | str = "now"
-    speed: float = Field(default=1.0, gt=0)
-    # Wall-clock epoch seconds at which the simulated clock read `start` (default: when the
-    # agent starts): nodes started one after another share one street clock (the demo).
-    start_wall: float | None = None
+    __slots__ = ()
 
-    @field_validator("start", mode="before")
     @classmethod
-    def _start(cls, value: object) -> float | str:
+    def from_value(cls, value: object) -> SimStart:
         if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+            return cls(repr(float(value)))
         if not isinstance(value, str):
             raise ValueError('must be "now", epoch seconds or an ISO 8601 time')
         text = value.strip()
         if text.lower() == "now":
-            return "now"
+            return cls("now")
         try:
-            return float(text)
+            return cls(repr(float(text)))
         except ValueError:
             pass
         try:
@@ -86,7 +127,18 @@ class SimSettings(Section):
             ) from None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return when.timestamp()
+        return cls(repr(when.timestamp()))
+
+
+class SimSettings(Record):
+    """Clock of a simulated node (`roshni node run --simulate`)."""
+
+    # "now", UTC epoch seconds, or an ISO 8601 time (without an offset it is UTC).
+    start: SimStart = SimStart("now")
+    speed: Annotated[float, Meta(gt=0)] = 1.0
+    # Wall-clock epoch seconds at which the simulated clock read `start` (default: when the
+    # agent starts): nodes started one after another share one street clock (the demo).
+    start_wall: float | None = None
 
     def start_epoch(self, now: float | None = None) -> float:
         if self.start == "now":
@@ -98,14 +150,40 @@ class SimSettings(Section):
         return self.start == "now" and self.speed == 1.0
 
 
-class NodeSettings(RoshniSettings):
+class NodeSettings(Record, kw_only=True):
+    data_dir: Path = Path("data")
     node: NodeSection
-    mqtt: MqttSettings = MqttSettings()
-    spool: SpoolSettings = SpoolSettings()
-    sim: SimSettings = SimSettings()
+    mqtt: MqttSettings = msgspec.field(default_factory=MqttSettings)
+    spool: SpoolSettings = msgspec.field(default_factory=SpoolSettings)
+    sim: SimSettings = msgspec.field(default_factory=SimSettings)
 
-    @model_validator(mode="after")
-    def _username_is_node_id(self) -> NodeSettings:
+    @classmethod
+    def of(cls, **data: Any) -> Self:
+        """Settings from tables given as dicts (``node={"id": …}``), checked; raises
+        protocol.structs.Invalid."""
+        return parse(cls, data, lax=True)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None, *, environ: Mapping[str, str] | None = None,
+             **overrides: Any) -> Self:
+        """The settings file (``--config``, else $ROSHNI_CONFIG) with ROSHNI_* variables
+        over it; ConfigError naming every bad key and where to set a missing one."""
+        environ = os.environ if environ is None else environ
+        path = settings_path(path, environ)
+        data = read_settings_file(path)
+        for key, value in overrides.items():
+            data.setdefault(key, value)
+        overlay_environment({f.name: not (isinstance(f.type, type) and issubclass(f.type, Record))
+                             for f in msgspec.structs.fields(cls)}, data, environ)
+        # An absent [node] table: report its required keys, which is what a person has
+        # to write, not the table's name.
+        data.setdefault("node", {})
+        try:
+            return parse(cls, data, lax=True)
+        except Invalid as err:
+            raise ConfigError(describe(err.errors, where(path), file=path)) from None
+
+    def __post_init__(self) -> None:
         # The broker's ACL is `pattern readwrite roshni/v1/%u/#`: under any other username
         # every publish would be refused (or, on MQTT 3.1.1, silently dropped).
         username = self.mqtt.endpoint().username
@@ -113,7 +191,6 @@ class NodeSettings(RoshniSettings):
             raise ValueError(
                 f"mqtt.url: the username {username!r} must be the node id {self.node.id!r}"
             )
-        return self
 
     def mqtt_endpoint(self) -> MqttEndpoint:
         """The broker to connect to, with the node id as username when the URL has none."""

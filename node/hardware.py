@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from node.clock import Clock
 from node.indicator import StatusLed
@@ -31,7 +31,6 @@ from node.sensors import (
     AdcLampSensor,
     CpuTemperature,
     FootfallCounter,
-    Ld2410,
     LdrAmbientLight,
     LdrLampSensor,
     Pzem004t,
@@ -43,6 +42,9 @@ from node.sensors import (
     lamp_on_from_power,
 )
 from node.sensors.system import DEFAULT_UPTIME_FILE
+
+if TYPE_CHECKING:
+    from node.sensors.radar import Ld2410
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +205,8 @@ def build_sensors(profile: Profile, *, clock: Clock, pin_factory=None,
                                                refractory_s=profile.pir.refractory_s,
                                                pin_factory=pin_factory)
         elif profile.radar is not None:
+            from node.sensors.radar import Ld2410
+
             sensors.footfall = Ld2410(ports.get("radar", profile.radar.port), clock=clock,
                                       baud=profile.radar.baud,
                                       refractory_s=profile.radar.refractory_s,

@@ -19,6 +19,7 @@ from typing import Any
 from gpiozero import OutputDevice, PWMOutputDevice
 
 from node.profile import Output
+from protocol.structs import dump
 
 REST_LEVEL = 100  # what the lamp does with the outputs released
 
@@ -101,4 +102,4 @@ class LampOutput:
                 device.close()
 
     def __repr__(self) -> str:
-        return f"<LampOutput level={self._level} {self.spec.model_dump(exclude_none=True)}>"
+        return f"<LampOutput level={self._level} {dump(self.spec, exclude_none=True)}>"

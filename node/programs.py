@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
-from protocol.payloads import DEFAULT_PROGRAM, Config, Program, program_sha
+from protocol.structs import Invalid, dump
+from protocol.wire import DEFAULT_PROGRAM, Config, Program, parse, program_sha
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +30,11 @@ class StoredProgram:
 
     def as_json(self) -> dict[str, Any]:
         return {"version": self.version, "sha": self.sha,
-                "program": self.program.model_dump(mode="json")}
+                "program": dump(self.program)}
 
 
 def default_program() -> StoredProgram:
-    return StoredProgram(0, program_sha(DEFAULT_PROGRAM), Program.model_validate(DEFAULT_PROGRAM))
+    return StoredProgram(0, program_sha(DEFAULT_PROGRAM), parse(Program, DEFAULT_PROGRAM))
 
 
 class ConfigRejected(ValueError):
@@ -55,10 +54,10 @@ def check_config(raw: bytes, current: StoredProgram) -> StoredProgram | None:
         raise ConfigRejected("not JSON", None) from None
     version = _version(data)
     try:
-        config = Config.model_validate(data)
-    except ValidationError as err:
+        config = parse(Config, data)
+    except Invalid as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}"
-                             for e in err.errors(include_url=False))
+                             for e in err.errors)
         raise ConfigRejected(f"not a valid config: {problems}", version) from None
     try:
         from zoneinfo import ZoneInfo
@@ -66,7 +65,7 @@ def check_config(raw: bytes, current: StoredProgram) -> StoredProgram | None:
         ZoneInfo(config.program.tz)
     except (ValueError, OSError):
         raise ConfigRejected(f"unknown time zone {config.program.tz!r}", version) from None
-    sha = program_sha(config.program.model_dump(mode="json"))
+    sha = program_sha(dump(config.program))
     if config.sha != sha:
         raise ConfigRejected(f"sha {config.sha} is not that of the program ({sha})", version)
     if config.version == current.version and sha == current.sha:
@@ -101,7 +100,7 @@ class ProgramStore:
         unreadable, which is logged: the lamp must still light)."""
         try:
             data = json.loads(self.path.read_text(encoding="utf-8"))
-            program = Program.model_validate(data["program"])
+            program = parse(Program, data["program"])
             stored = StoredProgram(int(data["version"]), program_sha(data["program"]), program)
         except FileNotFoundError:
             return default_program()

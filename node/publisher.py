@@ -29,7 +29,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 
 from node.clock import Clock
 from node.spool import Reading, Spool
-from protocol.settings import MqttEndpoint
+from protocol.loading import MqttEndpoint
 from protocol.topics import Kind, topic
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from node.sun import SunTimes
-from protocol.payloads import Program
+from protocol.wire import Program
 
 # Where the steps give no answer (a polar day without sunset, and sun-only steps): the
 # lamp's fail-safe state.

@@ -8,25 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from protocol.topics import NODE_ID_RE
+from protocol.wire import DEFAULT_PROGRAM, STEP_AT_RE, TS_MAX, TS_MIN, finite_ts
+
+__all__ = ["COMMAND_ARGS", "DEFAULT_PROGRAM", "MODELS", "READING_FIELD_TYPES", "STEP_AT_RE",
+           "TS_MAX", "TS_MIN", "Command", "CommandResult", "Config", "Event", "NodeId",
+           "Presence", "Program", "ProgramStep", "Reading", "Status", "command_args",
+           "json_schema", "program_sha"]
 
 NodeId = Annotated[str, Field(pattern=NODE_ID_RE.pattern)]
-# Reading timestamps are UTC epoch seconds; anything outside these bounds is not a clock
-# reading at all (the hub dead-letters it), as opposed to a plausible-but-wrong clock.
-TS_MIN = 0.0
-TS_MAX = 7_258_118_400.0  # 2200-01-01
-
-
-def _finite_ts(value: float) -> float:
-    if not math.isfinite(value) or not (TS_MIN < value < TS_MAX):
-        raise ValueError("ts must be UTC epoch seconds between 1970 and 2200")
-    return value
+# The contract's bounds, the program's step pattern and the default program live in
+# protocol.wire, the node's pydantic-free copy of these models (keep the two equal).
+_finite_ts = finite_ts
 
 
 class _Message(BaseModel):
@@ -169,12 +166,6 @@ def command_args(command: Command) -> _Message:
 
 # --- lamp control: the lighting program (DESIGN.md §11) ---
 
-# A step starts at sunset or sunrise with an offset in minutes ("sunset", "sunset+30",
-# "sunrise-15") or at a local clock time ("23:00").
-# Offsets up to 360 minutes either way.
-STEP_AT_RE = re.compile(r"^(?:(?:sunset|sunrise)"
-                        r"(?:[+-](?:[0-9]|[1-9][0-9]|[1-2][0-9]{2}|3[0-5][0-9]|360))?"
-                        r"|(?:[01][0-9]|2[0-3]):[0-5][0-9])$")
 
 
 class ProgramStep(_Message):
@@ -210,10 +201,6 @@ class Program(_Message):
     tz: str = Field(default="Asia/Karachi", min_length=1, max_length=64)
 
 
-# The program every node runs until the hub sends one: full light from sunset to sunrise.
-DEFAULT_PROGRAM: dict[str, Any] = {
-    "steps": [{"at": "sunset", "level": 100}, {"at": "sunrise", "level": 0}],
-}
 
 
 def program_sha(program: dict[str, Any]) -> str:

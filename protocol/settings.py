@@ -1,25 +1,35 @@
 """Settings loading shared by node and hub (DESIGN.md §10).
 
 Values come from a TOML file and from ``ROSHNI_<SECTION>__<KEY>`` environment variables;
-the environment wins. Each service defines one settings class on top of `RoshniSettings`.
+the environment wins. Each hub service defines one settings class on top of
+`RoshniSettings`; the file and variable handling is `protocol.loading`'s, which the node
+uses without pydantic.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Self
-from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
+from protocol.loading import (
+    CONFIG_ENV,
+    ENV_PREFIX,
+    ConfigError,
+    MqttEndpoint,
+    check_mqtt_url,
+    describe,
+    overlay_environment,
+    read_settings_file,
+    settings_path,
+    where,
+)
 
-class ConfigError(ValueError):
-    """A settings file or variable that cannot be used; the message names where and why."""
+__all__ = ["CONFIG_ENV", "ENV_PREFIX", "ConfigError", "MqttEndpoint", "MqttSettings",
+           "RoshniSettings", "Section", "describe_errors"]
 
 
 class Section(BaseModel):
@@ -36,40 +46,17 @@ class MqttSettings(Section):
     @field_validator("url")
     @classmethod
     def _scheme(cls, url: str) -> str:
-        if urlsplit(url).scheme not in ("mqtt", "mqtts"):
-            raise ValueError("must start with mqtt:// or mqtts:// (TLS)")
-        return url
+        return check_mqtt_url(url)
 
     def endpoint(self) -> MqttEndpoint:
         return MqttEndpoint.from_url(self.url)
-
-
-@dataclass(frozen=True)
-class MqttEndpoint:
-    host: str
-    port: int
-    username: str | None
-    password: str | None
-    tls: bool
-
-    @classmethod
-    def from_url(cls, url: str) -> MqttEndpoint:
-        parts = urlsplit(url)
-        tls = parts.scheme == "mqtts"
-        return cls(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or (8883 if tls else 1883),
-            username=unquote(parts.username) if parts.username else None,
-            password=unquote(parts.password) if parts.password else None,
-            tls=tls,
-        )
 
 
 class RoshniSettings(BaseModel):
     """Root of a service's settings: `data_dir` plus one `Section` per table.
 
     Loading is done here rather than with pydantic-settings: that library alone adds about
-    16 MB to a process, and the node has to fit in 40 MB on a Pi Zero."""
+    16 MB to a process."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -78,20 +65,9 @@ class RoshniSettings(BaseModel):
     @classmethod
     def load(cls, path: Path | str | None = None, *, environ: Mapping[str, str] | None = None,
              **overrides: Any) -> Self:
-        data: dict[str, Any] = {}
         environ = os.environ if environ is None else environ
-        if path is None and environ.get(CONFIG_ENV):
-            # The installed `roshni` wrapper points here, so an operator need not type
-            # --config /etc/roshni/hub.toml on every command.
-            path = environ[CONFIG_ENV]
-        if path is not None:
-            path = Path(path)
-            try:
-                data = tomllib.loads(path.read_text())
-            except FileNotFoundError:
-                raise ConfigError(f"{path}: no such settings file") from None
-            except tomllib.TOMLDecodeError as err:
-                raise ConfigError(f"{path}: not valid TOML: {err}") from None
+        path = settings_path(path, environ)
+        data = read_settings_file(path)
         for key, value in overrides.items():
             data.setdefault(key, value)
         _overlay_environment(cls, data, environ)
@@ -100,47 +76,16 @@ class RoshniSettings(BaseModel):
             # a person has to write, not the table's name.
             if info.is_required() and not _is_scalar(cls, name):
                 data.setdefault(name, {})
-        where = f"{path} (and ROSHNI_* variables)" if path else "ROSHNI_* environment variables"
         try:
             return cls.model_validate(data)
         except ValidationError as err:
-            raise ConfigError(describe_errors(err, where, file=path)) from None
-
-
-ENV_PREFIX = "ROSHNI_"
-CONFIG_ENV = "ROSHNI_CONFIG"  # the settings file when no --config is given
+            raise ConfigError(describe_errors(err, where(path), file=path)) from None
 
 
 def _overlay_environment(cls: type[BaseModel], data: dict[str, Any],
                          environ: Mapping[str, str]) -> None:
-    """`ROSHNI_<FIELD>` and `ROSHNI_<SECTION>__<KEY>` over the file's values, for the fields
-    this service has (a hub ignores ROSHNI_NODE__*, a node ignores ROSHNI_INFLUX__*)."""
-    fields = cls.model_fields
-    for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        path = name[len(ENV_PREFIX):].lower().split("__")
-        if path[0] not in fields or (len(path) == 1) != _is_scalar(cls, path[0]):
-            continue
-        target = data
-        for part in path[:-1]:
-            existing = target.get(part)
-            section = dict(existing) if isinstance(existing, dict) else {}
-            target[part] = section
-            target = section
-        target[path[-1]] = _decode(value)
-
-
-def _decode(value: str) -> Any:
-    """Lists and tables (subscribers, sites, SLA hours) come from the environment as JSON;
-    everything else is text for the model to convert."""
-    if value.lstrip()[:1] in ("[", "{"):
-        try:
-            return json.loads(value)
-        except ValueError as err:
-            raise ConfigError(f"ROSHNI_* variable holding {value[:40]!r}…: not valid JSON: "
-                              f"{err}") from None
-    return value
+    overlay_environment({name: _is_scalar(cls, name) for name in cls.model_fields}, data,
+                        environ)
 
 
 def _is_scalar(cls: type[BaseModel], field: str) -> bool:
@@ -149,24 +94,4 @@ def _is_scalar(cls: type[BaseModel], field: str) -> bool:
 
 
 def describe_errors(err: ValidationError, where: str, *, file: Path | None = None) -> str:
-    lines = [f"{where}: invalid settings"]
-    for e in err.errors():
-        loc = [str(p) for p in e["loc"]]
-        key = ".".join(loc) or "(top level)"
-        if e["type"] == "missing":
-            lines.append(f"  {key}: required, not set. {_where_to_set(loc, file)}")
-        else:
-            lines.append(f"  {key}: {e['msg']}")
-    return "\n".join(lines)
-
-
-def _where_to_set(loc: list[str], file: Path | None) -> str:
-    """Where a missing key goes: the file's TOML table and the environment variable."""
-    env = ENV_PREFIX + "__".join(part.upper() for part in loc)
-    if len(loc) == 1:
-        toml = f"{loc[0]} = …"
-    else:
-        toml = f"[{'.'.join(loc[:-1])}] {loc[-1]} = …"
-    in_file = f"in {file}" if file is not None else (
-        f"in the settings file (--config FILE, or {CONFIG_ENV}=FILE; none was given)")
-    return f"Set it {in_file} as `{toml}`, or as {env}."
+    return describe(err.errors(), where, file=file)

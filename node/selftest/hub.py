@@ -18,8 +18,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from node.config import NodeSettings
 from node.selftest.checks import Check, failed, passed, skipped
-from protocol.payloads import CommandResult
 from protocol.topics import Kind, topic
+from protocol.wire import CommandResult, parse
 
 BROKER = ("broker", "broker accepts this node over TLS")
 # On a test bench (plain MQTT on loopback) the broker item says only what it proved, and
@@ -67,7 +67,7 @@ class BrokerSession:
 
     def _on_message(self, _c: Any, _u: Any, msg: mqtt.MQTTMessage) -> None:
         try:
-            result = CommandResult.model_validate_json(msg.payload)
+            result = parse(CommandResult, json.loads(msg.payload))
         except ValueError:
             return
         with self._result_arrived:

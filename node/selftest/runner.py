@@ -21,7 +21,7 @@ from node.selftest.sensors import lamp_responds, sensor_checks
 from node.selftest.system import clock_check, open_spool_check, spool_check
 from node.selftest.timesync import kernel_clock_synchronised
 from node.spool import Spool
-from protocol.settings import ConfigError
+from protocol.loading import ConfigError
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 

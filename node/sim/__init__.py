@@ -12,18 +12,21 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from node.clock import Clock
 from node.hardware import Hardware, build_sensors
 from node.profile import AmbientLdr, LampLdr, LampRelay, Profile
 from node.sim.driver import SimDriver
-from node.sim.ld2410 import Ld2410Emulator
 from node.sim.mcp3008 import Mcp3008Emulator
 from node.sim.pins import MockPWMPin, SimChargingPin, SimPinFactory
 from node.sim.pzem import PzemEmulator
 from node.sim.scenario import Scenario, ScenarioError, available_scenarios, load_scenario
 from node.sim.site import Simulation
 from node.sim.world import World
+
+if TYPE_CHECKING:
+    from node.sim.ld2410 import Ld2410Emulator
 
 __all__ = ["Scenario", "ScenarioError", "available_scenarios", "load_scenario",
            "open_simulated_hardware", "simulated_position"]
@@ -96,6 +99,8 @@ def open_simulated_hardware(profile: Profile, scenario: str | Scenario, *, clock
         if profile.pzem is not None:
             pzem = PzemEmulator(address=profile.pzem.address)
         if profile.radar is not None:
+            from node.sim.ld2410 import Ld2410Emulator
+
             radar = Ld2410Emulator()
         files = {"uptime": workdir / "uptime"}
         if profile.cpu_temp is not None:

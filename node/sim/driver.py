@@ -18,17 +18,20 @@ import random
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gpiozero.pins.mock import MockFactory, MockPin
 
 from node.clock import Clock
 from node.profile import AmbientAdc, AmbientLdr, LampAdc, LampLdr, LampRelay, Profile
-from node.sim.ld2410 import Ld2410Emulator
 from node.sim.mcp3008 import Mcp3008Emulator
 from node.sim.pins import SimChargingPin
 from node.sim.pzem import PzemEmulator
 from node.sim.scenario import KARACHI
 from node.sim.world import Moment, World
+
+if TYPE_CHECKING:
+    from node.sim.ld2410 import Ld2410Emulator
 
 log = logging.getLogger(__name__)
 

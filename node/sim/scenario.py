@@ -16,7 +16,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import msgspec
+from msgspec import Meta
+
+from protocol.structs import Invalid, Record, parse
 
 KARACHI = ZoneInfo("Asia/Karachi")
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -24,8 +27,9 @@ _CLOCK_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _OFFSET = re.compile(r"^\+(\d+(?:\.\d+)?)([smh])$")
 _UNIT_S = {"s": 1, "m": 60, "h": 3600}
 
-TimeSpec = Annotated[str, Field(pattern=f"{_CLOCK_TIME.pattern}|{_OFFSET.pattern}",
-                                description='"HH:MM" Karachi time or "+<n>s|m|h" after start')]
+_TIME_PATTERN = f"{_CLOCK_TIME.pattern}|{_OFFSET.pattern}"
+
+
 
 # People passing one pole per hour of the day (local time): quiet before dawn, busy at
 # the evening market hours.
@@ -52,70 +56,77 @@ def resolve_time(spec: str, *, start: float, not_before: float | None = None) ->
     return at.timestamp()
 
 
-class _Part(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+def _is(description: str, **bounds: float) -> Any:
+    """A field's description and bounds (msgspec.Meta)."""
+    return Meta(description=description, **bounds)
 
 
-class LampBehaviour(_Part):
-    on_below_elevation: float = Field(
-        0.0, description="the photocell switches the lamp on when the sun is below this (deg)")
-    rated_w: float | None = Field(None, gt=0, description="default: the profile's rated_w")
-    power_fraction: float = Field(1.0, ge=0, le=1.5, description="draw as a share of rated_w")
-    standby_w: float = Field(0.3, ge=0, description="what the driver draws while off")
-    meter_start_wh: float = Field(12000.0, ge=0)
-    fails_at: TimeSpec | None = Field(None, description="the lamp goes dark (for good, "
-                                      "unless repaired_at)")
-    repaired_at: TimeSpec | None = Field(None, description="a crew replaces the failed lamp")
-    burns_by_day: bool = Field(False, description="stuck photocell or contactor: always on")
-    flicker_on_s: float = Field(0.0, ge=0, description="failing lamp: burns this long …")
-    flicker_off_s: float = Field(0.0, ge=0, description="… then is dark this long, all night")
-    follows_output: bool = Field(
-        True, description="false: the contactor and driver ignore the node's control output "
-                          "(miswired, bypassed); the photocell switches the lamp at full power")
+# An optional time: "HH:MM" Karachi time or "+<n>s|m|h" after the start.
+Time = Annotated[str, Meta(pattern=_TIME_PATTERN)]
 
 
-class Mains(_Part):
-    voltage: float = Field(230.0, ge=0)
-    frequency_hz: float = Field(50.0, gt=0)
-    cut_from: TimeSpec | None = Field(None, description="load-shedding starts")
-    cut_until: TimeSpec | None = Field(None, description="load-shedding ends")
+class LampBehaviour(Record):
+    on_below_elevation: Annotated[float, _is(
+        "the photocell switches the lamp on when the sun is below this (deg)")] = 0.0
+    rated_w: Annotated[float, _is("default: the profile's rated_w", gt=0)] | None = None
+    power_fraction: Annotated[float, _is("draw as a share of rated_w", ge=0, le=1.5)] = 1.0
+    standby_w: Annotated[float, _is("what the driver draws while off", ge=0)] = 0.3
+    meter_start_wh: Annotated[float, Meta(ge=0)] = 12000.0
+    # the lamp goes dark (for good, unless repaired_at)
+    fails_at: Time | None = None
+    # a crew replaces the failed lamp
+    repaired_at: Time | None = None
+    # stuck photocell or contactor: always on
+    burns_by_day: bool = False
+    # failing lamp: burns flicker_on_s, then is dark flicker_off_s, all night
+    flicker_on_s: Annotated[float, Meta(ge=0)] = 0.0
+    flicker_off_s: Annotated[float, Meta(ge=0)] = 0.0
+    # false: the contactor and driver ignore the node's control output (miswired,
+    # bypassed); the photocell switches the lamp at full power
+    follows_output: bool = True
 
-    @model_validator(mode="after")
-    def _both_ends(self) -> Mains:
+
+class Mains(Record):
+    voltage: Annotated[float, Meta(ge=0)] = 230.0
+    frequency_hz: Annotated[float, Meta(gt=0)] = 50.0
+    cut_from: Time | None = None  # load-shedding starts
+    cut_until: Time | None = None  # load-shedding ends
+
+    def __post_init__(self) -> None:
         if (self.cut_from is None) != (self.cut_until is None):
             raise ValueError("cut_from and cut_until go together")
-        return self
 
 
-class People(_Part):
-    per_hour: list[float] = Field(default_factory=lambda: list(KARACHI_FOOTFALL),
-                                  min_length=24, max_length=24,
-                                  description="people passing per hour, hour 0-23 local time")
-    dwell_s: float = Field(5.0, gt=0, description="how long one passer-by keeps the PIR high")
+class People(Record):
+    per_hour: Annotated[list[float], _is("people passing per hour, hour 0-23 local time",
+                                         min_length=24, max_length=24)] = msgspec.field(
+        default_factory=lambda: list(KARACHI_FOOTFALL))
+    dwell_s: Annotated[float, _is("how long one passer-by keeps the PIR high", gt=0)] = 5.0
 
 
-class TamperBehaviour(_Part):
-    opens_at: TimeSpec | None = None
-    closes_at: TimeSpec | None = Field(None, description="default: stays open")
+class TamperBehaviour(Record):
+    opens_at: Time | None = None
+    closes_at: Time | None = None  # default: stays open
 
 
-class Installation(_Part):
+class Installation(Record):
     """How the node was put up: what the technician's self-test will find."""
 
-    lamp_sensor: Literal["connected", "unplugged"] = Field(
-        "connected", description="unplugged: the lamp sensor's wire is off; it never changes")
-    clock_synchronised: bool = Field(True, description="the OS reports NTP synchronisation")
+    # unplugged: the lamp sensor's wire is off; it never changes
+    lamp_sensor: Literal["connected", "unplugged"] = "connected"
+    # the OS reports NTP synchronisation
+    clock_synchronised: bool = True
 
 
-class Scenario(_Part):
+class Scenario(Record):
     name: str
     description: str = ""
     seed: int = 1
-    lamp: LampBehaviour = LampBehaviour()
-    mains: Mains = Mains()
-    people: People = People()
-    tamper: TamperBehaviour = TamperBehaviour()
-    install: Installation = Installation()
+    lamp: LampBehaviour = msgspec.field(default_factory=LampBehaviour)
+    mains: Mains = msgspec.field(default_factory=Mains)
+    people: People = msgspec.field(default_factory=People)
+    tamper: TamperBehaviour = msgspec.field(default_factory=TamperBehaviour)
+    install: Installation = msgspec.field(default_factory=Installation)
 
 
 def available_scenarios() -> list[str]:
@@ -140,8 +151,6 @@ def load_scenario(name_or_path: str | os.PathLike[str]) -> Scenario:
         raise ScenarioError(f"{path}: not valid TOML: {err}") from None
     data.setdefault("name", path.stem)
     try:
-        return Scenario.model_validate(data)
-    except ValidationError as err:
-        lines = [f"{path}: {'.'.join(map(str, e['loc'])) or '(top level)'}: {e['msg']}"
-                 for e in err.errors()]
-        raise ScenarioError("\n".join(lines)) from None
+        return parse(Scenario, data)
+    except Invalid as err:
+        raise ScenarioError(f"{path}: {err}") from None

@@ -80,7 +80,7 @@ def start_node(tmp_path: Path) -> Iterator[Callable[..., RunningNode]]:
     running: list[RunningNode] = []
 
     def start(url: str, hardware: FakeHardware | None = None) -> RunningNode:
-        settings = NodeSettings(
+        settings = NodeSettings.of(
             node={"id": NODE, "interval_s": INTERVAL_S},
             mqtt={"url": url, "keepalive_s": 5},
             data_dir=tmp_path / "data",

@@ -106,7 +106,7 @@ def test_identify_blinks_the_status_led(tmp_path: Path):
     settings, hardware, spool, sampler = _sim(tmp_path)
     try:
         actions = node_actions(settings, hardware, spool, sampler)
-        from protocol.payloads import IdentifyArgs
+        from protocol.wire import IdentifyArgs
 
         assert actions["identify"](IdentifyArgs(seconds=2)) == {"blinking_s": 2,
                                                                   "led": "GPIO23"}
@@ -130,7 +130,7 @@ def test_set_interval_applies_at_once_and_is_kept_for_the_next_start(tmp_path: P
     thread = threading.Thread(target=sampler.run, args=(stop,))
     thread.start()
     try:
-        from protocol.payloads import SetIntervalArgs
+        from protocol.wire import SetIntervalArgs
 
         actions = node_actions(settings, hardware, spool, sampler)
         assert actions["set_interval"](SetIntervalArgs(interval_s=600)) == {

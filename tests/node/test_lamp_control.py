@@ -95,7 +95,7 @@ def start_pole(tmp_path: Path) -> Iterator[Callable[..., Pole]]:
     poles: list[Pole] = []
 
     def start(url: str, **kw: Any) -> Pole:
-        settings = NodeSettings(
+        settings = NodeSettings.of(
             node={"id": NODE, "interval_s": 3600, "lat": LAT, "lon": LON},
             mqtt={"url": url, "keepalive_s": 5}, data_dir=tmp_path / "data")
         pole = Pole(settings, **kw)
@@ -224,7 +224,7 @@ def test_someone_on_the_mock_pir_raises_the_light_then_it_falls_back_after_hold(
 
 def test_readings_carry_the_commanded_level(mosquitto: Mosquitto, collector: Collector,
                                             tmp_path: Path):
-    settings = NodeSettings(
+    settings = NodeSettings.of(
         node={"id": NODE, "interval_s": 0.3, "lat": LAT, "lon": LON},
         mqtt={"url": mosquitto.url}, data_dir=tmp_path / "d")
     send_config(mosquitto.url, config(1, DIM_NIGHT))
@@ -239,7 +239,7 @@ def test_readings_carry_the_commanded_level(mosquitto: Mosquitto, collector: Col
 
 
 def test_a_node_that_switches_its_lamp_refuses_to_start_without_a_position(tmp_path: Path):
-    settings = NodeSettings(node={"id": NODE}, mqtt={"url": "mqtt://127.0.0.1:1"},
+    settings = NodeSettings.of(node={"id": NODE}, mqtt={"url": "mqtt://127.0.0.1:1"},
                             data_dir=tmp_path)
     clock = SimClock(NINE_PM)
     hardware = open_hardware(PROFILE, clock=clock, pin_factory=MockFactory(pin_class=MockPWMPin))

@@ -104,3 +104,17 @@ def test_simulated_node_publishes_and_stops_cleanly(
     assert first["lamp_on"] is True and "mains_v" in first
     # A simulated clock: the reading is stamped in simulated time, a January night.
     assert 1767279600 <= first["ts"] < 1767279600 + 3600
+
+
+def test_the_agent_runs_without_pydantic():
+    """Issue 12: the agent must stay under 40 MB on a pole, and pydantic with the models
+    was ~9 MB of it; the node checks its settings, profile and payloads with
+    msgspec records (protocol.structs). Everything `roshni node run` and `selftest` load,
+    loaded."""
+    code = ("import sys, roshni_cli, node.cli, node.agent, node.hardware, node.sim, "
+            "node.selftest, node.commands, node.programs; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('pydantic', 'pydantic_core') or m == 'protocol.payloads'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -75,9 +75,9 @@ def test_bad_settings_name_the_key(tmp_path: Path, toml: str, complaint: str) ->
 
 
 def test_spool_bound_in_readings_or_days() -> None:
-    by_days = NodeSettings(node={"id": "khi-kor-0042"}, spool={"max_days": 1})
+    by_days = NodeSettings.of(node={"id": "khi-kor-0042"}, spool={"max_days": 1})
     assert by_days.spool.capacity(60) == 1440
-    by_count = NodeSettings(node={"id": "khi-kor-0042"}, spool={"max_readings": 500})
+    by_count = NodeSettings.of(node={"id": "khi-kor-0042"}, spool={"max_readings": 500})
     assert by_count.spool.capacity(60) == 500
 
 
@@ -92,13 +92,13 @@ def test_spool_bound_in_readings_or_days() -> None:
     ],
 )
 def test_sim_start_accepts_iso_or_epoch(start: object, epoch: float) -> None:
-    settings = NodeSettings(node={"id": "khi-kor-0042"}, sim={"start": start, "speed": 60})
+    settings = NodeSettings.of(node={"id": "khi-kor-0042"}, sim={"start": start, "speed": 60})
     assert settings.sim.start_epoch() == epoch
     assert not settings.sim.is_real_time
 
 
 def test_sim_start_now_is_real_time() -> None:
-    settings = NodeSettings(node={"id": "khi-kor-0042"})
+    settings = NodeSettings.of(node={"id": "khi-kor-0042"})
     assert settings.sim.is_real_time
     assert settings.sim.start_epoch(now=42.0) == 42.0
 

@@ -89,6 +89,8 @@ def test_the_schema_rejects_what_the_loader_rejects():
     assert not list(validator.iter_errors(good))
     assert list(validator.iter_errors({**good, "pir": {"pin": "GPIO17"}}))
     assert list(validator.iter_errors({**good, "pri": {"pin": 17}}))
+    # A pin the Pi does not have: an editor using the schema flags it too.
+    assert list(validator.iter_errors({**good, "pir": {"pin": 40}}))
 
 
 def test_a_pin_written_as_text_names_file_key_and_what_was_expected(tmp_path):
@@ -109,7 +111,9 @@ def test_a_misspelt_key_is_an_error_with_a_suggestion(tmp_path):
 
 def test_a_misspelt_key_inside_a_sensor_kind_names_the_file_path(tmp_path):
     message = error_for(tmp_path, MINIMAL + '[lamp]\nkind = "mcp3008"\nchanel = 0\n')
-    assert "lamp.chanel: unknown key" in message
+    assert "lamp.chanel: unknown key (did you mean 'channel'?" in message
+    # One problem at a time (msgspec stops at the first): with the typo fixed, the next.
+    message = error_for(tmp_path, MINIMAL + '[lamp]\nkind = "mcp3008"\n')
     assert "lamp.channel: required key is missing" in message
 
 

@@ -49,7 +49,7 @@ def test_a_night_on_the_program_through_a_broker_outage(mosquitto: Mosquitto, in
                                         f"reading WHERE node = '{NODE}'")
 
     proxy = TcpProxy("127.0.0.1", mosquitto.port)
-    settings = NodeSettings(
+    settings = NodeSettings.of(
         node={"id": NODE, "profile": "pi4-relay", "interval_s": INTERVAL_S, "lat": LAT,
               "lon": LON},
         mqtt={"url": proxy.url, "keepalive_s": 5}, data_dir=tmp_path / "data")

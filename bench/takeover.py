@@ -60,8 +60,9 @@ def publish(host: str, port: int, nodes: int, rate: float, stop: threading.Event
             started = time.time()
             for i in range(nodes):
                 node = common.node_id(i)
-                body = {"v": 1, "node": node, "seq": seq, "ts": time.time(), "interval_s":
-                        1 / rate, "lamp_on": True, "lamp_w": 58.0, "mains_v": 230.0}
+                body = {"v": 1, "node": node, "seq": seq, "ts": time.time(),
+                        "interval_s": max(1, round(1 / rate)), "lamp_on": True,
+                        "lamp_w": 58.0, "mains_v": 230.0}
                 c.publish(f"roshni/v1/{node}/reading", json.dumps(body), qos=1)
             sent["readings"] = seq * nodes
             stop.wait(max(0.0, 1 / rate - (time.time() - started)))

@@ -112,3 +112,45 @@ def test_two_processes_starting_at_once_both_find_the_schema_ready(db_url, tmp_p
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM districts")).scalar() == 8
     engine.dispose()
+
+
+def test_rules_partitions_commit_in_parallel_but_not_beside_a_whole_database_writer(pg_url):
+    """Workers that own different partitions of the rules do not queue behind each other
+    (DESIGN.md §9); one partition's transactions, and anything that takes the write lock
+    whole (an API write, an ingest batch), still wait."""
+    migrate(pg_url)
+    engine = make_engine(pg_url)
+    try:
+        first_in = threading.Event()
+        release = threading.Event()
+
+        def hold_partition_1() -> None:
+            with writing(engine, shared=1):
+                first_in.set()
+                release.wait(30)
+
+        holder = threading.Thread(target=hold_partition_1)
+        holder.start()
+        assert first_in.wait(10)
+        done: dict[str, threading.Event] = {k: threading.Event() for k in ("p2", "p1", "all")}
+
+        def run(key: str, **kw: object) -> None:
+            with writing(engine, **kw):  # type: ignore[arg-type]
+                pass
+            done[key].set()
+
+        threads = [threading.Thread(target=run, args=("p2",), kwargs={"shared": 2}),
+                   threading.Thread(target=run, args=("p1",), kwargs={"shared": 1}),
+                   threading.Thread(target=run, args=("all",))]
+        for t in threads:
+            t.start()
+        # another partition commits while partition 1 is held…
+        assert done["p2"].wait(10)
+        # …its own partition and the whole-database writer wait for it
+        assert not done["p1"].wait(1) and not done["all"].is_set()
+        release.set()
+        for t in (holder, *threads):
+            t.join(10)
+        assert done["p1"].is_set() and done["all"].is_set()
+    finally:
+        engine.dispose()

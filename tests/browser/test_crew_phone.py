@@ -227,3 +227,25 @@ def test_on_slow_3g_the_crew_queue_paints_from_few_requests_and_the_kept_shell(
     # a second visit takes the app's files from the phone (the service worker), not the network
     assert shell and all(shell), shell
     guard.check(page)
+
+
+def test_a_note_being_typed_survives_the_page_being_drawn_again(world, open_page, guard):
+    """The page is drawn again when the user's details change on the hub or the language
+    is switched — also while a crew member is halfway through a note."""
+    _, ticket = world.open("lamp_out", "khi-kor-0002", priority=2)
+    page = open_page(PHONE)
+    login(page, world, "crew-korangi")
+    page.goto(f"{world.url}/#/tickets/{ticket}")
+    page.fill("#note", "replaced the photocell, ")
+    page.fill("#public-note", "Repair under way")
+    page.click("#lang")  # اردو: the whole page is drawn again
+    expect(page.locator("html")).to_have_attribute("lang", "ur")
+    expect(page.locator("#note")).to_have_value("replaced the photocell, ")
+    expect(page.locator("#public-note")).to_have_value("Repair under way")
+    page.reload()
+    expect(page.locator("#note")).to_have_value("replaced the photocell, ")
+    page.locator('#moves button[data-to="in_progress"]').click()
+    expect(page.locator("#history li").first).to_contain_text("replaced the photocell")
+    expect(page.locator("#note")).to_have_value("")  # sent: the draft is gone
+    page.click("#lang")
+    assert world.ticket(ticket)["history"][-1]["note"] == "replaced the photocell,"

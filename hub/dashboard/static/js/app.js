@@ -92,6 +92,10 @@ $("#lang").addEventListener("click", async () => {
 $("#logout").addEventListener("click", () => {
   auth.token = null;
   forget();
+  // notes typed and not sent stay with the user who typed them (views/ticket.js)
+  for (const key of Object.keys(sessionStorage)) {
+    if (key.startsWith("roshni:draft:")) sessionStorage.removeItem(key);
+  }
   ctx.me = null;
   live.stop();
   location.hash = "#/login";

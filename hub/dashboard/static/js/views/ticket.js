@@ -58,6 +58,21 @@ export function render(root, ctx, id) {
   const note = h("textarea", { id: "note", name: "note", maxlength: 2000, dir: "auto" });
   // the one line citizens read on the city's Open311 feed; the note above stays inside
   const publicNote = h("input", { id: "public-note", name: "public_note", maxlength: 280, dir: "auto", autocomplete: "off" });
+  // What the crew typed outlives the page being drawn again (the user's details refreshed
+  // from the hub, a language switch) and a reload, until the update is sent or kept.
+  const draftKey = `roshni:draft:ticket:${id}`;
+  const draft = JSON.parse(sessionStorage.getItem(draftKey) || "{}");
+  note.value = draft.note || "";
+  publicNote.value = draft.public_note || "";
+  const keepDraft = () => sessionStorage.setItem(draftKey,
+    JSON.stringify({ note: note.value, public_note: publicNote.value }));
+  note.addEventListener("input", keepDraft);
+  publicNote.addEventListener("input", keepDraft);
+  const dropDraft = () => {
+    note.value = "";
+    publicNote.value = "";
+    sessionStorage.removeItem(draftKey);
+  };
   const message = h("p", { role: "status" });
   // photos for the next update: taken with the camera, made smaller at once
   let chosen = []; // [{key, blob, url}]
@@ -206,8 +221,7 @@ export function render(root, ctx, id) {
     try {
       if (navigator.onLine === false || pending) throw new TypeError("offline"); // keep the order
       loaded = await send(update);
-      note.value = "";
-      publicNote.value = "";
+      dropDraft();
       chosen = [];
       drawPreviews();
       draw();
@@ -215,8 +229,7 @@ export function render(root, ctx, id) {
     } catch (err) {
       if (isNetworkError(err)) {
         await queue(update);
-        note.value = "";
-        publicNote.value = "";
+        dropDraft();
         chosen = [];
         drawPreviews();
         await reloadOutbox();

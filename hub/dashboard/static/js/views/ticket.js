@@ -61,9 +61,14 @@ export function render(root, ctx, id) {
   // What the crew typed outlives the page being drawn again (the user's details refreshed
   // from the hub, a language switch) and a reload, until the update is sent or kept.
   const draftKey = `roshni:draft:ticket:${id}`;
-  const draft = JSON.parse(sessionStorage.getItem(draftKey) || "{}");
-  note.value = draft.note || "";
-  publicNote.value = draft.public_note || "";
+  // Read when the fields are put on the page, not when they are made: a page drawn again
+  // makes its fields before the old page (which the crew may still be typing in) goes.
+  const restoreDraft = () => {
+    if (note.value || publicNote.value) return;
+    const draft = JSON.parse(sessionStorage.getItem(draftKey) || "{}");
+    note.value = draft.note || "";
+    publicNote.value = draft.public_note || "";
+  };
   const keepDraft = () => sessionStorage.setItem(draftKey,
     JSON.stringify({ note: note.value, public_note: publicNote.value }));
   note.addEventListener("input", keepDraft);
@@ -121,6 +126,7 @@ export function render(root, ctx, id) {
       moves.append(h("p", { class: "notice", text: ticket.status === "verified" ? t("done_verified") : t("done_fixed") }), message);
       return;
     }
+    restoreDraft();
     moves.append(h("h2", { text: t("move_status") }),
       h("label", { for: "note", text: t("note") }), note,
       h("label", { for: "public-note", text: t("public_note") }), publicNote,

@@ -7,7 +7,6 @@ in district `unassigned` (DESIGN.md §10).
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,16 +14,12 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
+from hub.core.names import slug
 from hub.db import writing
 from hub.lineproto import series_key
 from hub.models import Area, District, Node
 
 UNASSIGNED = "unassigned"
-_SLUG_RE = re.compile(r"[^a-z0-9]+")
-
-
-def slug(name: str) -> str:
-    return _SLUG_RE.sub("-", name.strip().lower()).strip("-")
 
 
 @dataclass(slots=True)

@@ -15,9 +15,9 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from hub.api.deps import ApiDep, ConnDep, NodesRead
+from hub.core.names import slug
 from hub.models import Area, Node
 from hub.outlines import outline
-from hub.registry import slug
 
 router = APIRouter(prefix="/areas", tags=["areas"])
 log = logging.getLogger(__name__)

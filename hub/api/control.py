@@ -43,9 +43,9 @@ from hub.api.schemas import (
     ProgramPublic,
 )
 from hub.control import energy, overrides, programs
+from hub.core.names import slug
 from hub.exports import CSV, csv_text
 from hub.models import Area, District, Node, NodeConfig, Override, ProgramAssignment
-from hub.registry import slug
 
 router = APIRouter(tags=["control"])
 

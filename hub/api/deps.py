@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, and_, true
 from hub.api.state import Api
 from hub.auth import ADMIN, COMMITTEE, CREW, ROLES, TECHNICIAN, TokenError, UserInfo
 from hub.auth import users as user_store
-from hub.registry import slug
+from hub.core.names import slug
 
 ALL = frozenset(ROLES)
 # What each role may do at all; *which* objects is the Scope's business.

@@ -29,8 +29,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.auth.passwords import check_password, hash_password
+from hub.core.names import slug
 from hub.models import Area, Base, District
-from hub.registry import UNASSIGNED, ensure_area, slug
+from hub.registry import UNASSIGNED, ensure_area
 
 ADMIN, TECHNICIAN, COMMITTEE, CREW = "admin", "technician", "committee", "crew"
 ROLES = (ADMIN, TECHNICIAN, COMMITTEE, CREW)

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
-from hub.registry import slug
+from hub.core.names import slug
 from protocol.settings import Section
 
 Audience = Literal["committee", "crew", "technician"]

@@ -30,9 +30,9 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, select
 
+from hub.core.names import slug
 from hub.core.notify_settings import NotifySettings, SmtpSettings, Subscriber
 from hub.models import Area, District, Node, Outbox
-from hub.registry import slug
 from hub.upsert import insert_new
 
 log = logging.getLogger(__name__)

@@ -19,11 +19,12 @@ from hub.broker.accounts import is_hub_account
 from hub.broker.passwords import PasswordFile, PasswordFileError, hash_password, new_password
 from hub.broker.reload import BrokerReloadError, reload_broker
 from hub.config import HubSettings
+from hub.core.names import slug
 from hub.db import writing
 from hub.models import Area
 from hub.provisioning.bundle import node_toml, node_url, remove_bundle, write_bundle
 from hub.provisioning.spec import NodeSpec
-from hub.registry import provision, revoke, slug
+from hub.registry import provision, revoke
 from hub.service_area import OutsideServiceArea
 
 

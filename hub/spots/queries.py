@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from hub.core.names import slug
 from hub.core.spots_settings import SpotSettings
 from hub.models import Area, District, Node, SpotScore
-from hub.registry import slug
 from hub.spots.scorer import set_scores
 from hub.spots.weights import Weights
 

@@ -82,9 +82,7 @@ class SessionAdoption:
             done = conn.execute(
                 update(HubWorker).where(HubWorker.name == m.name,
                                         HubWorker.heard_at == m.heard_at,
-                                        HubWorker.adopted_by.is_(m.adopted_by)
-                                        if m.adopted_by is None
-                                        else HubWorker.adopted_by == m.adopted_by)
+                                        HubWorker.adopted_by.is_not_distinct_from(m.adopted_by))
                 .values(adopted_by=self.name, adopted_at=now))
             return done.rowcount == 1
 

@@ -4,7 +4,9 @@ Every `roshni hub run` writes its row in `hub_workers` twice a second: its roles
 hears the broker and how far behind its spool is. A row not written for `[rules] lease_s`
 is a dead worker's. Others read the rows to share out the rules (hub/rules/owner.py), to
 know whether the hub as a whole can hear the nodes, and to drain a dead worker's broker
-session (hub/adoption.py). A worker that stops cleanly deletes its row.
+session (hub/adoption.py). A worker that stops cleanly deletes its row, unless it leaves
+a broker session behind: then the row stays, for it to carry on with when it is back, or
+for another worker to drain the session if it is not.
 """
 
 from __future__ import annotations

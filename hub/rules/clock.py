@@ -58,3 +58,11 @@ class EventClock:
     @classmethod
     def from_json(cls, data: dict[str, float | None]) -> EventClock:
         return cls(data.get("base"), float(data.get("base_wall") or 0.0))
+
+
+def is_history(clock: EventClock, ts: float, received_at: float, interval: float, *,
+               history_after_intervals: float, trust_wall: bool) -> bool:
+    """Replayed history (DESIGN.md §4): the street had moved on by more than
+    `history_after_intervals` of the node's intervals by the time the reading came."""
+    lag = clock.lag(ts, received_at, trust_wall=trust_wall)
+    return lag > history_after_intervals * interval

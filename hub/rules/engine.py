@@ -36,7 +36,7 @@ from hub.db import writing
 from hub.membership import NOTICE_S
 from hub.models import LampStats, RuleState
 from hub.rules import state as st
-from hub.rules.clock import EventClock
+from hub.rules.clock import EventClock, is_history
 from hub.rules.effects import Effects, PowerCut
 from hub.rules.hysteresis import Action, step
 from hub.rules.partitions import Partitions
@@ -249,9 +249,12 @@ class RulesEngine:
     # --- readings, events, status ---
 
     def _late(self, tx: Tx, ts: float, received_at: float, interval: float) -> bool:
-        """Replayed history (DESIGN.md §4): the street had moved on by the time it came."""
-        lag = tx.clock.lag(ts, received_at, trust_wall=self.settings.fresh_clock_from_wall)
-        return lag > self.settings.history_after_intervals * interval
+        """Replayed history (DESIGN.md §4), by this engine's clock: for readings that come
+        without ingest's judgement (`Stored.late`)."""
+        s = self.settings
+        return is_history(tx.clock, ts, received_at, interval,
+                          history_after_intervals=s.history_after_intervals,
+                          trust_wall=s.fresh_clock_from_wall)
 
     def _reading(self, tx: Tx, s: Stored) -> None:
         r = s.reading

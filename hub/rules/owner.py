@@ -127,7 +127,7 @@ class RulesOwner:
             with self.db.connect() as conn:
                 through = hearing(members(conn), now, self.settings.lease_s,
                                   self.batch_size).through
-                waiting = inbox.depths(conn)
+                waiting = inbox.waiting(conn, self.engines, cap=1)
             for part in sorted(self.engines):
                 if waiting.get(part):
                     busy = self._judge(part, through) or busy
@@ -259,7 +259,7 @@ class RulesOwner:
         s = self.settings
         with self.db.connect() as conn:
             heard = hearing(members(conn), now, s.lease_s, self.batch_size)
-            depth = inbox.depths(conn)
+            depth = inbox.waiting(conn, self.engines, cap=self.batch_size + 1)
         parts = sorted(self.engines)
         engines = [self.engines[p] for p in parts]
         try:

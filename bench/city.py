@@ -63,6 +63,7 @@ class CityBench(ingest.Bench):
             "status": "running", "drain": {}}
         self.pg: Any = None
         self.db_url = ""
+        self._db: Any = None
         self.night = last_night_2200()
         self.round = 0
         self.window = (0.0, 0.0)  # the current round's readings' times
@@ -110,12 +111,26 @@ class CityBench(ingest.Bench):
     def service_pids(self) -> dict[str, int]:
         return {**super().service_pids(), "postgres": self.pg.proc.pid}
 
+    def inbox_depth(self) -> int:
+        """Readings stored and not yet judged (the rules' inbox, all partitions)."""
+        from sqlalchemy import text
+
+        from hub.db import make_engine
+
+        if self._db is None:
+            self._db = make_engine(self.db_url)
+        with self._db.connect() as conn:
+            return int(conn.execute(text(
+                "SELECT count(*) FROM rule_inbox WHERE kind = 'r'")).scalar_one())
+
     def check_services(self) -> None:
         super().check_services()
         if not self.pg.running:
             raise RuntimeError(f"postgres died; see {self.pg.workdir}")
 
     def cleanup(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
         if self.pg is not None:
             self.pg.close()
         super().cleanup()
@@ -176,13 +191,19 @@ class CityBench(ingest.Bench):
                 for m in HUB_METRICS:
                     s[m] += got.get(f"roshni_{m}", 0.0)
             s["stored"] = s["readings_stored_total"]
-            s["accounted"] = (s["stored"] + s["readings_duplicate_total"]
-                              + s["readings_rejected_total"])
+            s["filed"] = (s["stored"] + s["readings_duplicate_total"]
+                          + s["readings_rejected_total"])
+            # Stored is not yet judged: the rules' owners take what ingest filed in their
+            # inbox (hub/rules/inbox.py); the drain ends when that is empty too.
+            s["inbox"] = float(self.inbox_depth())
+            s["judged"] = max(0.0, s["stored"] - s["inbox"])
+            s["accounted"] = s["filed"] - s["inbox"]
             return s
 
         samples = self.watch(label, None, probe, published,
                              lambda s: f"stored {int(s['stored']):,}  "
-                                       f"spool {int(s['spool_depth']):,}")
+                                       f"spool {int(s['spool_depth']):,}  "
+                                       f"inbox {int(s['inbox']):,}")
         profile = None
         if spy is not None:
             spy.stop()
@@ -205,8 +226,12 @@ class CityBench(ingest.Bench):
             "spooled_when_given_up": spooled,
             "loss": published - stored - dups - spooled, "influx_points": in_influx,
             "stored_per_worker": per_worker,
-            **observed_rate(samples, "stored"),
-            "from_connect": observed_rate(samples, "stored", t_from=t_healthy),
+            # The headline: stored and judged. Stored alone: ingest's rate, the rules
+            # still catching up behind it.
+            **observed_rate(samples, "judged"),
+            "from_connect": observed_rate(samples, "judged", t_from=t_healthy),
+            "stored_only": observed_rate(
+                [dict(s, complete=s["filed"] >= published) for s in samples], "stored"),
             "cpu_s": round(cpu, 2),
             "cpu_us_per_reading": round(1e6 * cpu / stored, 1) if stored else None,
             "processes": procs, "machine": sampler.machine(),
@@ -220,6 +245,7 @@ class CityBench(ingest.Bench):
         log(f"  [{label}] stored {stored:,} (duplicates {dups}), InfluxDB {in_influx:,}; "
             f"rate {fmt_rate(res.get('rate'))}"
             + (f" (≤ {fmt_rate(res['rate_upper'])})" if res.get("rate_upper") else "")
+            + f"; stored only {fmt_rate(res['stored_only'].get('rate'))}"
             + f"; {res['cpu_us_per_reading']} µs CPU/reading over {k} worker(s)")
         if profile:
             for f, pct in profile["self"][:12]:

@@ -20,10 +20,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, select
 
 from hub.models import NodeSeq
-from hub.upsert import dialect_insert, upsert
+from hub.upsert import among, dialect_insert, upsert
 
 log = logging.getLogger(__name__)
 
@@ -77,15 +77,21 @@ def admit(conn: Connection, items: Iterable[tuple[str, str, int, float]]) -> lis
         [dict(node_id=n, kind=k, max_seq=_NONE, last_ts=0.0,
               seen=b"") for n, k in keys])
     marks: dict[tuple[str, str], Mark] = {}
-    for chunk in range(0, len(keys), 1000):
-        part = keys[chunk:chunk + 1000]
+    wanted = set(keys)
+    nodes = sorted({n for n, _ in keys})
+    for chunk in range(0, len(nodes), 1000):
+        # By node id alone: PostgreSQL finds those in the primary key's index, while a
+        # row-value `(node_id, kind) IN (…)` became a scan of the whole table with a
+        # filter of 1 000 alternatives (0.2-0.9 s a chunk with 100 000 nodes). A node's
+        # other kind is locked along with it, by the same worker, in the same order.
         rows = conn.execute(
             select(NodeSeq.node_id, NodeSeq.kind, NodeSeq.max_seq, NodeSeq.last_ts,
                    NodeSeq.seen)
-            .where(tuple_(NodeSeq.node_id, NodeSeq.kind).in_(part))
+            .where(among(conn, NodeSeq.node_id, nodes[chunk:chunk + 1000]))
             .order_by(NodeSeq.node_id, NodeSeq.kind).with_for_update())
         for n, k, max_seq, last_ts, seen in rows:
-            marks[(n, k)] = Mark(max_seq, last_ts, _bits(seen))
+            if (n, k) in wanted:
+                marks[(n, k)] = Mark(max_seq, last_ts, _bits(seen))
     out = [marks[(n, k)].admit(seq, ts) for n, k, seq, ts in items]
     upsert(conn, table, [
         dict(node_id=n, kind=k, max_seq=m.max_seq, last_ts=m.last_ts,

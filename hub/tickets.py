@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from hub import ticket_photos
 from hub.models import Area, District, Node, Ticket, TicketEvent
 from hub.spots import current_score
+from hub.upsert import among
 
 OPEN, ASSIGNED, IN_PROGRESS, FIXED, VERIFIED, REOPENED = (
     "open", "assigned", "in_progress", "fixed", "verified", "reopened")
@@ -92,7 +93,7 @@ def follow_score(conn: Connection, nodes: dict[str, float], *, base: dict[str, i
     rows = conn.execute(
         select(Ticket.id, Ticket.node_id, Ticket.fault, Ticket.status, Ticket.priority,
                Ticket.opened_at, Ticket.sla_due)
-        .where(Ticket.node_id.in_(list(nodes)), Ticket.open_key.is_not(None))).all()
+        .where(among(conn, Ticket.node_id, nodes), Ticket.open_key.is_not(None))).all()
     raised = []
     for r in rows:
         score = current_score(conn, r.node_id)

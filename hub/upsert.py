@@ -1,13 +1,13 @@
-"""INSERT … ON CONFLICT for SQLite and PostgreSQL, one way for both: `upsert` (insert or
-update), `insert_new` (insert unless present, and say whether it was), and `dialect_insert`
-for an ON CONFLICT clause of one's own."""
+"""SQL written one way for SQLite and PostgreSQL: `upsert` (insert or update), `insert_new`
+(insert unless present, and say whether it was), `dialect_insert` for an ON CONFLICT
+clause of one's own, and `among` (a column's value is one of many)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import ARRAY, ColumnElement, Connection, Table, any_, bindparam
 
 
 def dialect_insert(conn: Connection, table: Table):  # type: ignore[no-untyped-def]
@@ -20,6 +20,16 @@ def dialect_insert(conn: Connection, table: Table):  # type: ignore[no-untyped-d
     else:
         raise NotImplementedError(f"ON CONFLICT on {name}")
     return insert(table)
+
+
+def among(conn: Connection, column: ColumnElement, values: Collection[Any]
+          ) -> ColumnElement[bool]:
+    """`column IN (values)`. On PostgreSQL one array parameter, `column = ANY(:values)`:
+    an IN list of a batch's 20 000 node ids is 20 000 parameters, which SQLAlchemy renders
+    into the statement and psycopg parses again for every batch, uncached."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(list(values))
 
 
 def upsert(conn: Connection, table: Table, rows: list[dict], keys: Sequence[str]) -> None:

@@ -19,7 +19,7 @@ from hub.core.rules_settings import RulesSettings
 from hub.models import LampEnergy, Node, NodeConfig
 from hub.rules.engine import expected_w
 from hub.rules.sun import SunCache
-from hub.upsert import upsert
+from hub.upsert import among, upsert
 
 if TYPE_CHECKING:
     from hub.pipeline import Batch
@@ -85,11 +85,11 @@ class ControlStage:
         ids = {s.node.id for s in batch.stored}
         nodes = {n: (w, lat, lon) for n, w, lat, lon in conn.execute(
             select(Node.id, Node.rated_w, Node.lat, Node.lon)
-            .where(Node.id.in_(ids), Node.rated_w.is_not(None)))}
+            .where(among(conn, Node.id, ids), Node.rated_w.is_not(None)))}
         if not nodes:
             return
         last = dict(conn.execute(select(LampEnergy.node_id, LampEnergy.last_ts)
-                                 .where(LampEnergy.node_id.in_(list(nodes)))).all())
+                                 .where(among(conn, LampEnergy.node_id, nodes))).all())
         totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
         for s in batch.stored:
             place = nodes.get(s.node.id)
@@ -108,7 +108,7 @@ class ControlStage:
             return
         old = {n: (u, b) for n, u, b in conn.execute(
             select(LampEnergy.node_id, LampEnergy.used_wh, LampEnergy.baseline_wh)
-            .where(LampEnergy.node_id.in_(list(totals))))}
+            .where(among(conn, LampEnergy.node_id, totals)))}
         upsert(conn, LampEnergy.__table__, [
             dict(node_id=n, used_wh=old.get(n, (0.0, 0.0))[0] + u,
                  baseline_wh=old.get(n, (0.0, 0.0))[1] + b, last_ts=ts)

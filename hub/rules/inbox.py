@@ -33,6 +33,7 @@ from hub.pipeline import Batch, StatusChange, Stored, StoredEvent
 from hub.registry import NodeInfo
 from hub.rules.clock import EventClock, is_history
 from hub.rules.partitions import Partitions
+from hub.upsert import among
 from protocol.payloads import Event, Reading
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ def take(conn: Connection, part: int, limit: int, through: float | None = None
 
 def remove(conn: Connection, ids: list[int]) -> None:
     if ids:
-        conn.execute(delete(RuleInbox).where(RuleInbox.id.in_(ids)))
+        conn.execute(delete(RuleInbox).where(among(conn, RuleInbox.id, ids)))
 
 
 def waiting(conn: Connection, parts: Iterable[int], cap: int) -> dict[int, int]:

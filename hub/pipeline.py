@@ -1,10 +1,15 @@
 """Spool → validate → deduplicate → InfluxDB → commit (DESIGN.md §2, §4, §5).
 
-One batch at a time: read records after the committed cursor, turn them into line protocol
+Batch by batch: read records after the committed cursor, turn them into line protocol
 and dead letters, write the lines until InfluxDB acknowledges, then commit the cursor, the
 deduplication marks, the dead letters and node bookkeeping in one transaction.
 A crash before the commit re-reads the same records and writes the same points (same
 timestamps, because the receive time is in the spool), which InfluxDB stores once.
+
+Two batches overlap: while one commits (waiting on PostgreSQL), the next is already being
+written (waiting on InfluxDB, in a thread of its own). Commits stay in spool order and a
+batch commits only after its own write was acknowledged, so the above holds as for one
+batch at a time; a batch being written when its predecessor's commit fails is read again.
 
 Several workers may run this at once, each on its own spool (DESIGN.md §9). So what guards
 against duplicates and stale messages is decided in that transaction by the database, on
@@ -20,6 +25,7 @@ import logging
 import threading
 import time
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -138,6 +144,16 @@ class Batch:
             self.nodes_inserted = True
 
 
+@dataclass(slots=True)
+class _Flight:
+    """A batch whose points are being written to InfluxDB."""
+
+    batch: Batch
+    end: Cursor  # the spool position after its records
+    records: int
+    written: Future[None]
+
+
 class Pipeline:
     def __init__(self, *, engine: Engine, registry: Registry, influx: Influx,
                  reader: SpoolReader, settings: IngestSettings, metrics: Metrics,
@@ -159,6 +175,8 @@ class Pipeline:
         self._topics: dict[str, topics.ParsedTopic] = {}
         self._registry_checked = time.monotonic()
         self.cursor = self._load_state()
+        self._flight: _Flight | None = None
+        self._writer: ThreadPoolExecutor | None = None
         # Spool depth = what was waiting at start + what the receiver added - what we stored.
         self.backlog_at_start = self.reader.pending(self.cursor)
         self.consumed = 0
@@ -180,6 +198,11 @@ class Pipeline:
         self.wakeup.set()
         if self._thread:
             self._thread.join(30)
+        # A batch still in flight was not committed: the next start reads it again.
+        self._flight = None
+        if self._writer is not None:
+            self._writer.shutdown(wait=True, cancel_futures=True)
+            self._writer = None
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -192,24 +215,46 @@ class Pipeline:
                 self._stop.wait(1.0)
 
     def step(self) -> int:
-        """Process one batch; return how many spool records it consumed."""
+        """Start writing the next batch, and commit the one written before it; return how
+        many spool records it took up (0: nothing to do)."""
         now = time.monotonic()
         if now - self._registry_checked >= REGISTRY_REFRESH_S:
             self._registry_checked = now
             self.registry.refresh()
-        records, nxt = self.reader.read(self.cursor, self.settings.batch_size)
+        before = self._flight
+        start = before.end if before is not None else self.cursor
+        records, nxt = self.reader.read(start, self.settings.batch_size)
         if not records:
+            if before is not None:
+                return self._land(before)
             if nxt != self.cursor:  # skipped an empty or torn segment
                 self._commit(Batch(), nxt)
             return 0
         batch = self.process(records)
-        self._write(batch)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="influx-write")
+        flight = _Flight(batch, nxt, len(records), self._writer.submit(self._write, batch))
+        if before is not None:
+            try:
+                self._land(before)
+            except BaseException:
+                # Read again after the one that failed; what InfluxDB got meanwhile it
+                # gets again, and stores once.
+                self._flight = None
+                raise
+        self._flight = flight
+        return len(records)
+
+    def _land(self, flight: _Flight) -> int:
+        """Wait for the flight's write, then commit it."""
+        self._flight = None
+        flight.written.result()
         if self._stop.is_set() and not self.influx_ok:
             return 0
-        self._commit(batch, nxt)
-        self.consumed += len(records)
-        self._publish_metrics(batch)
-        return len(records)
+        self._commit(flight.batch, flight.end)
+        self.consumed += flight.records
+        self._publish_metrics(flight.batch)
+        return flight.records
 
     # --- validation ---
 

@@ -50,7 +50,7 @@ SHARED_LOCK_SPACE = 0x526F73
 def writing(engine: Engine, *, shared: int | Iterable[int] | None = None
             ) -> Iterator[Connection]:
     """A transaction for work that reads and then writes (acknowledge an alert, move a
-    ticket, commit an ingest batch), taking the database's write lock first, so that such
+    ticket, provision a node), taking the database's write lock first, so that such
     transactions queue one after another and each reads what the previous one wrote.
 
     On SQLite that is BEGIN IMMEDIATE: it waits for another writer instead of failing with
@@ -61,7 +61,8 @@ def writing(engine: Engine, *, shared: int | Iterable[int] | None = None
     keep using `engine.connect()` and never wait for writers.
 
     `shared=k` (or several keys): work that only touches rows of its own — partition `k`
-    of the rules (hub/rules/owner.py), a worker's own membership row. On PostgreSQL it
+    of the rules (hub/rules/owner.py), a worker's own membership row — or guards what it
+    shares with row locks, as ingest does (hub/dedup.py). On PostgreSQL it
     holds the write lock shared, so such transactions run in parallel with each other
     while still excluding the ones that hold it alone, plus a lock of its own on each
     key; SQLite has one writer at a time whatever is asked."""

@@ -55,6 +55,10 @@ EPOCH_FLOOR = 1_704_067_200.0  # 2024-01-01
 # `nodes.last_seen` is for people ("heard from 20 s ago"); writing it for every reading
 # would double the database work of ingest.
 LAST_SEEN_RESOLUTION_S = 10.0
+# `writing(shared=…)` key of ingest commits (membership uses -1, rule leases -2, rules
+# partitions 0…): ingest workers commit one at a time, so the rules' inbox fills in id
+# order, while the rules' partitions commit beside them.
+INGEST_KEY = -3
 # How soon a node (re)assigned elsewhere gets its new tags in a running hub.
 REGISTRY_REFRESH_S = 2.0
 
@@ -463,7 +467,7 @@ class Pipeline:
 
     def _commit(self, b: Batch, cursor: Cursor) -> None:
         try:
-            with writing(self.engine) as conn:
+            with writing(self.engine, shared=INGEST_KEY) as conn:
                 self._admit(conn, b)
                 self._admit_status(conn, b)
                 self._store_state(conn, b, cursor)

@@ -112,7 +112,8 @@ class CityBench(ingest.Bench):
         return {**super().service_pids(), "postgres": self.pg.proc.pid}
 
     def inbox_depth(self) -> int:
-        """Readings stored and not yet judged (the rules' inbox, all partitions)."""
+        """Entries stored and not yet judged (the rules' inbox, all partitions; here all
+        of them readings)."""
         from sqlalchemy import text
 
         from hub.db import make_engine
@@ -121,7 +122,7 @@ class CityBench(ingest.Bench):
             self._db = make_engine(self.db_url)
         with self._db.connect() as conn:
             return int(conn.execute(text(
-                "SELECT count(*) FROM rule_inbox WHERE kind = 'r'")).scalar_one())
+                "SELECT coalesce(sum(n), 0) FROM rule_inbox")).scalar_one())
 
     def check_services(self) -> None:
         super().check_services()

@@ -117,7 +117,7 @@ def main() -> int:
             time.sleep(0.5)
         depths = []
         for _ in range(100):  # the baseline: the inbox as it normally is, 10 s
-            depths.append(sql("SELECT count(*) FROM rule_inbox")[0][0])
+            depths.append(sql("SELECT coalesce(sum(n), 0) FROM rule_inbox")[0][0])
             time.sleep(0.1)
         depths.sort()
         normal = depths[int(len(depths) * 0.99) - 1]
@@ -138,7 +138,7 @@ def main() -> int:
                     f"SELECT 1 FROM hub_workers WHERE name = '{name}'"):
                 marks["drained"] = now - killed
             if "drained" in marks and "judging" not in marks and sql(
-                    "SELECT count(*) FROM rule_inbox")[0][0] <= normal:
+                    "SELECT coalesce(sum(n), 0) FROM rule_inbox")[0][0] <= normal:
                 marks["judging"] = now - killed
             time.sleep(0.1)
         for what, label in (("partitions", "partitions leased to live workers"),

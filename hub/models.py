@@ -368,9 +368,13 @@ class RuleInbox(Base):
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
                                     primary_key=True, autoincrement=True)
     part: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(1))  # r(eading), e(vent), s(tatus)
-    node_id: Mapped[str] = mapped_column(String(63))
-    ts: Mapped[float | None] = mapped_column(Float)  # event time; None for a status
+    # p(ack): a batch's entries of the partition; before 0011 one r(eading), e(vent) or
+    # s(tatus) per row
+    kind: Mapped[str] = mapped_column(String(1))
+    node_id: Mapped[str | None] = mapped_column(String(63))  # a single entry's node
+    # newest event time in it; None: status changes only, judged whenever they come
+    ts: Mapped[float | None] = mapped_column(Float)
+    n: Mapped[int] = mapped_column(Integer, server_default="1")  # entries
     body: Mapped[str] = mapped_column(Text)  # JSON
 
 

@@ -247,7 +247,7 @@ class RulesOwner:
             raise
         for stage in stages:
             stage.committed()
-        return len(ids) >= self.batch_size
+        return len(batch.stored) + len(batch.events) + len(batch.changes) >= self.batch_size
 
     def tick(self, now: float) -> None:
         """What time alone decides (silence, power cuts ending, SLAs), per partition at

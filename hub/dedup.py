@@ -37,6 +37,7 @@ class Mark:
     max_seq: int
     last_ts: float
     seen: int  # bit i: max_seq - i was seen
+    heard_at: float | None = None  # receive time of the newest message, new or not
 
     def admit(self, seq: int, ts: float) -> bool:
         """Take (seq, ts) in; True if it is new."""
@@ -63,19 +64,41 @@ def _bits(data: bytes | None) -> int:
     return _MASK if data is None else int.from_bytes(data, "little")
 
 
-def admit(conn: Connection, items: Iterable[tuple[str, str, int, float]]) -> list[bool]:
-    """For each (node, kind, seq, ts), in order: is it new? Locks and updates the rows."""
+def admit(conn: Connection, items: Iterable[tuple[str, str, int, float, float]]
+          ) -> list[bool]:
+    """For each (node, kind, seq, ts, received at), in order: is it new? Locks and updates
+    the rows, which also keep when the node was last heard (`heard_at`)."""
     items = list(items)
-    keys = sorted({(n, k) for n, k, _, _ in items})
+    keys = sorted({(n, k) for n, k, *_ in items})
     if not keys:
         return []
     table = NodeSeq.__table__
-    # Rows first, so that there is something to lock; in key order, as the SELECT locks,
-    # so that two workers' batches cannot deadlock on each other.
-    conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(
-        index_elements=["node_id", "kind"]),
-        [dict(node_id=n, kind=k, max_seq=_NONE, last_ts=0.0,
-              seen=b"") for n, k in keys])
+    marks = _locked(conn, keys)
+    missing = [key for key in keys if key not in marks]
+    if missing:
+        # A node's first message of a kind: make its row, then lock it like the others.
+        # Ingest workers commit one at a time (hub/pipeline.py), so two cannot deadlock
+        # on rows made here, nor both make the same one.
+        conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(
+            index_elements=["node_id", "kind"]),
+            [dict(node_id=n, kind=k, max_seq=_NONE, last_ts=0.0, seen=b"")
+             for n, k in missing])
+        marks.update(_locked(conn, missing))
+    out = []
+    for n, k, seq, ts, at in items:
+        m = marks[(n, k)]
+        out.append(m.admit(seq, ts))
+        m.heard_at = at if m.heard_at is None else max(m.heard_at, at)
+    upsert(conn, table, [
+        dict(node_id=n, kind=k, max_seq=m.max_seq, last_ts=m.last_ts,
+             seen=m.seen.to_bytes((m.seen.bit_length() + 7) // 8, "little"),
+             heard_at=m.heard_at)
+        for (n, k), m in marks.items()], keys=("node_id", "kind"))
+    return out
+
+
+def _locked(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], Mark]:
+    """The rows of `keys` that exist, locked (FOR UPDATE) in key order."""
     marks: dict[tuple[str, str], Mark] = {}
     wanted = set(keys)
     nodes = sorted({n for n, _ in keys})
@@ -86,15 +109,10 @@ def admit(conn: Connection, items: Iterable[tuple[str, str, int, float]]) -> lis
         # other kind is locked along with it, by the same worker, in the same order.
         rows = conn.execute(
             select(NodeSeq.node_id, NodeSeq.kind, NodeSeq.max_seq, NodeSeq.last_ts,
-                   NodeSeq.seen)
+                   NodeSeq.seen, NodeSeq.heard_at)
             .where(among(conn, NodeSeq.node_id, nodes[chunk:chunk + 1000]))
             .order_by(NodeSeq.node_id, NodeSeq.kind).with_for_update())
-        for n, k, max_seq, last_ts, seen in rows:
+        for n, k, max_seq, last_ts, seen, heard_at in rows:
             if (n, k) in wanted:
-                marks[(n, k)] = Mark(max_seq, last_ts, _bits(seen))
-    out = [marks[(n, k)].admit(seq, ts) for n, k, seq, ts in items]
-    upsert(conn, table, [
-        dict(node_id=n, kind=k, max_seq=m.max_seq, last_ts=m.last_ts,
-             seen=m.seen.to_bytes((m.seen.bit_length() + 7) // 8, "little"))
-        for (n, k), m in marks.items()], keys=("node_id", "kind"))
-    return out
+                marks[(n, k)] = Mark(max_seq, last_ts, _bits(seen), heard_at)
+    return marks

@@ -99,6 +99,9 @@ class NodeSeq(Base):
     max_seq: Mapped[int] = mapped_column(BigInteger)  # 64 bits: see migration 0008
     last_ts: Mapped[float] = mapped_column(Float)
     seen: Mapped[bytes | None] = mapped_column(LargeBinary)  # migration 0009w
+    # When the node's newest message of this kind was received (migration 0011): its
+    # `last_seen`, written with the mark instead of a second row per message.
+    heard_at: Mapped[float | None] = mapped_column(Float)
 
 
 class IngestCursor(Base):

@@ -52,8 +52,8 @@ log = logging.getLogger(__name__)
 EPOCH_FLOOR = 1_704_067_200.0  # 2024-01-01
 
 
-# `nodes.last_seen` is for people ("heard from 20 s ago"); writing it for every reading
-# would double the database work of ingest.
+# `nodes.last_seen` is for people ("heard from 20 s ago"), and for a node's status messages
+# and command results only: readings and events keep theirs with their seq mark.
 LAST_SEEN_RESOLUTION_S = 10.0
 # `writing(shared=…)` key of ingest commits (membership uses -1, rule leases -2, rules
 # partitions 0…): ingest workers commit one at a time, so the rules' inbox fills in id
@@ -324,11 +324,14 @@ class Pipeline:
     # Nothing in memory changes until the batch is committed: a batch that fails is
     # processed again from scratch and must find the state as it was.
 
-    def _node(self, b: Batch, node_id: str, now: float) -> NodeInfo:
+    def _node(self, b: Batch, node_id: str, now: float, *, marked: bool = False
+              ) -> NodeInfo:
+        """`marked`: a reading or event, whose receive time its seq mark keeps
+        (hub/dedup.py); other messages update `nodes.last_seen`."""
         info = b.new_nodes.get(node_id) or self.registry.lookup(node_id)
         if info is None:
             info = b.new_nodes[node_id] = self.registry.new_pending(node_id, now)
-        if now - self._seen_saved.get(node_id, 0.0) >= LAST_SEEN_RESOLUTION_S:
+        if not marked and now - self._seen_saved.get(node_id, 0.0) >= LAST_SEEN_RESOLUTION_S:
             b.seen[node_id] = now
         return info
 
@@ -348,7 +351,7 @@ class Pipeline:
                        f"payload says node {reading.node!r} on {node_id!r}'s topic",
                        payload=reading.model_dump_json(exclude_none=True).encode())
             return
-        info = self._node(b, node_id, rec.received_at)
+        info = self._node(b, node_id, rec.received_at, marked=True)
         ts_us = self._timestamp(b, info, reading.ts, rec.received_at, index)
         b.lines.append(reading_line(info.key("reading"), reading, ts_us))
         b.stored.append(Stored(info, reading, ts_us / 1e6, rec.received_at))
@@ -363,7 +366,7 @@ class Pipeline:
             self._dead(b, rec, node_id, deadletter.NODE_MISMATCH,
                        f"payload says node {ev.node!r} on {node_id!r}'s topic")
             return
-        info = self._node(b, node_id, rec.received_at)
+        info = self._node(b, node_id, rec.received_at, marked=True)
         ts_us = self._timestamp(b, info, ev.ts, rec.received_at, 0)
         key = f"{info.key('event')},type={ev.type}"
         ln = line(key, {"seq": ev.seq, **ev.detail()}, ts_us)
@@ -497,8 +500,10 @@ class Pipeline:
     def _admit(self, conn: Connection, b: Batch) -> None:
         """Keep only the readings and events the database has not seen (hub/dedup.py).
         Their points were written to InfluxDB already, which stores a repeat once."""
-        items = [(s.node.id, "reading", s.reading.seq, s.reading.ts) for s in b.stored]
-        items += [(e.node.id, "event", e.event.seq, e.event.ts) for e in b.events]
+        items = [(s.node.id, "reading", s.reading.seq, s.reading.ts, s.received_at)
+                 for s in b.stored]
+        items += [(e.node.id, "event", e.event.seq, e.event.ts, e.received_at)
+                  for e in b.events]
         new = dedup.admit(conn, items)
         n = len(b.stored)
         b.duplicates = len(items) - sum(new)

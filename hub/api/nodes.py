@@ -25,7 +25,7 @@ from hub.api.deps import (
 from hub.api.schemas import LampStats as LampStatsOut
 from hub.api.schemas import NodeAssign, NodeCreate, NodeDetail, NodePublic, Page
 from hub.api.state import Api
-from hub.models import Alert, Area, LampStats, Node, Ticket
+from hub.models import Alert, Area, LampStats, Node, NodeSeq, Ticket
 from hub.registry import UNASSIGNED, provision
 from hub.service_area import OutsideServiceArea
 from hub.tickets import OUTSTANDING
@@ -37,9 +37,13 @@ router = APIRouter(prefix="/nodes", tags=["nodes"])
 _OPEN_RULES = (select(func.aggregate_strings(Alert.rule, " "))
                .where(Alert.node_id == Node.id, Alert.state != "cleared")
                .correlate(Node).scalar_subquery().label("open_rules"))
+# When its newest reading or event came (kept with its seq marks, hub/dedup.py); the node's
+# last seen is the later of this and `nodes.last_seen` (its other messages).
+_HEARD = (select(func.max(NodeSeq.heard_at)).where(NodeSeq.node_id == Node.id)
+          .correlate(Node).scalar_subquery().label("heard_at"))
 NODE_COLUMNS = (Node.id, Node.state, Node.district_id, Node.area_id, Node.feeder, Node.lat,
                 Node.lon, Node.pole, Node.rated_w, Node.profile, Node.status, Node.last_seen,
-                Node.clock_faults, LampStats.lamp_on, _OPEN_RULES)
+                _HEARD, Node.clock_faults, LampStats.lamp_on, _OPEN_RULES)
 
 
 def _matching(text: str) -> Any:
@@ -98,7 +102,9 @@ def node_rows(rows: list[Any]) -> list[dict[str, Any]]:
         rules = sorted(r.open_rules.split()) if r.open_rules else []
         out.append(dict(id=r.id, state=r.state, district=r.district_id, area=r.area_id,
                         feeder=r.feeder, lat=r.lat, lon=r.lon, pole=r.pole, rated_w=r.rated_w,
-                        profile=r.profile, status=r.status, last_seen=r.last_seen,
+                        profile=r.profile, status=r.status,
+                        last_seen=max((t for t in (r.last_seen, r.heard_at) if t is not None),
+                                      default=None),
                         clock_faults=r.clock_faults, lamp=lamp_state(r.status, r.lamp_on, rules),
                         open_alerts=rules))
     return out

@@ -92,6 +92,7 @@ def test_a_node_page_shows_status_and_the_lamps_counters(world: World):
                   "profile": "pi-zero-ldr", "config_sha": "abc"}, retain=True)
         for seq, on in enumerate(states, start=1):
             meter += 1.0 if on else 0.0
+            last_sent = time.time()
             pub.send(f"roshni/v1/{node}/reading",
                      reading(node, seq, t0 + seq * 60, lamp_on=on, energy_wh=meter,
                              lamp_w=55.0 if on else 0.0, interval_s=60))
@@ -104,7 +105,8 @@ def test_a_node_page_shows_status_and_the_lamps_counters(world: World):
         return n if abs((stats.get("last_ts") or 0) - (t0 + len(states) * 60)) < 0.01 else None
     n = wait_for(page, timeout=30, what="the last reading counted on the node page")
     assert n["status"] == "online" and n["fw"] == "1.2.0"
-    assert n["last_seen"] is not None and n["clock_faults"] == 0
+    # last seen: when its newest message came, the last reading, not the birth before it
+    assert n["last_seen"] >= last_sent and n["clock_faults"] == 0
     stats = n["lamp_stats"]
     assert stats["switch_on_count"] == 2, stats
     assert abs(stats["burning_hours"] - 15 / 60) < 1e-6, stats

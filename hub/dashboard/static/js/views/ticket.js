@@ -74,10 +74,20 @@ export function render(root, ctx, id) {
   note.addEventListener("input", keepDraft);
   publicNote.addEventListener("input", keepDraft);
   const dropDraft = () => {
+    const sent = { key: draftKey, note: note.value, public_note: publicNote.value };
     note.value = "";
     publicNote.value = "";
     sessionStorage.removeItem(draftKey);
+    // The page may have been drawn again while the update was on its way, and put the
+    // draft on the new page before it was sent: that copy goes too.
+    window.dispatchEvent(new CustomEvent("roshni:draft-sent", { detail: sent }));
   };
+  const onDraftSent = ({ detail }) => {
+    if (detail.key !== draftKey) return;
+    if (note.value === detail.note) note.value = "";
+    if (publicNote.value === detail.public_note) publicNote.value = "";
+  };
+  window.addEventListener("roshni:draft-sent", onDraftSent);
   const message = h("p", { role: "status" });
   // photos for the next update: taken with the camera, made smaller at once
   let chosen = []; // [{key, blob, url}]
@@ -322,5 +332,8 @@ export function render(root, ctx, id) {
   });
   window.addEventListener("online", load); // the network is back: what the hub says now
   load();
-  return { cleanup() { closed = true; unsubscribe(); unwatch(); window.removeEventListener("online", load); } };
+  return { cleanup() {
+    closed = true; unsubscribe(); unwatch(); window.removeEventListener("online", load);
+    window.removeEventListener("roshni:draft-sent", onDraftSent);
+  } };
 }

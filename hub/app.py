@@ -83,7 +83,8 @@ class Hub:
         self.rules: RulesOwner | None = None
         if "rules" in roles:
             self.rules = RulesOwner(settings.rules, self.engine, name=name,
-                                    after=[PriorityFollowsScore(settings.rules)],
+                                    after=[PriorityFollowsScore(settings.rules),
+                                           self.control.energy],
                                     batch_size=settings.ingest.batch_size, filed=filed,
                                     metrics=self.metrics)
         self.notifier = (Notifier(self.engine, settings.notify, settings.spots.tz,

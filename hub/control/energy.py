@@ -1,5 +1,5 @@
 """Energy per lamp, area and district: kWh used, the full-on baseline, saved, and their
-cost at the configured tariff (DESIGN.md §11). Counted by `ControlStage` per reading."""
+cost at the configured tariff (DESIGN.md §11). Counted by `EnergyStage` per reading."""
 
 from __future__ import annotations
 

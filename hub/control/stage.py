@@ -1,11 +1,15 @@
-"""An ingest `Stage` for lamp control: what nodes say about their config, and energy.
+"""Lamp control's part of the pipeline: what nodes say about their config, and energy.
 
-- `config_applied` {version, sha} and `config_rejected` {version, reason} events, and the
-  `config_sha` of a birth, say which program a node runs; the newest word (by receive
-  time, compared in the database) wins.
-- Each reading adds to its lamp's energy used and to the full-on baseline (rated power
-  from sunset to sunrise, what the lamp drew before it was controlled); saved = baseline -
-  used. A reading at or before the lamp's last counted one is not counted again.
+- `ControlStage` (ingest): `config_applied` {version, sha} and `config_rejected` {version,
+  reason} events, and the `config_sha` of a birth, say which program a node runs; the
+  newest word (by receive time, compared in the database) wins.
+- `EnergyStage` (the rules' owner of the node's partition, after the rules): each reading
+  adds to its lamp's energy used and to the full-on baseline (rated power from sunset to
+  sunrise, what the lamp drew before it was controlled); saved = baseline - used. A
+  reading at or before the lamp's last counted one is not counted again. It runs where
+  the rules judge, because there a node's readings come in the order they happened: two
+  ingest workers commit a node's readings interleaved, and counted as they were committed
+  the older ones were skipped.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from hub.core.rules_settings import RulesSettings
 from hub.models import LampEnergy, Node, NodeConfig
 from hub.rules.engine import expected_w
 from hub.rules.sun import SunCache
-from hub.upsert import among, upsert
+from hub.upsert import among, dialect_insert
 
 if TYPE_CHECKING:
     from hub.pipeline import Batch
@@ -30,7 +34,6 @@ APPLIED, REJECTED = "config_applied", "config_rejected"
 class ControlStage:
     def __init__(self, rules: RulesSettings) -> None:
         self.rules = rules
-        self.sun = SunCache(rules.night_below_deg, rules.day_above_deg)
 
     def __repr__(self) -> str:
         return "ControlStage()"
@@ -43,8 +46,6 @@ class ControlStage:
             sha = batch.status.get(c.node.id, {}).get("config_sha")
             if c.state == "online" and sha:
                 self._running(conn, c.node.id, sha, None, c.at)
-        if batch.stored:
-            self._energy(conn, batch)
 
     def committed(self) -> None:
         pass
@@ -79,9 +80,25 @@ class ControlStage:
             NodeConfig.acked_at.is_(None) | (NodeConfig.acked_at <= at))
             .values(running_sha=sha, acked_version=acked, acked_at=at))
 
-    # --- energy ---
 
-    def _energy(self, conn: Connection, batch: Batch) -> None:
+
+class EnergyStage:
+    def __init__(self, rules: RulesSettings) -> None:
+        self.rules = rules
+        self.sun = SunCache(rules.night_below_deg, rules.day_above_deg)
+
+    def __repr__(self) -> str:
+        return "EnergyStage()"
+
+    def committed(self) -> None:
+        pass
+
+    def rolled_back(self) -> None:
+        pass
+
+    def evaluate(self, conn: Connection, batch: Batch) -> None:
+        if not batch.stored:
+            return
         ids = {s.node.id for s in batch.stored}
         nodes = {n: (w, lat, lon) for n, w, lat, lon in conn.execute(
             select(Node.id, Node.rated_w, Node.lat, Node.lon)
@@ -91,7 +108,7 @@ class ControlStage:
         last = dict(conn.execute(select(LampEnergy.node_id, LampEnergy.last_ts)
                                  .where(among(conn, LampEnergy.node_id, nodes))).all())
         totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-        for s in batch.stored:
+        for s in sorted(batch.stored, key=lambda s: s.ts):
             place = nodes.get(s.node.id)
             if place is None or s.ts <= last.get(s.node.id, 0.0):
                 continue
@@ -106,13 +123,16 @@ class ControlStage:
             last[s.node.id] = s.ts
         if not totals:
             return
-        old = {n: (u, b) for n, u, b in conn.execute(
-            select(LampEnergy.node_id, LampEnergy.used_wh, LampEnergy.baseline_wh)
-            .where(among(conn, LampEnergy.node_id, totals)))}
-        upsert(conn, LampEnergy.__table__, [
-            dict(node_id=n, used_wh=old.get(n, (0.0, 0.0))[0] + u,
-                 baseline_wh=old.get(n, (0.0, 0.0))[1] + b, last_ts=ts)
-            for n, (u, b, ts) in totals.items()], keys=("node_id",))
+        # Added to what the row holds, in the database: the partition's owner is the only
+        # writer, and an increment stays right whoever reads the row meanwhile.
+        table = LampEnergy.__table__
+        stmt = dialect_insert(conn, table)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["node_id"], set_=dict(
+            used_wh=table.c.used_wh + stmt.excluded.used_wh,
+            baseline_wh=table.c.baseline_wh + stmt.excluded.baseline_wh,
+            last_ts=stmt.excluded.last_ts)),
+            [dict(node_id=n, used_wh=u, baseline_wh=b, last_ts=ts)
+             for n, (u, b, ts) in sorted(totals.items())])
 
 
 def _used_w(rules: RulesSettings, rated: float, r: Any) -> float:

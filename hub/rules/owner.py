@@ -59,7 +59,7 @@ class RulesOwner:
                  filed: threading.Event | None = None, metrics: Metrics | None = None,
                  wall: Callable[[], float] = time.time) -> None:
         """`after`: stages that run on each judged batch after the rules (ticket priority
-        following the unsafe-spot score). `filed`: set when this process's ingest filed
+        following the unsafe-spot score, lamp control's energy). `filed`: set when this process's ingest filed
         something, to judge it without waiting for the next poll."""
         self.settings = settings
         self.db = db

@@ -1,6 +1,7 @@
 """The same backlog drained by two hub workers and by one gives the same alerts, tickets,
-burning hours and energy (DESIGN.md §9): the two commit a node's readings interleaved,
-and the rules still judge them in the order they happened."""
+burning hours and energy, also the energy lamp control saves (DESIGN.md §9, §11): the two
+commit a node's readings interleaved, and the rules still judge them in the order they
+happened."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ ENV = {"ROSHNI_RULES__FRESH_CLOCK_FROM_WALL": "false", "ROSHNI_RULES__LEASE_S": 
 def publish_backlog(pub: Publisher) -> int:
     sent = 0
     for m in range(MINUTES):
-        for node in A + B:
+        # Mosquitto hands a shared subscription's messages round-robin: in the same order
+        # every minute, each node's would all go to the same worker, and none interleave.
+        for node in (A + B if m % 2 == 0 else (A + B)[::-1]):
             fields = {"lamp_w": 58.0 + (m % 3), "mains_v": 230.0}
             if node == LAMP_OUT and m >= 5:
                 fields = {"lamp_on": False, "lamp_w": 0.0, "mains_v": 230.0}
@@ -53,6 +56,9 @@ def drain(workers: Workers, names: list[str], pub: Publisher) -> dict[str, list[
                                "ORDER BY node_id, fault"),
         "stats": workers.sql("SELECT node_id, burning_s, switch_on_count, "
                              "round(energy_wh::numeric, 3) FROM lamp_stats ORDER BY node_id"),
+        "saved": workers.sql("SELECT node_id, round(used_wh::numeric, 3), "
+                             "round(baseline_wh::numeric, 3), last_ts FROM lamp_energy "
+                             "ORDER BY node_id"),
     }
 
 
@@ -76,4 +82,5 @@ def test_two_workers_drain_a_backlog_as_one_does(
     # not two empty outcomes: the lamp out and the power cut were judged, hours counted
     assert {a[0] for a in one["alerts"]} == {"lamp_out", "area_power_cut"}
     assert all(s[1] > 0 for s in one["stats"])
+    assert len(one["saved"]) == len(A + B) and all(s[2] > 0 for s in one["saved"])
     assert two == one

@@ -23,7 +23,7 @@ from hub.core.rules_settings import RulesSettings
 from hub.models import LampEnergy, Node, NodeConfig
 from hub.rules.engine import expected_w
 from hub.rules.sun import SunCache
-from hub.upsert import among, dialect_insert
+from hub.upsert import among, upsert
 
 if TYPE_CHECKING:
     from hub.pipeline import Batch
@@ -125,14 +125,10 @@ class EnergyStage:
             return
         # Added to what the row holds, in the database: the partition's owner is the only
         # writer, and an increment stays right whoever reads the row meanwhile.
-        table = LampEnergy.__table__
-        stmt = dialect_insert(conn, table)
-        conn.execute(stmt.on_conflict_do_update(index_elements=["node_id"], set_=dict(
-            used_wh=table.c.used_wh + stmt.excluded.used_wh,
-            baseline_wh=table.c.baseline_wh + stmt.excluded.baseline_wh,
-            last_ts=stmt.excluded.last_ts)),
-            [dict(node_id=n, used_wh=u, baseline_wh=b, last_ts=ts)
-             for n, (u, b, ts) in sorted(totals.items())])
+        upsert(conn, LampEnergy.__table__, [
+            dict(node_id=n, used_wh=u, baseline_wh=b, last_ts=ts)
+            for n, (u, b, ts) in sorted(totals.items())],
+            keys=("node_id",), added=("used_wh", "baseline_wh"))
 
 
 def _used_w(rules: RulesSettings, rated: float, r: Any) -> float:

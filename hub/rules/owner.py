@@ -58,9 +58,10 @@ class RulesOwner:
                  after: Sequence[Stage] = (), batch_size: int = 1000,
                  filed: threading.Event | None = None, metrics: Metrics | None = None,
                  wall: Callable[[], float] = time.time) -> None:
-        """`after`: stages that run on each judged batch after the rules (ticket priority
-        following the unsafe-spot score, lamp control's energy). `filed`: set when this process's ingest filed
-        something, to judge it without waiting for the next poll."""
+        """`after`: stages that run on each judged batch after the rules (ticket
+        priority following the unsafe-spot score, lamp control's energy). `filed`: set
+        when this process's ingest filed something, to judge it without waiting for the
+        next poll."""
         self.settings = settings
         self.db = db
         self.name = name

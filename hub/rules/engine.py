@@ -26,6 +26,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, select
@@ -106,10 +107,12 @@ class RulesEngine:
     def __init__(self, settings: RulesSettings, db: Engine, *,
                  wall: Callable[[], float] = time.time, part: int | None = None,
                  partitions: Partitions | None = None, sites: Sites | None = None,
-                 sun: SunCache | None = None) -> None:
+                 sun: SunCache | None = None, loaded: Loaded | None = None) -> None:
         """`part`: judge only that partition of the city (its nodes, areas and feeders, and
         its own event clock), as its owner (hub/rules/owner.py); the owner's engines share
-        one `sites` and `sun`. None: the whole city, as one process judging everything."""
+        one `sites` and `sun`. None: the whole city, as one process judging everything.
+        `loaded`: its state read from the database already (`load`, for several
+        partitions in one pass)."""
         self.settings = settings
         self.wall = wall
         self.part = part
@@ -131,7 +134,7 @@ class RulesEngine:
         # committed() after every batch, also one it did not ask us to evaluate, possibly
         # while the tick thread holds its own.
         self._local = threading.local()
-        self._load(db)
+        self._load(db, loaded)
 
     def __repr__(self) -> str:
         return f"RulesEngine(nodes={len(self.nodes)}, groups={len(self.groups)})"
@@ -146,37 +149,18 @@ class RulesEngine:
 
     # --- state ---
 
-    def _load(self, db: Engine) -> None:
-        size = self.settings.evidence_readings
-        city_clock, own_clock = None, False
-        with db.connect() as conn:
-            self.sites.refresh(conn, force=True)
-            if self.partitions is not None:
-                self.partitions.refresh(conn, force=True)
-            for subject, rule, text in conn.execute(
-                    select(RuleState.subject, RuleState.rule, RuleState.state)):
-                if rule == st.NODE_ROW:
-                    if self.mine(subject):
-                        self.nodes[subject] = NodeState.from_json(text, size)
-                elif rule == st.AREA_RULE and subject.startswith((st.AREA, st.FEEDER)):
-                    if self.part is None or self.partitions.of_group(subject) == self.part:  # type: ignore[union-attr]
-                        self.groups[subject] = GroupState.from_json(text)
-                elif rule == st.CLOCK_RULE and subject == self.clock_subject:
-                    self.clock, own_clock = EventClock.from_json(json.loads(text)), True
-                elif rule == st.CLOCK_RULE and subject == st.CLOCK_SUBJECT:
-                    city_clock = EventClock.from_json(json.loads(text))
-            for node_id, burning, count, energy, last_energy in conn.execute(
-                    select(LampStats.node_id, LampStats.burning_s, LampStats.switch_on_count,
-                           LampStats.energy_wh, LampStats.last_energy_wh)):
-                node = self.nodes.get(node_id)
-                if node is not None:
-                    node.burning_s, node.switch_on_count = burning, count
-                    node.energy_wh, node.last_energy_wh = energy, last_energy
-        if self.clock.base is None and city_clock is not None:
+    def _load(self, db: Engine, loaded: Loaded | None) -> None:
+        if loaded is None:
+            loaded = load(db, self.settings, [self.part], self.partitions, self.sites)[
+                self.part]
+        self.nodes, self.groups = loaded.nodes, loaded.groups
+        clock = loaded.clock
+        if (clock is None or clock.base is None) and loaded.city_clock is not None:
             # A partition's first owner after a hub that judged the whole city carries on
             # with that hub's clock.
-            self.clock = city_clock
-        if not own_clock:
+            clock = loaded.city_clock
+        self.clock = clock if clock is not None else EventClock()
+        if loaded.clock is None:
             # The row the pipeline and the tick lock first must exist (see _begin).
             with writing(db, shared=self.part) as conn:
                 self._save_clock(conn, self.clock)
@@ -697,6 +681,74 @@ class RulesEngine:
 
     def event_now(self) -> float:
         return self.clock.at(self.wall())
+
+
+@dataclass
+class Loaded:
+    """A partition's state as the database holds it."""
+
+    nodes: dict[str, NodeState] = field(default_factory=dict)
+    groups: dict[str, GroupState] = field(default_factory=dict)
+    clock: EventClock | None = None  # its own; None: it has none yet
+    city_clock: EventClock | None = None  # a hub's that judged the whole city
+
+
+def load(db: Engine, settings: RulesSettings, parts: Iterable[int | None],
+         partitions: Partitions | None, sites: Sites) -> dict[int | None, Loaded]:
+    """The state of `parts` (None: the whole city) in one pass over `rule_state` and
+    `lamp_stats`: a worker taking over a third of a city of 100 000 nodes reads them once,
+    not once per partition (~0.3 s each)."""
+    out: dict[int | None, Loaded] = {part: Loaded() for part in parts}
+    assert None in out or partitions is not None
+    size = settings.evidence_readings
+
+    def part_of_node(node_id: str) -> int | None:
+        if partitions is None or None in out:
+            return None
+        site = sites.peek(node_id)
+        return partitions.of_area(site.area if site else "")
+
+    def clock_part(subject: str) -> int | None | bool:
+        if subject == st.CLOCK_SUBJECT:
+            return None
+        head, _, tail = subject.partition(":")
+        return int(tail) if head == st.CLOCK_SUBJECT and tail.isdigit() else False
+
+    with db.connect() as conn:
+        sites.refresh(conn, force=True)
+        if partitions is not None:
+            partitions.refresh(conn, force=True)
+        city_clock = None
+        for subject, rule, text in conn.execute(
+                select(RuleState.subject, RuleState.rule, RuleState.state)):
+            if rule == st.NODE_ROW:
+                into = out.get(part_of_node(subject))
+                if into is not None:
+                    into.nodes[subject] = NodeState.from_json(text, size)
+            elif rule == st.AREA_RULE and subject.startswith((st.AREA, st.FEEDER)):
+                part = (None if partitions is None or None in out
+                        else partitions.of_group(subject))
+                if (into := out.get(part)) is not None:
+                    into.groups[subject] = GroupState.from_json(text)
+            elif rule == st.CLOCK_RULE:
+                part = clock_part(subject)
+                if part is None:
+                    city_clock = EventClock.from_json(json.loads(text))
+                    if None in out:
+                        out[None].clock = city_clock
+                elif part is not False and (into := out.get(part)) is not None:
+                    into.clock = EventClock.from_json(json.loads(text))
+        for node_id, burning, count, energy, last_energy in conn.execute(
+                select(LampStats.node_id, LampStats.burning_s, LampStats.switch_on_count,
+                       LampStats.energy_wh, LampStats.last_energy_wh)):
+            into = out.get(part_of_node(node_id))
+            node = into.nodes.get(node_id) if into is not None else None
+            if node is not None:
+                node.burning_s, node.switch_on_count = burning, count
+                node.energy_wh, node.last_energy_wh = energy, last_energy
+    for loaded in out.values():
+        loaded.city_clock = city_clock
+    return out
 
 
 def _dwell(s: RulesSettings, fault: str) -> float:

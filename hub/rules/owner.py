@@ -36,7 +36,7 @@ from hub.metrics import Metrics
 from hub.models import RuleLease
 from hub.pipeline import Stage
 from hub.rules import inbox
-from hub.rules.engine import RulesEngine
+from hub.rules.engine import Loaded, RulesEngine, load
 from hub.rules.partitions import Partitions
 from hub.rules.sites import Sites
 from hub.rules.sun import SunCache
@@ -181,8 +181,10 @@ class RulesOwner:
                 claimed[part] = self.epochs[part]
                 self._drop(part, "the partition map changed")
         self._map_version = self.partitions.version
-        for part, epoch in sorted(claimed.items()):
-            self._take(part, epoch)
+        if claimed:
+            loaded = load(self.db, self.settings, claimed, self.partitions, self.sites)
+            for part, epoch in sorted(claimed.items()):
+                self._take(part, epoch, loaded[part])
 
     def _claim(self, conn: Connection, part: int, now: float) -> int | None:
         table = RuleLease.__table__
@@ -196,9 +198,10 @@ class RulesOwner:
         row = conn.execute(stmt).first()
         return None if row is None else int(row[0])
 
-    def _take(self, part: int, epoch: int) -> None:
+    def _take(self, part: int, epoch: int, loaded: Loaded) -> None:
         engine = RulesEngine(self.settings, self.db, wall=self.wall, part=part,
-                             partitions=self.partitions, sites=self.sites, sun=self.sun)
+                             partitions=self.partitions, sites=self.sites, sun=self.sun,
+                             loaded=loaded)
         # What happened while nobody owned the partition is in its inbox; but no node
         # counts as silent from before this worker could hear for it.
         engine.mark_deaf(self.wall())

@@ -250,3 +250,31 @@ def test_a_note_being_typed_survives_the_page_being_drawn_again(world, open_page
     expect(page.locator("#note")).to_have_value("")  # sent: the draft is gone
     page.click("#lang")
     assert world.ticket(ticket)["history"][-1]["note"] == "replaced the photocell,"
+
+
+def test_after_a_language_switch_a_reload_draws_the_page_once(world, open_page, guard):
+    """A reload opens with the user's details kept on the phone, then asks the hub: the
+    language just switched must be in the kept copy, or the page is drawn twice (on a slow
+    phone, twice the requests; and a note being typed went with the first page)."""
+    _, ticket = world.open("day_burner", "khi-kor-0002", priority=4)
+    page = open_page(PHONE)
+    login(page, world, "crew-korangi")
+    page.goto(f"{world.url}/#/tickets/{ticket}")
+    expect(page.locator("#moves")).to_be_visible()
+    before = page.locator("html").get_attribute("lang")
+    with page.expect_response(lambda r: r.request.method == "PATCH"
+                              and r.url.endswith("/api/v1/me")):
+        page.click("#lang")
+    after = page.locator("html").get_attribute("lang")
+    assert after != before
+    fetched: list[str] = []
+    page.on("request", lambda r: fetched.append(r.url.removeprefix(world.url).split("?")[0]))
+    with page.expect_response(lambda r: r.request.method == "GET"
+                              and r.url.endswith("/api/v1/me")):
+        page.reload()
+    expect(page.locator("html")).to_have_attribute("lang", after)
+    expect(page.locator("#moves")).to_be_visible()
+    page.wait_for_timeout(500)  # what the hub said is on the page: a second drawing is due now
+    assert fetched.count(f"/api/v1/tickets/{ticket}") == 1, fetched
+    page.click("#lang")  # back, for the module's other tests
+    guard.check(page)

@@ -80,9 +80,12 @@ $("#lang").addEventListener("click", async () => {
   localStorage.setItem(LANG_KEY, next);
   if (ctx.me) {
     ctx.me = { ...ctx.me, language: next };
+    // Kept here too: the copy a reload opens with must not differ from what the hub then
+    // says, or the page is drawn a second time (see refreshMe).
+    keep("me", { me: ctx.me, token: auth.token });
     // Kept on the hub, so the user gets it on any phone; if that fails, this page still switches.
     api("/api/v1/me", { method: "PATCH", body: { language: next } })
-      .then((me) => { ctx.me = me; })
+      .then((me) => { ctx.me = me; keep("me", { me, token: auth.token }); })
       .catch(() => {});
   }
   chooseLanguage();

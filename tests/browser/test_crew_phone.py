@@ -237,6 +237,9 @@ def test_a_note_being_typed_survives_the_page_being_drawn_again(world, open_page
     page = open_page(PHONE)
     login(page, world, "crew-korangi")
     page.goto(f"{world.url}/#/tickets/{ticket}")
+    # Typing once the ticket is on the page: in one fresh-clone run of three on 2026-12-05
+    # the first keystrokes, typed as the page opened, reached no field (not understood).
+    expect(page.locator("#history li").first).to_be_visible()
     page.fill("#note", "replaced the photocell, ")
     page.fill("#public-note", "Repair under way")
     page.click("#lang")  # اردو: the whole page is drawn again
@@ -267,6 +270,20 @@ def test_after_a_language_switch_a_reload_draws_the_page_once(world, open_page, 
         page.click("#lang")
     after = page.locator("html").get_attribute("lang")
     assert after != before
+    # as a user would reload: not within the milliseconds before the phone has kept it
+    page.wait_for_function(
+        """lang => new Promise((ok) => {
+             const open = indexedDB.open("roshni");
+             open.onsuccess = () => {
+               const get = open.result.transaction("kept").objectStore("kept").get("me");
+               get.onsuccess = () => {
+                 open.result.close();
+                 ok(get.result?.me?.language === lang);
+               };
+               get.onerror = () => { open.result.close(); ok(false); };
+             };
+             open.onerror = () => ok(false);
+           })""", arg=after)
     fetched: list[str] = []
     page.on("request", lambda r: fetched.append(r.url.removeprefix(world.url).split("?")[0]))
     with page.expect_response(lambda r: r.request.method == "GET"

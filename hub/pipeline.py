@@ -239,18 +239,14 @@ class Pipeline:
             self._writer = ThreadPoolExecutor(1, thread_name_prefix="influx-write")
         flight = _Flight(batch, nxt, len(records), self._writer.submit(self._write, batch))
         if before is not None:
-            try:
-                self._land(before)
-            except BaseException:
-                # Read again after the one that failed; what InfluxDB got meanwhile it
-                # gets again, and stores once.
-                self._flight = None
-                raise
+            self._land(before)
         self._flight = flight
         return len(records)
 
     def _land(self, flight: _Flight) -> int:
-        """Wait for the flight's write, then commit it."""
+        """Wait for the flight's write, then commit it. If that fails, no flight is left:
+        the next step reads again from the committed cursor (what InfluxDB got meanwhile
+        it gets again, and stores once)."""
         self._flight = None
         flight.written.result()
         if self._stop.is_set() and not self.influx_ok:

@@ -38,21 +38,13 @@ def upsert(conn: Connection, table: Table, rows: list[dict], keys: Sequence[str]
     added to what the row holds (counters as increments), the others replaced."""
     if not rows:
         return
-    columns = tuple(c for c in rows[0] if c not in keys)
-    # Built once per shape: SQLAlchemy makes `excluded` anew for every statement, and a
-    # statement used again skips its cache key too (a few % of a busy hub's CPU).
-    shape = (conn.dialect.name, table, tuple(keys), columns, tuple(added))
-    stmt = _UPSERTS.get(shape)
-    if stmt is None:
-        insert = dialect_insert(conn, table)
-        stmt = _UPSERTS[shape] = insert.on_conflict_do_update(
-            index_elements=list(keys),
-            set_={c: table.c[c] + insert.excluded[c] if c in added else insert.excluded[c]
-                  for c in columns})
+    stmt = dialect_insert(conn, table)
+    columns = [c for c in rows[0] if c not in keys]
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(keys),
+        set_={c: table.c[c] + stmt.excluded[c] if c in added else stmt.excluded[c]
+              for c in columns})
     conn.execute(stmt, rows)
-
-
-_UPSERTS: dict[tuple[Any, ...], Any] = {}
 
 
 def insert_new(conn: Connection, table: Table, values: Mapping[str, Any],

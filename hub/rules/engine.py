@@ -118,7 +118,7 @@ class RulesEngine:
         self.part = part
         self.partitions = partitions
         assert part is None or partitions is not None
-        self.clock_subject = st.CLOCK_SUBJECT if part is None else f"{st.CLOCK_SUBJECT}:{part}"
+        self.clock_subject = _clock_subject(part)
         self.sun = sun or SunCache(settings.night_below_deg, settings.day_above_deg)
         self.sites = sites or Sites()
         self.clock = EventClock()
@@ -143,9 +143,8 @@ class RulesEngine:
         """The node is judged by this engine (always, when it judges the whole city)."""
         if self.part is None:
             return True
-        site = self.sites.peek(node_id)
         assert self.partitions is not None
-        return self.partitions.of_area(site.area if site else "") == self.part
+        return _part_of_node(self.partitions, self.sites, node_id) == self.part
 
     # --- state ---
 
@@ -699,20 +698,13 @@ def load(db: Engine, settings: RulesSettings, parts: Iterable[int | None],
     `lamp_stats`: a worker taking over a third of a city of 100 000 nodes reads them once,
     not once per partition (~0.3 s each)."""
     out: dict[int | None, Loaded] = {part: Loaded() for part in parts}
-    assert None in out or partitions is not None
+    whole = None in out
+    assert whole or partitions is not None
+    clocks = {_clock_subject(part): part for part in out}
     size = settings.evidence_readings
 
-    def part_of_node(node_id: str) -> int | None:
-        if partitions is None or None in out:
-            return None
-        site = sites.peek(node_id)
-        return partitions.of_area(site.area if site else "")
-
-    def clock_part(subject: str) -> int | None | bool:
-        if subject == st.CLOCK_SUBJECT:
-            return None
-        head, _, tail = subject.partition(":")
-        return int(tail) if head == st.CLOCK_SUBJECT and tail.isdigit() else False
+    def node_part(node_id: str) -> int | None:
+        return None if whole else _part_of_node(partitions, sites, node_id)  # type: ignore[arg-type]
 
     with db.connect() as conn:
         sites.refresh(conn, force=True)
@@ -722,33 +714,37 @@ def load(db: Engine, settings: RulesSettings, parts: Iterable[int | None],
         for subject, rule, text in conn.execute(
                 select(RuleState.subject, RuleState.rule, RuleState.state)):
             if rule == st.NODE_ROW:
-                into = out.get(part_of_node(subject))
-                if into is not None:
+                if (into := out.get(node_part(subject))) is not None:
                     into.nodes[subject] = NodeState.from_json(text, size)
             elif rule == st.AREA_RULE and subject.startswith((st.AREA, st.FEEDER)):
-                part = (None if partitions is None or None in out
-                        else partitions.of_group(subject))
+                part = None if whole else partitions.of_group(subject)  # type: ignore[union-attr]
                 if (into := out.get(part)) is not None:
                     into.groups[subject] = GroupState.from_json(text)
-            elif rule == st.CLOCK_RULE:
-                part = clock_part(subject)
-                if part is None:
-                    city_clock = EventClock.from_json(json.loads(text))
-                    if None in out:
-                        out[None].clock = city_clock
-                elif part is not False and (into := out.get(part)) is not None:
-                    into.clock = EventClock.from_json(json.loads(text))
+            elif rule == st.CLOCK_RULE and (subject == st.CLOCK_SUBJECT or subject in clocks):
+                clock = EventClock.from_json(json.loads(text))
+                if subject == st.CLOCK_SUBJECT:
+                    city_clock = clock
+                if subject in clocks:
+                    out[clocks[subject]].clock = clock
         for node_id, burning, count, energy, last_energy in conn.execute(
                 select(LampStats.node_id, LampStats.burning_s, LampStats.switch_on_count,
                        LampStats.energy_wh, LampStats.last_energy_wh)):
-            into = out.get(part_of_node(node_id))
-            node = into.nodes.get(node_id) if into is not None else None
-            if node is not None:
+            into = out.get(node_part(node_id))
+            if into is not None and (node := into.nodes.get(node_id)) is not None:
                 node.burning_s, node.switch_on_count = burning, count
                 node.energy_wh, node.last_energy_wh = energy, last_energy
     for loaded in out.values():
         loaded.city_clock = city_clock
     return out
+
+
+def _clock_subject(part: int | None) -> str:
+    return st.CLOCK_SUBJECT if part is None else f"{st.CLOCK_SUBJECT}:{part}"
+
+
+def _part_of_node(partitions: Partitions, sites: Sites, node_id: str) -> int:
+    site = sites.peek(node_id)
+    return partitions.of_area(site.area if site else "")
 
 
 def _dwell(s: RulesSettings, fault: str) -> float:

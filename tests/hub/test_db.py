@@ -142,11 +142,14 @@ def test_rules_partitions_commit_in_parallel_but_not_beside_a_whole_database_wri
         threads = [threading.Thread(target=run, args=("p2",), kwargs={"shared": 2}),
                    threading.Thread(target=run, args=("p1",), kwargs={"shared": 1}),
                    threading.Thread(target=run, args=("all",))]
-        for t in threads:
-            t.start()
         # another partition commits while partition 1 is held…
+        threads[0].start()
         assert done["p2"].wait(10)
-        # …its own partition and the whole-database writer wait for it
+        # …its own partition and the whole-database writer wait for it. (Started after
+        # p2: PostgreSQL queues a shared request behind a waiting exclusive one, so a
+        # whole-database writer that asked first would hold p2 back until it had run.)
+        for t in threads[1:]:
+            t.start()
         assert not done["p1"].wait(1) and not done["all"].is_set()
         release.set()
         for t in (holder, *threads):

@@ -255,6 +255,28 @@ def test_a_note_being_typed_survives_the_page_being_drawn_again(world, open_page
     assert world.ticket(ticket)["history"][-1]["note"] == "replaced the photocell,"
 
 
+def test_typing_goes_on_in_the_note_while_the_ticket_changes_under_it(world, open_page,
+                                                                      guard):
+    """A crew member is typing a note when the ticket changes on the hub (a colleague took
+    it): the page shows the change, and the keyboard stays in the note — what is typed
+    next lands there, not nowhere."""
+    _, ticket = world.open("low_power", "khi-kor-0002", priority=3)
+    page = open_page(PHONE)
+    login(page, world, "crew-korangi")
+    page.goto(f"{world.url}/#/tickets/{ticket}")
+    wait_live(page)
+    expect(page.locator('#moves button[data-to="assigned"]')).to_be_visible()
+    page.click("#note")
+    page.keyboard.type("driver burnt, ")
+    world.move(ticket, "assigned", "", actor="crew-korangi-2")
+    expect(page.locator('#moves button[data-to="assigned"]')).to_have_count(0)
+    expect(page.locator("#history li").first).to_contain_text("crew-korangi-2")
+    page.keyboard.type("replacing it")
+    expect(page.locator("#note")).to_have_value("driver burnt, replacing it")
+    expect(page.locator("#note")).to_be_focused()
+    guard.check(page)
+
+
 def test_after_a_language_switch_a_reload_draws_the_page_once(world, open_page, guard):
     """A reload opens with the user's details kept on the phone, then asks the hub: the
     language just switched must be in the kept copy, or the page is drawn twice (on a slow

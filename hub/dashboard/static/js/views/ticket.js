@@ -128,23 +128,30 @@ export function render(root, ctx, id) {
       mapsLinks(lamp) || "");
   }
 
+  const buttons = h("div", { class: "moves" });
+
   function drawMoves() {
-    clear(moves);
-    const next = MOVES[ticket.status] || [];
     if (!mayMove) return moves.remove();
+    const next = MOVES[ticket.status] || [];
     if (!next.length) {
-      moves.append(h("p", { class: "notice", text: ticket.status === "verified" ? t("done_verified") : t("done_fixed") }), message);
+      clear(moves).append(h("p", { class: "notice", text: ticket.status === "verified" ? t("done_verified") : t("done_fixed") }), message);
       return;
     }
-    restoreDraft();
-    moves.append(h("h2", { text: t("move_status") }),
-      h("label", { for: "note", text: t("note") }), note,
-      h("label", { for: "public-note", text: t("public_note") }), publicNote,
-      picker, h("label", { for: "photo-input", class: "button big", text: t("add_photos") }), previews,
-      h("div", { class: "moves" }, next.map((to) => h("button", {
-        type: "button", class: to === "fixed" ? "primary" : "", dataset: { to }, text: t(`to_${to}`),
-        onclick: (ev) => move(to, ev.currentTarget),
-      }))), message);
+    // The fields stay on the page while the ticket changes under them (a live update, the
+    // hub's answer after what was kept): taken off and put back, a field loses the focus,
+    // and what the crew goes on typing goes nowhere (on a phone, the keyboard closes).
+    if (note.parentNode !== moves) {
+      restoreDraft();
+      clear(moves).append(h("h2", { text: t("move_status") }),
+        h("label", { for: "note", text: t("note") }), note,
+        h("label", { for: "public-note", text: t("public_note") }), publicNote,
+        picker, h("label", { for: "photo-input", class: "button big", text: t("add_photos") }), previews,
+        buttons, message);
+    }
+    clear(buttons).append(...next.map((to) => h("button", {
+      type: "button", class: to === "fixed" ? "primary" : "", dataset: { to }, text: t(`to_${to}`),
+      onclick: (ev) => move(to, ev.currentTarget),
+    })));
   }
 
   function drawHistory() {
@@ -266,8 +273,20 @@ export function render(root, ctx, id) {
     }
   }
 
+  // The outbox is read again on every change to it, and the reads may finish in any
+  // order: only the latest read's entries count (an older one would bring back a conflict
+  // card the crew has just dismissed).
+  let reads = 0;
+  async function ticketEntries() {
+    const mine = ++reads;
+    const all = await outbox();
+    return mine === reads ? all.filter((e) => e.ticket === Number(id)) : null;
+  }
+
   async function reloadOutbox() {
-    entries = (await outbox()).filter((e) => e.ticket === Number(id));
+    const now = await ticketEntries();
+    if (now === null) return;
+    entries = now;
     if (loaded && !closed) draw();
   }
 
@@ -280,7 +299,7 @@ export function render(root, ctx, id) {
     if (!loaded) {
       // what this phone kept (this ticket, or the queue it was in), at once
       const old = await keptTicket();
-      entries = (await outbox()).filter((e) => e.ticket === Number(id));
+      entries = (await ticketEntries()) ?? entries;
       if (old && !loaded && !closed) {
         loaded = old;
         draw();
@@ -297,7 +316,7 @@ export function render(root, ctx, id) {
         });
       loaded = got.data;
       stale.hidden = !got.stale;
-      entries = (await outbox()).filter((e) => e.ticket === loaded.id);
+      entries = (await ticketEntries()) ?? entries;
       if (closed) return;
       busy.remove();
       draw();

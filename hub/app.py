@@ -83,8 +83,7 @@ class Hub:
         self.rules: RulesOwner | None = None
         if "rules" in roles:
             self.rules = RulesOwner(settings.rules, self.engine, name=name,
-                                    after=[PriorityFollowsScore(settings.rules),
-                                           self.control.energy],
+                                    after=[PriorityFollowsScore(settings.rules)],
                                     batch_size=settings.ingest.batch_size, filed=filed,
                                     metrics=self.metrics)
         self.notifier = (Notifier(self.engine, settings.notify, settings.spots.tz,

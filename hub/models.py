@@ -225,7 +225,9 @@ class RuleState(Base):
 
 
 class LampStats(Base):
-    """TALQ-style counters per lamp: operatingHours, switchOnCounter, activeEnergy."""
+    """TALQ-style counters per lamp: operatingHours, switchOnCounter, activeEnergy; and
+    lamp control's energy against the full-on baseline (sunset to sunrise at rated
+    power): saved = baseline_wh - used_wh (DESIGN.md §11)."""
 
     __tablename__ = "lamp_stats"
     node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
@@ -235,6 +237,8 @@ class LampStats(Base):
     lamp_on: Mapped[bool | None] = mapped_column()
     last_ts: Mapped[float | None] = mapped_column(Float)
     last_energy_wh: Mapped[float | None] = mapped_column(Float)
+    used_wh: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    baseline_wh: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
 
 
 class SpotScore(Base):
@@ -349,17 +353,6 @@ class Override(Base):
     issued_by: Mapped[str] = mapped_column(String(64))
     command_id: Mapped[str] = mapped_column(String(64))
     ended_at: Mapped[float | None] = mapped_column(Float)
-
-
-class LampEnergy(Base):
-    """Energy per lamp against the full-on baseline (sunset to sunrise at rated power):
-    saved = baseline_wh - used_wh. `last_ts` makes a replayed reading count once."""
-
-    __tablename__ = "lamp_energy"
-    node_id: Mapped[str] = mapped_column(ForeignKey("nodes.id"), primary_key=True)
-    used_wh: Mapped[float] = mapped_column(Float, default=0.0)
-    baseline_wh: Mapped[float] = mapped_column(Float, default=0.0)
-    last_ts: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 class RuleInbox(Base):

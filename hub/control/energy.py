@@ -1,5 +1,6 @@
 """Energy per lamp, area and district: kWh used, the full-on baseline, saved, and their
-cost at the configured tariff (DESIGN.md §11). Counted by `EnergyStage` per reading."""
+cost at the configured tariff (DESIGN.md §11). Counted per reading by the rules engine, with
+the lamp's other statistics (`lamp_stats`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, func, select
 
-from hub.models import Area, District, LampEnergy, Node
+from hub.models import Area, District, LampStats, Node
 
 GROUPS = ("district", "area", "node")
 
@@ -21,11 +22,12 @@ def totals(conn: Connection, group: str, where: ColumnElement[bool], *,
         "area": (Node.area_id, Area.name),
         "node": (Node.id, func.coalesce(Node.pole, Node.id)),
     }[group]
-    q = (select(key, func.min(name), func.count(Node.id), func.sum(LampEnergy.used_wh),
-                func.sum(LampEnergy.baseline_wh))
-         .select_from(LampEnergy).join(Node, Node.id == LampEnergy.node_id)
+    q = (select(key, func.min(name), func.count(Node.id), func.sum(LampStats.used_wh),
+                func.sum(LampStats.baseline_wh))
+         .select_from(LampStats).join(Node, Node.id == LampStats.node_id)
          .join(Area, Area.id == Node.area_id).join(District, District.id == Node.district_id)
-         .where(where).group_by(key))
+         # a lamp whose rated power nobody entered has no baseline to save against
+         .where(where, Node.rated_w.is_not(None)).group_by(key))
     rows = [row(group, k, n, count, used or 0.0, base or 0.0, tariff)
             for k, n, count, used, base in conn.execute(q)]
     rows.sort(key=lambda r: (-r["saved_kwh"], r["id"]))

@@ -8,7 +8,7 @@ from sqlalchemy import Engine
 
 from hub.commands import CommandBus
 from hub.control.publish import ConfigSweep, publish_pending, refresh
-from hub.control.stage import ControlStage, EnergyStage
+from hub.control.stage import ControlStage
 from hub.core.control_settings import ControlSettings
 from hub.core.rules_settings import RulesSettings
 
@@ -20,7 +20,6 @@ class Control:
         self.engine = engine
         self.bus = bus
         self.stage = ControlStage(rules)
-        self.energy = EnergyStage(rules)
         self.sweep = ConfigSweep(settings, engine, bus)
 
     def start(self) -> None:

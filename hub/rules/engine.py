@@ -255,10 +255,10 @@ class RulesEngine:
         t = s.ts
         if node.last_ts is not None and t <= node.last_ts:
             return  # older than what was judged already: stored, but nothing to decide
-        self._count(tx, node_id, node, r, t, interval)
+        site = self.sites.get(tx.conn, node_id)
+        self._count(tx, node_id, node, r, t, interval, site)
         tx.evidence.setdefault(node_id, []).append(
             (t, r.lamp_on, r.lamp_w, r.mains_v, r.lux, r.footfall))
-        site = self.sites.get(tx.conn, node_id)
         if site is None or not site.watched:
             node.last_ts = t
             if r.lamp_on is not None:
@@ -285,9 +285,15 @@ class RulesEngine:
                 tx.node(node_id).last_heard = start
 
     def _count(self, tx: Tx, node_id: str, node: NodeState, r: Any, t: float,
-               interval: float) -> None:
+               interval: float, site: Site | None) -> None:
         """Burning hours, switch-ons and energy (TALQ's operatingHours, switchOnCounter,
-        activeEnergy). A gap in the readings is not counted as burning: nobody saw it."""
+        activeEnergy). A gap in the readings is not counted as burning: nobody saw it.
+
+        And lamp control's energy (DESIGN.md §11), for a lamp whose rated power is known:
+        what it used over the reading's interval, and what it would have used burning at
+        rated power from sunset to sunrise (the baseline, before it was controlled). Here,
+        because a node's readings reach its partition's owner in the order they happened,
+        whichever ingest workers stored them."""
         covered = interval if node.last_ts is None else min(t - node.last_ts, interval)
         if r.lamp_on:
             node.burning_s += covered
@@ -300,6 +306,12 @@ class RulesEngine:
             node.last_energy_wh = r.energy_wh
         elif r.lamp_on and r.lamp_w is not None:
             node.energy_wh += r.lamp_w * covered / 3600.0
+        if site is not None and site.rated_w is not None:
+            hours = interval / 3600.0
+            node.used_wh += used_w(self.settings, site.rated_w, r) * hours
+            if site.lat is not None and site.lon is not None \
+                    and self.sun.is_night(site.lat, site.lon, t):
+                node.baseline_wh += site.rated_w * hours
         tx.stats.add(node_id)
 
     def _lamp_switched(self, node: NodeState, lamp_on: bool | None, t: float) -> None:
@@ -726,13 +738,20 @@ def load(db: Engine, settings: RulesSettings, parts: Iterable[int | None],
                     city_clock = clock
                 if subject in clocks:
                     out[clocks[subject]].clock = clock
-        for node_id, burning, count, energy, last_energy in conn.execute(
+        for node_id, burning, count, energy, last_energy, used, baseline in conn.execute(
                 select(LampStats.node_id, LampStats.burning_s, LampStats.switch_on_count,
-                       LampStats.energy_wh, LampStats.last_energy_wh)):
+                       LampStats.energy_wh, LampStats.last_energy_wh, LampStats.used_wh,
+                       LampStats.baseline_wh)):
             into = out.get(node_part(node_id))
-            if into is not None and (node := into.nodes.get(node_id)) is not None:
-                node.burning_s, node.switch_on_count = burning, count
-                node.energy_wh, node.last_energy_wh = energy, last_energy
+            if into is None:
+                continue
+            node = into.nodes.get(node_id)
+            if node is None:  # counted before the rules kept its state: carried on
+                node = into.nodes[node_id] = NodeState(
+                    settings.default_interval_s, evidence=deque(maxlen=size))
+            node.burning_s, node.switch_on_count = burning, count
+            node.energy_wh, node.last_energy_wh = energy, last_energy
+            node.used_wh, node.baseline_wh = used, baseline
     for loaded in out.values():
         loaded.city_clock = city_clock
     return out
@@ -764,6 +783,16 @@ def expected_w(s: RulesSettings, rated_w: float, level: float | None) -> float:
         return 0.0
     m = s.driver_min_fraction
     return rated_w * (m + (1.0 - m) * level / 100.0)
+
+
+def used_w(s: RulesSettings, rated_w: float, r: Any) -> float:
+    """A lamp's power over a reading's interval: measured if the node has a meter, else
+    what its mean commanded level should draw, else rated power while the lamp burned."""
+    if r.lamp_w is not None:
+        return float(r.lamp_w) if r.lamp_on is not False else 0.0
+    if r.level_avg is not None:
+        return 0.0 if r.level_avg <= 0 else expected_w(s, rated_w, r.level_avg)
+    return rated_w if r.lamp_on else 0.0
 
 
 def _disobeys(s: RulesSettings, r: Any, should_draw: float | None, full_day: bool,

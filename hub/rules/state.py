@@ -74,6 +74,9 @@ class NodeState:
     switch_on_count: int = 0
     energy_wh: float = 0.0
     last_energy_wh: float | None = None
+    # lamp control's energy used and full-on baseline (DESIGN.md §11)
+    used_wh: float = 0.0
+    baseline_wh: float = 0.0
     # The last readings, for a ticket's evidence; in memory only (a restart shortens it).
     evidence: deque[tuple] = field(default_factory=lambda: deque(maxlen=8))
     # Wall time the newest message arrived (hub/rules/engine.py: `_silent`)
@@ -94,7 +97,8 @@ class NodeState:
             {k: Timer(t.since, t.absent_since, t.alert_id, t.historical)
              for k, t in self.timers.items()},
             dict(self.tickets), dict(self.fixed_watch), self.burning_s, self.switch_on_count,
-            self.energy_wh, self.last_energy_wh, self.evidence, self.heard_wall)
+            self.energy_wh, self.last_energy_wh, self.used_wh, self.baseline_wh,
+            self.evidence, self.heard_wall)
 
     def to_json(self) -> str:
         return json.dumps({
@@ -122,7 +126,8 @@ class NodeState:
         return dict(node_id=node_id, burning_s=self.burning_s,
                     switch_on_count=self.switch_on_count, energy_wh=self.energy_wh,
                     lamp_on=self.lamp_on, last_ts=self.last_ts,
-                    last_energy_wh=self.last_energy_wh)
+                    last_energy_wh=self.last_energy_wh, used_wh=self.used_wh,
+                    baseline_wh=self.baseline_wh)
 
 
 @dataclass(slots=True)

@@ -57,7 +57,7 @@ def drain(workers: Workers, names: list[str], pub: Publisher) -> dict[str, list[
         "stats": workers.sql("SELECT node_id, burning_s, switch_on_count, "
                              "round(energy_wh::numeric, 3) FROM lamp_stats ORDER BY node_id"),
         "saved": workers.sql("SELECT node_id, round(used_wh::numeric, 3), "
-                             "round(baseline_wh::numeric, 3), last_ts FROM lamp_energy "
+                             "round(baseline_wh::numeric, 3), last_ts FROM lamp_stats "
                              "ORDER BY node_id"),
     }
 

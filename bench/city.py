@@ -74,9 +74,14 @@ class CityBench(ingest.Bench):
         from hub.supervise import Postgres
 
         super().setup()
-        self.pg = Postgres(self.tmp / "postgres")
+        settings = {"shared_buffers": self.args.pg_shared_buffers}
+        if self.args.profile:
+            settings["shared_preload_libraries"] = "pg_stat_statements"
+        self.pg = Postgres(self.tmp / "postgres", settings=settings)
         self.pg.start()
         self.db_url = self.pg.create_database("roshni")
+        if self.args.profile:
+            self.sql("CREATE EXTENSION pg_stat_statements")
         t0 = time.monotonic()
         register(self.db_url, self.args.nodes, installed_at=self.night - 7 * 86400,
                  name=common.node_id)
@@ -114,15 +119,26 @@ class CityBench(ingest.Bench):
     def inbox_depth(self) -> int:
         """Entries stored and not yet judged (the rules' inbox, all partitions; here all
         of them readings)."""
+        return int(self.sql("SELECT coalesce(sum(n), 0) FROM rule_inbox")[0][0])
+
+    def sql(self, statement: str) -> list[Any]:
         from sqlalchemy import text
 
         from hub.db import make_engine
 
         if self._db is None:
             self._db = make_engine(self.db_url)
-        with self._db.connect() as conn:
-            return int(conn.execute(text(
-                "SELECT coalesce(sum(n), 0) FROM rule_inbox")).scalar_one())
+        with self._db.begin() as conn:
+            result = conn.execute(text(statement))
+            return list(result) if result.returns_rows else []
+
+    def statements(self, top: int = 15) -> list[dict[str, Any]]:
+        """PostgreSQL's busiest statements since the reset (pg_stat_statements)."""
+        return [dict(total_ms=round(total, 1), calls=calls, rows=rows,
+                     query=" ".join(query.split())[:150])
+                for total, calls, rows, query in self.sql(
+                    "SELECT total_exec_time, calls, rows, query FROM pg_stat_statements "
+                    f"ORDER BY total_exec_time DESC LIMIT {int(top)}")]
 
     def check_services(self) -> None:
         super().check_services()
@@ -184,6 +200,7 @@ class CityBench(ingest.Bench):
         if self.args.profile and k == 1:
             spy = common.PySpy(hubs[0].pid, RESULTS.parent / "profile-city-hub.txt")
             self.spies.append(spy)
+            self.sql("SELECT pg_stat_statements_reset()")
 
         def probe() -> dict[str, float]:
             s = {m: 0.0 for m in HUB_METRICS}
@@ -209,6 +226,7 @@ class CityBench(ingest.Bench):
         if spy is not None:
             spy.stop()
             profile = common.summarize_profile(spy.out)
+            profile["postgres"] = self.statements()
         sampler.stop()
         last = samples[-1]
         stored, dups = int(last["stored"]), int(last["readings_duplicate_total"])
@@ -252,6 +270,9 @@ class CityBench(ingest.Bench):
         if profile:
             for f, pct in profile["self"][:12]:
                 log(f"      self {pct:5.1f}%  {f}")
+            for st in profile["postgres"]:
+                log(f"      sql {st['total_ms']:8,.0f} ms {st['calls']:7,} calls "
+                    f"{st['rows']:8,} rows  {st['query']}")
         return res
 
     def check_loss(self, label: str, published: int, loss: int, in_influx: int) -> None:
@@ -446,7 +467,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--stall", type=float, default=60.0,
                     help="give up waiting after this many seconds without progress (60)")
     ap.add_argument("--profile", action="store_true",
-                    help="py-spy record the single worker (its figures are then not valid)")
+                    help="py-spy record the single worker and count PostgreSQL's statements "
+                         "(pg_stat_statements); its figures are then not valid")
+    ap.add_argument("--pg-shared-buffers", default="1GB",
+                    help="PostgreSQL's shared_buffers: a city's server keeps its hot rows "
+                         "in memory (default 1GB; the tests' 32MB does not hold 100 000 "
+                         "nodes' state)")
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (logs)")
     args = ap.parse_args(argv)
     args.workers = [int(k) for k in args.workers.split(",") if k.strip()]

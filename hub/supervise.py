@@ -409,8 +409,13 @@ class Postgres(Service):
     # test's pooled connections never do); SIGINT ends their sessions and shuts down cleanly.
     stop_signal = signal.SIGINT
 
-    def __init__(self, workdir: Path, port: int | None = None) -> None:
+    def __init__(self, workdir: Path, port: int | None = None,
+                 settings: dict[str, str] | None = None) -> None:
+        """`settings`: server settings over the small defaults for tests (a benchmark
+        gives a city's `shared_buffers`)."""
         super().__init__(workdir, port)
+        self.settings = {"max_connections": "200", "shared_buffers": "32MB", "fsync": "off",
+                         "full_page_writes": "off", **(settings or {})}
         self._owner = _postgres_user()
         if self._owner is None:
             self.datadir = self.workdir / "pgdata"
@@ -452,8 +457,7 @@ class Postgres(Service):
             self._initdb()
         return [_postgres_bin("postgres"), "-D", str(self.datadir), "-p", str(self.port),
                 "-c", f"listen_addresses={self.host}", "-c", "unix_socket_directories=",
-                "-c", "max_connections=200", "-c", "shared_buffers=32MB",
-                "-c", "fsync=off", "-c", "full_page_writes=off"]
+                *(arg for k, v in self.settings.items() for arg in ("-c", f"{k}={v}"))]
 
     def _initdb(self) -> None:
         done = subprocess.run(

@@ -3,7 +3,7 @@ provisioned nodes at night, so every rule runs on every reading — drained by a
 subscriber, by Node-RED's usual flow, and by the hub with 1, 2 and 3 workers, in one run.
 
     .venv/bin/python bench/city.py [--nodes 100000] [--workers 1,2,3] [--skip-nodered]
-                                   [--profile] [--keep-tmp]
+                                   [--profile [all|gil]] [--keep-tmp]
 
 It starts Mosquitto, InfluxDB 1.x and PostgreSQL (hub.supervise) in a temp dir, registers
 `--nodes` active nodes in PostgreSQL (areas of 50 across Karachi's districts, installed a
@@ -198,7 +198,8 @@ class CityBench(ingest.Bench):
                                   **self.ours()}).start()
         spy = None
         if self.args.profile and k == 1:
-            spy = common.PySpy(hubs[0].pid, RESULTS.parent / "profile-city-hub.txt")
+            spy = common.PySpy(hubs[0].pid, RESULTS.parent / "profile-city-hub.txt",
+                               gil=self.args.profile == "gil")
             self.spies.append(spy)
             self.sql("SELECT pg_stat_statements_reset()")
 
@@ -466,9 +467,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--skip-nodered", action="store_true")
     ap.add_argument("--stall", type=float, default=60.0,
                     help="give up waiting after this many seconds without progress (60)")
-    ap.add_argument("--profile", action="store_true",
-                    help="py-spy record the single worker and count PostgreSQL's statements "
-                         "(pg_stat_statements); its figures are then not valid")
+    ap.add_argument("--profile", nargs="?", const="all", choices=("all", "gil"),
+                    help="py-spy record the single worker (all: every thread's time, "
+                         "waits too; gil: only what holds the GIL, the CPU one process can "
+                         "use) and count PostgreSQL's statements (pg_stat_statements); its "
+                         "figures are then not valid")
     ap.add_argument("--pg-shared-buffers", default="1GB",
                     help="PostgreSQL's shared_buffers: a city's server keeps its hot rows "
                          "in memory (default 1GB; the tests' 32MB does not hold 100 000 "
@@ -476,7 +479,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--keep-tmp", action="store_true", help="keep the temp dir (logs)")
     args = ap.parse_args(argv)
     args.workers = [int(k) for k in args.workers.split(",") if k.strip()]
-    args.profile = "all" if args.profile else None
     return args
 
 

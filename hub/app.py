@@ -67,7 +67,7 @@ class Hub:
         name = settings.mqtt.client_id
         # Commands to nodes, and answers to their self-tests, on a connection of their own.
         self.commands = CommandBus(settings.mqtt)
-        self.control = Control(settings.control, settings.rules, self.engine, self.commands)
+        self.control = Control(settings.control, self.engine, self.commands)
         filed = threading.Event()
         self.ingest: Ingest | None = None
         if "ingest" in roles:

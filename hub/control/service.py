@@ -10,16 +10,14 @@ from hub.commands import CommandBus
 from hub.control.publish import ConfigSweep, publish_pending, refresh
 from hub.control.stage import ControlStage
 from hub.core.control_settings import ControlSettings
-from hub.core.rules_settings import RulesSettings
 
 
 class Control:
-    def __init__(self, settings: ControlSettings, rules: RulesSettings, engine: Engine,
-                 bus: CommandBus) -> None:
+    def __init__(self, settings: ControlSettings, engine: Engine, bus: CommandBus) -> None:
         self.settings = settings
         self.engine = engine
         self.bus = bus
-        self.stage = ControlStage(rules)
+        self.stage = ControlStage()
         self.sweep = ConfigSweep(settings, engine, bus)
 
     def start(self) -> None:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, case, update
 
-from hub.core.rules_settings import RulesSettings
 from hub.models import NodeConfig
 
 if TYPE_CHECKING:
@@ -22,9 +21,6 @@ APPLIED, REJECTED = "config_applied", "config_rejected"
 
 
 class ControlStage:
-    def __init__(self, rules: RulesSettings) -> None:
-        self.rules = rules
-
     def __repr__(self) -> str:
         return "ControlStage()"
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, select
 
 from hub.models import NodeSeq
-from hub.upsert import among, dialect_insert, upsert
+from hub.upsert import among, insert_absent, upsert
 
 log = logging.getLogger(__name__)
 
@@ -79,10 +79,9 @@ def admit(conn: Connection, items: Iterable[tuple[str, str, int, float, float]]
         # A node's first message of a kind: make its row, then lock it like the others.
         # Ingest workers commit one at a time (hub/pipeline.py), so two cannot deadlock
         # on rows made here, nor both make the same one.
-        conn.execute(dialect_insert(conn, table).on_conflict_do_nothing(
-            index_elements=["node_id", "kind"]),
-            [dict(node_id=n, kind=k, max_seq=_NONE, last_ts=0.0, seen=b"")
-             for n, k in missing])
+        insert_absent(conn, table, [dict(node_id=n, kind=k, max_seq=_NONE, last_ts=0.0,
+                                         seen=b"") for n, k in missing],
+                      keys=("node_id", "kind"))
         marks.update(_locked(conn, missing))
     out = []
     for n, k, seq, ts, at in items:

@@ -1,9 +1,10 @@
 """City benchmark: the backlog a city really sends — one reading from each of 100 000
 provisioned nodes at night, so every rule runs on every reading — drained by a bare paho
-subscriber, by Node-RED's usual flow, and by the hub with 1, 2 and 3 workers, in one run.
+subscriber, by Node-RED's usual flow, and by the hub with 1, 2 and 3 workers, in one run
+(after a round in which one hub worker stores every node's first reading ever).
 
     .venv/bin/python bench/city.py [--nodes 100000] [--workers 1,2,3] [--skip-nodered]
-                                   [--profile [all|gil]] [--keep-tmp]
+                                   [--skip-first] [--profile [all|gil]] [--keep-tmp]
 
 It starts Mosquitto, InfluxDB 1.x and PostgreSQL (hub.supervise) in a temp dir, registers
 `--nodes` active nodes in PostgreSQL (areas of 50 across Karachi's districts, installed a
@@ -165,10 +166,12 @@ class CityBench(ingest.Bench):
 
     # --- hub workers ---
 
-    def workers(self, k: int, n: int) -> dict[str, Any]:
-        label = f"hub x{k}"
+    def workers(self, k: int, n: int, *, first: bool = False) -> dict[str, Any]:
+        """`first`: the round that stores every node's first reading ever (its rows are
+        inserted); the others update rows that exist, as after a hub's outage."""
+        label = "hub first" if first else f"hub x{k}"
         log(f"\n== {label}: {k} `roshni hub run` worker(s), shared subscription, PostgreSQL, "
-            f"{n:,} readings")
+            f"{n:,} readings" + (", every node's first" if first else ""))
         # A 20 000-reading write can take longer than the default 10 s on a machine this
         # busy; abandoned and retried, it would be written again and again.
         env = {"ROSHNI_DB__URL": self.db_url, "ROSHNI_MQTT__SHARED_GROUP": GROUP,
@@ -197,7 +200,7 @@ class CityBench(ingest.Bench):
         sampler = common.Sampler({**{f"hub{j}": h.pid for j, h in enumerate(hubs)},
                                   **self.ours()}).start()
         spy = None
-        if self.args.profile and k == 1:
+        if self.args.profile and k == 1 and not first:
             spy = common.PySpy(hubs[0].pid, RESULTS.parent / "profile-city-hub.txt",
                                gil=self.args.profile == "gil")
             self.spies.append(spy)
@@ -369,6 +372,10 @@ class CityBench(ingest.Bench):
         d["baseline"] = self.baseline("drain", n)
         if not self.args.skip_nodered:
             d["node_red"] = self.node_red(n)
+        if not self.args.skip_first:
+            # Before the timed worker counts, so that each of them finds every node's rows
+            # made, as a city's hub does after its first hour.
+            d["hub_first"] = self.workers(1, n, first=True)
         for k in self.args.workers:
             d[f"hub_x{k}"] = self.workers(k, n)
 
@@ -465,6 +472,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--workers", default="1,2,3",
                     help="hub worker counts to run, comma-separated (default 1,2,3)")
     ap.add_argument("--skip-nodered", action="store_true")
+    ap.add_argument("--skip-first", action="store_true",
+                    help="no round of every node's first reading before the timed rounds: "
+                         "the x1 round then inserts every node's rows")
     ap.add_argument("--stall", type=float, default=60.0,
                     help="give up waiting after this many seconds without progress (60)")
     ap.add_argument("--profile", nargs="?", const="all", choices=("all", "gil"),

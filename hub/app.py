@@ -29,7 +29,7 @@ from hub.membership import ROLE_NAMES, Membership
 from hub.metrics import Metrics
 from hub.notify.service import Notifier
 from hub.registry import Registry
-from hub.rules import RulesInbox, RulesOwner
+from hub.rules import Packs, RulesInbox, RulesOwner
 from hub.rules.partitions import Partitions
 from hub.rules.priority import PriorityFollowsScore
 from hub.spots import SpotScorer
@@ -69,6 +69,8 @@ class Hub:
         self.commands = CommandBus(settings.mqtt)
         self.control = Control(settings.control, self.engine, self.commands)
         filed = threading.Event()
+        # What this process's ingest filed for the partitions its rules owner holds.
+        packs = Packs() if {"ingest", "rules"} <= set(roles) else None
         self.ingest: Ingest | None = None
         if "ingest" in roles:
             self.ingest = Ingest(settings, self.engine, self.metrics, self.registry)
@@ -77,7 +79,7 @@ class Hub:
             # score calls for once this batch's darkness is counted.
             stages.append(SpotScorer(settings.spots))
             stages.append(RulesInbox(Partitions(settings.rules.partitions), settings.rules,
-                                     filed, worker=name))
+                                     filed, worker=name, packs=packs))
             stages.append(Commissioning(self.commands))
             stages.append(self.control.stage)
         self.rules: RulesOwner | None = None
@@ -85,7 +87,7 @@ class Hub:
             self.rules = RulesOwner(settings.rules, self.engine, name=name,
                                     after=[PriorityFollowsScore(settings.rules)],
                                     batch_size=settings.ingest.batch_size, filed=filed,
-                                    metrics=self.metrics)
+                                    metrics=self.metrics, packs=packs)
         self.notifier = (Notifier(self.engine, settings.notify, settings.spots.tz,
                                   metrics=self.metrics) if "notify" in roles else None)
         ingest = self.ingest

@@ -57,12 +57,15 @@ class RulesOwner:
     def __init__(self, settings: RulesSettings, db: Engine, *, name: str,
                  after: Sequence[Stage] = (), batch_size: int = 1000,
                  filed: threading.Event | None = None, metrics: Metrics | None = None,
-                 wall: Callable[[], float] = time.time) -> None:
+                 wall: Callable[[], float] = time.time,
+                 packs: inbox.Packs | None = None) -> None:
         """`after`: stages that run on each judged batch after the rules (ticket
         priority following the unsafe-spot score, lamp control's energy). `filed`: set
         when this process's ingest filed something, to judge it without waiting for the
-        next poll."""
+        next poll. `packs`: where this process's ingest leaves what it filed for the
+        partitions this worker owns."""
         self.settings = settings
+        self.packs = packs
         self.db = db
         self.name = name
         self.after = list(after)
@@ -103,6 +106,8 @@ class RulesOwner:
         except Exception:  # noqa: BLE001 - they run out by themselves
             log.exception("could not hand the rules' partitions back")
         self.engines.clear()
+        if self.packs is not None:
+            self.packs.own(())
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -206,12 +211,16 @@ class RulesOwner:
         # counts as silent from before this worker could hear for it.
         engine.mark_deaf(self.wall())
         self.engines[part], self.epochs[part] = engine, epoch
+        if self.packs is not None:
+            self.packs.own(self.engines)
         log.info("rules: partition %d is this worker's (epoch %d, %d nodes)", part, epoch,
                  len(engine.nodes))
 
     def _drop(self, part: int, why: str) -> None:
         if self.engines.pop(part, None) is not None:
             self.epochs.pop(part, None)
+            if self.packs is not None:
+                self.packs.own(self.engines)
             log.info("rules: partition %d %s", part, why)
 
     def _fence(self, conn: Connection, part: int) -> None:
@@ -228,7 +237,7 @@ class RulesOwner:
         try:
             with writing(self.db, shared=part) as conn:
                 self._fence(conn, part)
-                batch, ids = inbox.take(conn, part, self.batch_size, through)
+                batch, ids = inbox.take(conn, part, self.batch_size, through, self.packs)
                 if not ids:
                     return False
                 for stage in stages:

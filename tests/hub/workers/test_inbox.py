@@ -59,3 +59,67 @@ def test_entries_filed_before_the_upgrade_are_judged_after_it_with_the_new_ones(
         inbox.remove(conn, ids)
         assert inbox.waiting(conn, [part], cap=10) == {}
     db.dispose()
+
+
+def _file(db, rules: inbox.RulesInbox, batch: Batch) -> None:  # type: ignore[no-untyped-def]
+    with db.begin() as conn:
+        rules.evaluate(conn, batch)
+    rules.committed()
+
+
+def _reading(node: NodeInfo, seq: int) -> Stored:
+    return Stored(node, Reading(v=1, node=node.id, seq=seq, ts=NIGHT + 60 * seq,
+                                lamp_on=seq % 2 == 0), NIGHT + 60 * seq, NIGHT + 60 * seq + 1)
+
+
+def test_what_this_process_filed_is_taken_as_filed_and_from_the_rows_when_not_held(
+        tmp_path: Path) -> None:
+    """The owner takes its own ingest's packs from memory (`inbox.Packs`), other packs from
+    their rows, all in filing order; a take that rolled back reads its packs from the
+    rows again; a partition given up is not held for."""
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    migrate(url)
+    db = make_engine(url)
+    partitions = Partitions(16)
+    saddar = NodeInfo("khi-sou-0001", "active", "south", "saddar", None, None)
+    part = partitions.of_area("saddar")
+    packs = inbox.Packs()
+    packs.own([part])
+    here = inbox.RulesInbox(partitions, RulesSettings(), packs=packs)
+    elsewhere = inbox.RulesInbox(partitions, RulesSettings())  # another worker's ingest
+
+    first, second, third = Batch(), Batch(), Batch()
+    first.stored.append(_reading(saddar, 1))
+    second.stored.append(_reading(saddar, 2))
+    third.stored.append(_reading(saddar, 3))
+    third.changes.append(StatusChange(saddar, "offline", 3, "lost", NIGHT + 200))
+    _file(db, here, first)
+    _file(db, elsewhere, second)
+    _file(db, here, third)
+
+    with db.begin() as conn:
+        taken, ids = inbox.take(conn, part, limit=100, packs=packs)
+    # The same objects ingest had, where this process filed them; the row's otherwise.
+    assert [s.reading.seq for s in taken.stored] == [1, 2, 3]
+    assert taken.stored[0] is first.stored[0] and taken.stored[2] is third.stored[0]
+    assert taken.stored[1] is not second.stored[0]
+    assert taken.changes == third.changes
+
+    # That transaction rolled back (nothing removed): the next take reads the rows.
+    with db.begin() as conn:
+        again, again_ids = inbox.take(conn, part, limit=100, packs=packs)
+        assert again_ids == ids
+        assert [(s.reading.seq, s.reading.lamp_on) for s in again.stored] == [
+            (1, False), (2, True), (3, False)]
+        assert not any(s is first.stored[0] for s in again.stored)
+        inbox.remove(conn, again_ids)
+
+    packs.own([])  # the partition went to another worker
+    fourth = Batch()
+    fourth.stored.append(_reading(saddar, 4))
+    _file(db, here, fourth)
+    with db.begin() as conn:
+        taken, _ = inbox.take(conn, part, limit=100, packs=packs)
+    assert [s.reading.seq for s in taken.stored] == [4]
+    assert taken.stored[0] is not fourth.stored[0]
+    db.dispose()

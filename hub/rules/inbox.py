@@ -51,12 +51,13 @@ TAKE_ROWS = 256
 class Packs:
     """The packs this process's ingest filed for partitions this process's rules owner
     holds, as ingest had them: the owner takes them from here without reading their rows'
-    bodies back and decoding them again (a sixth of a worker's CPU with 100 000 nodes).
-    A cache: the rows stay the truth, and a pack not here (filed by another worker, taken
-    before and rolled back, over `cap`) is read from its row."""
+    bodies back and decoding them again (~9 % of a worker's CPU in `bench/city.py`'s
+    profile). A cache: the rows stay the truth, and a pack not here (filed by another
+    worker, taken before and rolled back, over `cap`) is read from its row."""
 
-    def __init__(self, cap: int = 100_000) -> None:
-        """`cap`: entries held at most (a pack beyond it is read from its row)."""
+    def __init__(self, cap: int = 50_000) -> None:
+        """`cap`: entries held at most (~1.7 KB each: 50 000 is ~85 MB); a pack beyond
+        it is read from its row."""
         self.cap = cap
         self._lock = threading.Lock()
         self._parts: frozenset[int] = frozenset()

@@ -68,6 +68,7 @@ class CityBench(ingest.Bench):
         self.night = last_night_2200()
         self.round = 0
         self.window = (0.0, 0.0)  # the current round's readings' times
+        self.profiled = False
 
     # --- services ---
 
@@ -200,7 +201,9 @@ class CityBench(ingest.Bench):
         sampler = common.Sampler({**{f"hub{j}": h.pid for j, h in enumerate(hubs)},
                                   **self.ours()}).start()
         spy = None
-        if self.args.profile and k == 1 and not first:
+        if self.args.profile and not first and not self.profiled:
+            # The first timed round's first worker (with --workers 2, one of two).
+            self.profiled = True
             spy = common.PySpy(hubs[0].pid, RESULTS.parent / "profile-city-hub.txt",
                                gil=self.args.profile == "gil")
             self.spies.append(spy)
@@ -478,7 +481,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--stall", type=float, default=60.0,
                     help="give up waiting after this many seconds without progress (60)")
     ap.add_argument("--profile", nargs="?", const="all", choices=("all", "gil"),
-                    help="py-spy record the single worker (all: every thread's time, "
+                    help="py-spy record the first worker of the first timed round "
+                         "(all: every thread's time, "
                          "waits too; gil: only what holds the GIL, the CPU one process can "
                          "use) and count PostgreSQL's statements (pg_stat_statements); its "
                          "figures are then not valid")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import threading
@@ -157,3 +158,20 @@ def test_rules_partitions_commit_in_parallel_but_not_beside_a_whole_database_wri
         assert done["p1"].is_set() and done["all"].is_set()
     finally:
         engine.dispose()
+
+
+def test_the_rules_inbox_packs_are_compressed_with_lz4_on_postgresql(pg_url):
+    """A pack is a batch's entries of one partition, up to a few hundred kilobytes of JSON:
+    PostgreSQL's default compression (pglz) took three times as long to store one."""
+    migrate(pg_url)
+    engine = make_engine(pg_url)
+    body = json.dumps([{"k": "r", "n": {"id": f"khi-{i:05d}"}, "r": {"lamp_w": i * 0.37}}
+                       for i in range(2000)])
+    with writing(engine) as conn:
+        conn.execute(text("INSERT INTO rule_inbox (part, kind, n, body) "
+                          "VALUES (0, 'p', 2000, :b)"), {"b": body})
+    with engine.connect() as conn:
+        method = conn.execute(text(
+            "SELECT pg_column_compression(body) FROM rule_inbox")).scalar()
+    assert method == "lz4"
+    engine.dispose()

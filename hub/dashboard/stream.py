@@ -105,7 +105,9 @@ class ChangeFeed:
             for kind, table in ((ALERT, Alert), (TICKET, Ticket)):
                 found.extend((kind, int(i), float(u)) for i, u in conn.execute(
                     select(table.id, table.updated_at).where(table.updated_at > floor)))
-            fresh = [(k, i, u) for k, i, u in found if self._seen.get((k, i)) != u]
+            # in the order they happened, so that a browser applies them in that order
+            fresh = sorted(((k, i, u) for k, i, u in found if self._seen.get((k, i)) != u),
+                           key=lambda f: f[2])
             for k, i, u in fresh:
                 self._seen[(k, i)] = u
             self._seen = {key: u for key, u in self._seen.items() if u > floor}

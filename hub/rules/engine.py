@@ -41,6 +41,7 @@ from hub.rules.clock import EventClock, is_history
 from hub.rules.effects import Effects, PowerCut
 from hub.rules.hysteresis import Action, step
 from hub.rules.partitions import Partitions
+from hub.rules.silence import SilenceWatch
 from hub.rules.sites import Site, Sites
 from hub.rules.state import GroupState, NodeState
 from hub.rules.sun import SunCache
@@ -129,6 +130,7 @@ class RulesEngine:
         # Event time from which the hub has been listening without a break: a node cannot
         # have been silent for longer than the hub could hear it.
         self.listening_from = -math.inf
+        self.silence = SilenceWatch(settings.silence_intervals)
         self._lock = threading.Lock()
         # The staged transaction belongs to the thread that began it: the pipeline calls
         # committed() after every batch, also one it did not ask us to evaluate, possibly
@@ -153,6 +155,8 @@ class RulesEngine:
             loaded = load(db, self.settings, [self.part], self.partitions, self.sites)[
                 self.part]
         self.nodes, self.groups = loaded.nodes, loaded.groups
+        for node_id, node in self.nodes.items():
+            self.silence.schedule(node_id, node)
         clock = loaded.clock
         if (clock is None or clock.base is None) and loaded.city_clock is not None:
             # A partition's first owner after a hub that judged the whole city carries on
@@ -221,13 +225,19 @@ class RulesEngine:
             self.clock = tx.clock
             for node_id, rows in tx.evidence.items():
                 self.nodes[node_id].evidence.extend(rows)
+            for node_id, node in tx.nodes.items():
+                self.silence.schedule(node_id, node)
         finally:
             self._lock.release()
 
     def rolled_back(self) -> None:
         tx, self._local.tx = getattr(self._local, "tx", None), None
         if tx is not None:
-            self._lock.release()
+            try:  # what the tick took off the watch for this transaction goes back
+                for node_id in tx.nodes:
+                    self.silence.schedule(node_id, self.nodes.get(node_id))
+            finally:
+                self._lock.release()
 
     # --- readings, events, status ---
 
@@ -653,31 +663,44 @@ class RulesEngine:
         now = tx.clock.at(wall)
         if through is not None:
             now = min(now, through)
-        for node_id, old in list(self.nodes.items()):
-            if old.online:
-                if not listening or old.last_heard is None:
+        if listening:
+            later: list[tuple[str, float]] = []  # not yet: back on the watch after the pass
+            for node_id in self.silence.due(now):
+                old = self.nodes.get(node_id)
+                if old is None or not old.online or old.last_heard is None:
+                    self.silence.schedule(node_id, old)
                     continue
                 heard = max(old.last_heard, self.listening_from)
+                deadline = heard + s.silence_intervals * old.interval_s
                 if now - heard <= s.silence_intervals * old.interval_s:
-                    continue
-                if old.heard_wall is not None and wall - old.heard_wall < NOTICE_S:
-                    # Not before the hub could have noticed that an ingest worker died
-                    # with this node's newest messages (a night simulated fast).
+                    later.append((node_id, deadline))
                     continue
                 site = self.sites.peek(node_id)
-                if site is None or not site.watched:
+                if (old.heard_wall is not None and wall - old.heard_wall < NOTICE_S) or (
+                        site is None or not site.watched):
+                    # Not before the hub could have noticed that an ingest worker died
+                    # with this node's newest messages (a night simulated fast); and not
+                    # while nobody is to be told.
+                    later.append((node_id, deadline))
                     continue
                 node = tx.node(node_id)
                 # Offline since the last reading: the cut it may be part of started then.
                 self._go_offline(tx, node, site, since=heard, t=now)
-            else:
-                timer = old.timers.get("node_offline")
-                if timer is not None and timer.alert_id is not None:
-                    continue
-                site = self.sites.peek(node_id)
-                if site is None or not site.watched:
-                    continue
-                self._offline_due(tx, tx.node(node_id), site, now)
+            for node_id, deadline in later:
+                self.silence.push(node_id, deadline)
+        for node_id in self.silence.offline():
+            old = self.nodes.get(node_id)
+            if old is None or old.online:
+                self.silence.schedule(node_id, old)
+                continue
+            timer = old.timers.get("node_offline")
+            if timer is not None and timer.alert_id is not None:
+                self.silence.alerted(node_id)
+                continue
+            site = self.sites.peek(node_id)
+            if site is None or not site.watched:
+                continue
+            self._offline_due(tx, tx.node(node_id), site, now)
         # A power cut's alert clears once the cut has been over long enough, even if no
         # reading happens to come meanwhile.
         for group, state in list(self.groups.items()):

@@ -8,6 +8,7 @@ import threading
 
 import pytest
 from sqlalchemy import insert, select
+from sqlalchemy.exc import OperationalError
 
 from hub import tickets
 from hub.models import Node, RuleState, SpotScore
@@ -420,6 +421,32 @@ def test_a_hub_that_could_not_hear_does_not_call_its_nodes_silent(db_url):
     assert s.outcome() == (set(), set())
     s.tick(local(NIGHT, 22, 34), listening=True)  # three intervals after it could hear
     assert {a["rule"] for a in s.alerts()} == {"area_power_cut"}  # the whole street is quiet
+
+
+def test_a_tick_the_database_refused_still_finds_the_silent_node_next_time(db_url, monkeypatch):
+    """The tick looks only at the nodes whose silence is due; one whose judgement was
+    rolled back is due again, not forgotten."""
+    s = Street(db_url)
+    quiet = s.nodes[4]
+    s.minutes(local(NIGHT, 22), local(NIGHT, 22, 5))
+    s.minutes(local(NIGHT, 22, 6), local(NIGHT, 22, 9), silent=(quiet,))
+    finish = s.rules._finish
+
+    def refused(tx):
+        if quiet in tx.nodes:
+            raise OperationalError("UPDATE rule_state", {}, Exception("server closed"))
+        finish(tx)
+
+    monkeypatch.setattr(s.rules, "_finish", refused)
+    with pytest.raises(OperationalError):
+        s.tick(local(NIGHT, 22, 9) + 30)
+    monkeypatch.setattr(s.rules, "_finish", finish)
+    t = local(NIGHT, 22, 10)
+    while t <= local(NIGHT, 22, 30):
+        s.minutes(t, t, silent=(quiet,))
+        s.tick(t + 30)
+        t += 60
+    assert s.outcome() == ({("node_offline", quiet, "active")}, set())
 
 
 def test_an_idle_tick_writes_nothing(db_url):

@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 
 from hub.db import make_engine, migrate
 from hub.models import Area, Node
-from hub.registry import provision
+from hub.registry import Registry, provision
 
 PLACE = dict(district="korangi", area="Korangi 5", lat=24.83, lon=67.13)
 
@@ -48,3 +48,18 @@ def test_what_a_column_cannot_hold_is_refused_with_a_reason_and_nothing_is_writt
     assert nodes(db) == {}
     with db.connect() as conn:
         assert conn.execute(select(Area.id).where(Area.id.like("korangi-x%"))).all() == []
+
+
+def test_the_nodes_gauge_follows_nodes_registered_heard_and_gone_offline(db):
+    registry = Registry(db)
+    assert registry.counts() == {}
+    provision(db, "khi-kor-0001", **PLACE)
+    provision(db, "khi-kor-0002", **PLACE)
+    registry.refresh()
+    heard = Registry.new_pending("khi-xxx-0009", 1_767_000_000.0)
+    registry.apply([heard], {"khi-kor-0001": {"session": 1, "status": "online"}})
+    assert registry.counts() == {"unknown": 1, "online": 1, "pending": 1}
+    registry.apply([], {"khi-kor-0001": {"session": 1, "status": "offline"}})
+    provision(db, "khi-xxx-0009", **PLACE)  # the technician assigns the node it heard
+    registry.refresh()
+    assert registry.counts() == {"unknown": 2, "online": 0, "offline": 1, "pending": 0}

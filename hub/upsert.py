@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Collection, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -82,7 +83,7 @@ def _insert(conn: Connection, target: Table, rows: list[dict], keys: Sequence[st
     staging table (`_stage`) and needs no parameters."""
     stmt = dialect_insert(conn, target)
     if (conn.dialect.name != "postgresql" or len(rows) < COPY_FROM_ROWS
-            or len({tuple(r[k] for k in keys) for r in rows}) < len(rows)):
+            or len(set(map(itemgetter(*keys), rows))) < len(rows)):
         # A key twice in one INSERT … SELECT is an error ("cannot affect row a second
         # time"); one row after the other, as executemany does, the second one wins.
         return stmt, False
@@ -90,8 +91,8 @@ def _insert(conn: Connection, target: Table, rows: list[dict], keys: Sequence[st
     stage = _stage(conn, target, columns)
     with conn.connection.cursor() as cur, cur.copy(  # type: ignore[attr-defined]
             f'COPY {stage} ({", ".join(_quote(c) for c in columns)}) FROM STDIN') as copy:
-        for r in rows:
-            copy.write_row([r[c] for c in columns])
+        for values in map(itemgetter(*columns), rows):
+            copy.write_row(values if len(columns) > 1 else (values,))
     source = table(stage, *[column(c) for c in columns])
     return stmt.from_select(columns, select(*source.c)), True
 

@@ -13,6 +13,14 @@ from hub.upsert import COPY_FROM_ROWS, insert_absent, upsert
 SIZES = [3, COPY_FROM_ROWS * 8]
 
 
+@pytest.fixture
+def engine(db_url):  # type: ignore[no-untyped-def]
+    migrate(db_url)
+    engine = make_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
 def _marks(engine) -> dict[str, tuple]:  # type: ignore[no-untyped-def]
     with engine.connect() as conn:
         return {r.node_id: (r.max_seq, r.last_ts, r.seen, r.heard_at) for r in conn.execute(
@@ -20,9 +28,7 @@ def _marks(engine) -> dict[str, tuple]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("n", SIZES)
-def test_upsert_inserts_new_rows_replaces_old_ones_and_adds_counters(db_url, n):
-    migrate(db_url)
-    engine = make_engine(db_url)
+def test_upsert_inserts_new_rows_replaces_old_ones_and_adds_counters(engine, n):
     ids = [f"lamp-{i:04d}" for i in range(n)]
     with writing(engine) as conn:
         upsert(conn, NodeSeq.__table__, [
@@ -38,13 +44,10 @@ def test_upsert_inserts_new_rows_replaces_old_ones_and_adds_counters(db_url, n):
     assert marks[ids[0]] == (11, 2.5, b"\x00\xff", 7.0)
     assert marks[ids[-1]] == (10, 2.5, b"\x00\xff", 7.0)
     assert sum(m[0] for m in marks.values()) == 10 * n + n // 2
-    engine.dispose()
 
 
 @pytest.mark.parametrize("n", SIZES)
-def test_a_key_twice_in_one_write_is_written_as_one_row_after_the_other(db_url, n):
-    migrate(db_url)
-    engine = make_engine(db_url)
+def test_a_key_twice_in_one_write_is_written_as_one_row_after_the_other(engine, n):
     rows = [dict(subject=f"lamp-{i}", rule="n", state=f'"{i}"', updated_at=1.0)
             for i in range(n)]
     rows.append(dict(subject="lamp-0", rule="n", state='"again"', updated_at=2.0))
@@ -54,13 +57,10 @@ def test_a_key_twice_in_one_write_is_written_as_one_row_after_the_other(db_url, 
         states = dict(conn.execute(select(RuleState.subject, RuleState.state)).all())
     assert len(states) == n
     assert states["lamp-0"] == '"again"'
-    engine.dispose()
 
 
 @pytest.mark.parametrize("n", SIZES)
-def test_insert_absent_leaves_the_rows_that_are_there(db_url, n):
-    migrate(db_url)
-    engine = make_engine(db_url)
+def test_insert_absent_leaves_the_rows_that_are_there(engine, n):
     ids = [f"lamp-{i:04d}" for i in range(n)]
     with writing(engine) as conn:
         upsert(conn, NodeSeq.__table__, [
@@ -74,7 +74,6 @@ def test_insert_absent_leaves_the_rows_that_are_there(db_url, n):
     assert len(marks) == n
     assert marks[ids[0]] == (5, 3.0, None, 4.0)
     assert marks[ids[1]] == (-1, 0.0, b"", None)
-    engine.dispose()
 
 
 def test_a_bulk_write_after_one_that_rolled_back_on_the_same_connection(pg_url):

@@ -128,12 +128,15 @@ def test_a_browser_reconnecting_with_last_event_id_gets_what_it_missed(world, st
     first.close()
     streams.remove(first)
 
-    _, ticket = world.open("low_power", "khi-kor-0004", priority=3)
-    world.move(ticket, "in_progress", "while nobody listened")
-    # Once another browser has heard of it, the feed has it in its history: the
-    # reconnecting one gets it replayed, not merely live.
+    # Another browser listens from before the change (a change made before it connected
+    # might be polled before it listens, and it would only be told to reload): once it has
+    # heard of it, the feed has it in its history, and the reconnecting one gets it
+    # replayed, not merely live.
     other = Stream(world, bearer)
     streams.append(other)
+    other.until(lambda e, d: e == "ready")
+    _, ticket = world.open("low_power", "khi-kor-0004", priority=3)
+    world.move(ticket, "in_progress", "while the first browser was away")
     other.until(lambda e, d: e == "ticket" and d["id"] == ticket
                 and d["status"] == "in_progress")
 

@@ -91,6 +91,11 @@ def test_a_night_on_the_program_through_a_broker_outage(mosquitto: Mosquitto, in
         # Next to a step a reading may show the level on its other side: the sampling and
         # the control are a few real milliseconds apart, minutes of simulated time.
         just_after_step = any(-INTERVAL_S < r["ts"] - s < 2 * INTERVAL_S for s in steps)
+        # On a busy machine the clock can run past the next step between taking a sample's
+        # time and reading the output (0.14 s of real time is 11 simulated minutes): the
+        # sample then shows the next level, while its interval's mean is still this one.
+        caught_next = r["level"] != expected and r.get("level_avg") == expected
+        just_after_step = just_after_step or caught_next
         if not just_after_step:
             assert r["level"] == expected, (time.ctime(r["ts"]), r)
         seen.setdefault(r["level"], r["ts"])

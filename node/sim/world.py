@@ -110,7 +110,9 @@ class World:
         sensor_v = 0.05 + 2.6 * seen + 0.4 * min(1.0, daylight / 100_000)
         relay: bool | None = lamp_on
         if _inside(self._hand, t):
-            sensor_v, relay = 0.02, not lamp_on  # a hand over the sensor; the contactor flipped
+            # A hand over a sensor that sees light; a torch on one that sees none (the lamp
+            # off in a dim sky, at dawn or dusk), as the self-test asks. The contactor flipped.
+            sensor_v, relay = (0.02 if sensor_v > 0.3 else 2.0), not lamp_on
         if self.unplugged:
             sensor_v, relay = 0.0, None
         return Moment(

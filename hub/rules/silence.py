@@ -25,9 +25,6 @@ class SilenceWatch:
         # (their dwell, and power cuts that stand for them, decide). Insertion-ordered.
         self._offline: dict[str, None] = {}
 
-    def __len__(self) -> int:
-        return len(self._deadline) + len(self._offline)
-
     def schedule(self, node_id: str, node: NodeState | None) -> None:
         """Take a node's committed state into account."""
         if node is None or (node.online and node.last_heard is None):

@@ -64,6 +64,35 @@ def _wait_port(host: str, port: int, deadline: float, proc: subprocess.Popen[byt
     raise TimeoutError(f"{proc.args[0]} did not open {host}:{port}")
 
 
+def _wait_mqtt_accepts(host: str, port: int, deadline: float, svc: Service) -> None:
+    """Until an anonymous MQTT 3.1.1 client is accepted (CONNACK "Success")."""
+    import paho.mqtt.client as mqtt  # only for brokers that need it; the hub's own dependency
+
+    answer = "no answer"
+    while time.monotonic() < deadline:
+        if not svc.running:
+            raise RuntimeError(f"{svc.name} exited while starting; see {svc.workdir}")
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv311,
+                             client_id=f"roshni-ready-{os.getpid()}")
+        connacks: list[str] = []
+        client.on_connect = lambda _c, _u, _f, rc, _p, to=connacks: to.append(str(rc))
+        try:
+            client.connect(host, port, keepalive=10)
+            until = time.monotonic() + 5
+            while not connacks and time.monotonic() < until:
+                client.loop(timeout=0.2)
+        except OSError as err:
+            connacks.append(str(err))
+        finally:
+            client.disconnect()
+            client.loop(timeout=0.1)  # sends the DISCONNECT and closes the socket
+        answer = connacks[0] if connacks else "no answer"
+        if answer == "Success":
+            return
+        time.sleep(1)
+    raise TimeoutError(f"{svc.name} did not accept an MQTT client on {host}:{port}: {answer}")
+
+
 class Service:
     """A child process with a data directory that outlives restarts of the process."""
 
@@ -267,9 +296,13 @@ class RabbitNode(Service):
         return script
 
     def ready(self, deadline: float) -> None:
-        # A node opens its listeners, MQTT's last, only once it has joined the cluster.
+        # A node opens its listeners, MQTT's last, only once it has joined the cluster; but
+        # it answers "Server unavailable" to every MQTT client until its share of the
+        # cluster's client-id registry (a Raft group of its own) has found a leader, which
+        # under load took more than a minute after the port opened.
         assert self.proc is not None
         _wait_port(self.host, self.mqtt_port, deadline, self.proc)
+        _wait_mqtt_accepts(self.host, self.mqtt_port, deadline, self)
 
     def kill(self) -> None:
         """SIGKILL the node's whole process group: the shell script, the Erlang VM and its
@@ -303,7 +336,7 @@ class RabbitCluster:
         """Every node's AMQP URL, comma-separated: the hub's `[mqtt] amqp_url`."""
         return ",".join(n.amqp_url for n in self.nodes)
 
-    def start(self, timeout: float = 120.0) -> None:
+    def start(self, timeout: float = 240.0) -> None:
         self.epmd.start()
         for node in self.nodes:
             if not node.running:

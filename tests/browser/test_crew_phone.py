@@ -172,6 +172,28 @@ def test_a_crew_without_a_network_keeps_working_and_its_updates_go_once_when_it_
     guard.check(page)
 
 
+def test_a_photo_the_quick_decoder_refuses_is_still_attached_and_made_smaller(
+        world, open_page, guard):
+    """createImageBitmap refuses some photos: some phones' browsers lack it for a format,
+    and Chromium under memory pressure answers "The source image cannot be decoded" (seen
+    in this suite's own runs). The photo is then decoded another way, not lost."""
+    _, ticket = world.open("flicker", "khi-kor-0003", priority=4)
+    page = open_page(PHONE)
+    page.add_init_script("""window.createImageBitmap = () => Promise.reject(
+        new DOMException("The source image cannot be decoded.", "EncodingError"));""")
+    login(page, world, "crew-korangi")
+    page.goto(f"{world.url}/#/tickets/{ticket}")
+    expect(page.locator("#moves")).to_be_visible()
+    page.set_input_files("#photo-input", files=[{"name": "IMG_2042.png", "mimeType": "image/png",
+                                                 "buffer": big_png(2000, 1500)}])
+    preview = page.locator("#photo-previews img")
+    expect(preview).to_have_count(1)
+    expect(page.locator("#moves [role=status]")).not_to_have_class("error")
+    kept = preview.evaluate("img => img.decode().then(() => [img.naturalWidth, img.naturalHeight])")
+    assert kept == [1280, 960]  # from 2000 × 1500
+    guard.check(page)
+
+
 # "Slow 3G" as the issue measured it: 2 s latency, 400 kbit/s each way.
 SLOW_3G = {"offline": False, "latency": 2000, "downloadThroughput": 400_000 / 8,
            "uploadThroughput": 400_000 / 8}

@@ -20,6 +20,7 @@ WIRING = "the wiring table in firmware-config/README.md"
 # Mains in Pakistan: 230 V nominal; outside this the meter or its wires are wrong.
 MAINS_MIN_V, MAINS_MAX_V = 170.0, 270.0
 CPU_MAX_C = 80.0
+DARK_FOR_S = 2.0  # the street light sensor reads 0 in daylight this long: it is covered
 RADAR_WINDOW_S = 1.0  # the LD2410 reports ~10 times a second: one second shows its pace
 
 
@@ -78,7 +79,14 @@ def sensor_checks(hw: Hardware, *, lat: float | None, lon: float | None,
 
         def ambient_check() -> Check:
             lux = ambient.read()
-            if lux <= 0.0 and _sun_up(lat, lon, now):
+            sun_up = _sun_up(lat, lon, now)
+            # An LDR read by its charge time reads 0 whenever its timing is missed (a busy
+            # CPU): only a sensor dark for a while is covered or not connected.
+            until = time.monotonic() + DARK_FOR_S
+            while lux <= 0.0 and sun_up and time.monotonic() < until:
+                time.sleep(0.1)
+                lux = ambient.read()
+            if lux <= 0.0 and sun_up:
                 return failed("ambient_light", "street light sensor reads",
                               "0 lx although the sun is up: covered or not connected", remedy)
             return passed("ambient_light", "street light sensor reads", f"{lux:.1f} lx")

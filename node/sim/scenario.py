@@ -114,6 +114,8 @@ class Installation(Record):
 
     # unplugged: the lamp sensor's wire is off; it never changes
     lamp_sensor: Literal["connected", "unplugged"] = "connected"
+    # covered: something over the street-facing light sensor (tape, a nest); it reads 0 lx
+    street_light_sensor: Literal["connected", "covered"] = "connected"
     # the OS reports NTP synchronisation
     clock_synchronised: bool = True
 

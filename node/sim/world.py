@@ -64,6 +64,7 @@ class World:
         self._energy_wh = lamp.meter_start_wh
         self._energy_t = start
         self.unplugged = scenario.install.lamp_sensor == "unplugged"
+        self.street_sensor_covered = scenario.install.street_light_sensor == "covered"
         self._hand: tuple[float, float] | None = None
 
     def technician_acts(self, at: float, seconds: float) -> None:
@@ -118,7 +119,8 @@ class World:
         return Moment(
             t=t, sun_elevation=sun, lamp_on=lamp_on, lamp_w=lamp_w, lamp_a=lamp_a,
             power_factor=pf, mains_v=mains_v, frequency_hz=mains.frequency_hz if powered else 0.0,
-            street_lux=daylight + LAMP_LUX_AT_STREET * lamp_share,
+            street_lux=0.0 if self.street_sensor_covered else
+            daylight + LAMP_LUX_AT_STREET * lamp_share,
             lamp_sensor_v=sensor_v, relay_closed=relay,
             tamper_open=_inside(self.tamper_window, t),
             cpu_c=44.0 + 12.0 * max(0.0, math.sin(math.radians(sun))) + 0.8 * math.sin(t / 31),

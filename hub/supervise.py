@@ -64,6 +64,29 @@ def _wait_port(host: str, port: int, deadline: float, proc: subprocess.Popen[byt
     raise TimeoutError(f"{proc.args[0]} did not open {host}:{port}")
 
 
+def _kill_group(proc: subprocess.Popen[bytes], timeout: float = 10.0) -> None:
+    """SIGKILL a service's whole process group and wait until none of it runs: the
+    leader's children are not ours to wait for, and until they have died a restart can
+    find them (PostgreSQL: "pre-existing shared memory block is still in use")."""
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _group_alive(proc.pid):
+        time.sleep(0.02)
+
+
+def _group_alive(pgid: int) -> bool:
+    """A process of the group still runs (zombies do not: they hold nothing but a pid)."""
+    for stat in glob.glob("/proc/[0-9]*/stat"):
+        try:
+            fields = Path(stat).read_text().rpartition(")")[2].split()
+        except OSError:
+            continue  # gone meanwhile
+        if int(fields[2]) == pgid and fields[0] != "Z":  # state, ppid, pgrp, …
+            return True
+    return False
+
+
 def _wait_mqtt_accepts(host: str, port: int, deadline: float, svc: Service) -> None:
     """Until an anonymous MQTT 3.1.1 client is accepted (CONNACK "Success")."""
     import paho.mqtt.client as mqtt  # only for brokers that need it; the hub's own dependency
@@ -308,8 +331,7 @@ class RabbitNode(Service):
         """SIGKILL the node's whole process group: the shell script, the Erlang VM and its
         helpers (the VM is the script's child, not exec'd)."""
         if self.proc and self.running:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+            _kill_group(self.proc)
 
 
 class RabbitCluster:
@@ -518,8 +540,7 @@ class Postgres(Service):
         """SIGKILL the whole server, backends too: orphaned backends would keep the shared
         memory that a restart needs."""
         if self.proc and self.running:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
+            _kill_group(self.proc)
 
     def close(self) -> None:
         super().close()

@@ -9,6 +9,7 @@ tests do not depend on each other's order. Screenshots go to artifacts/screensho
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import re
@@ -29,7 +30,7 @@ from hub import alerts, tickets
 from hub.db import make_engine, writing
 from hub.models import Node, NodeSeq, SpotScore
 from hub.supervise import HubProcess, Influxd, Mosquitto, _roshni
-from tests.support import Publisher, wait_for, wait_judged
+from tests.support import Publisher, add_users, wait_for, wait_judged
 
 # How long an expectation waits for the page to get there (not a timing requirement).
 playwright_api.expect.set_options(timeout=15_000)
@@ -213,23 +214,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                                        "ROSHNI_INFLUX__URL": influx.url,
                                        "ROSHNI_LOG_LEVEL": "WARNING"})
         week_ago = time.time() - 8 * 86400
-        for lamp in LAMPS:
-            _roshni_cmd(hub, "provision", lamp.id, "--district", lamp.district, "--area",
-                        lamp.area, "--lat", str(lamp.lat), "--lon", str(lamp.lon),
-                        "--rated-w", "60", "--pole", lamp.pole)
+        # The way a technician registers a street's nodes: one file, one command.
+        lamps = tmp / "lamps.csv"
+        with lamps.open("w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["id", "district", "area", "lat", "lon", "rated_w", "pole"])
+            out.writerows([lamp.id, lamp.district, lamp.area, lamp.lat, lamp.lon, 60, lamp.pole]
+                          for lamp in LAMPS)
+        _roshni_cmd(hub, "provision", "--csv", str(lamps))
         db = make_engine(f"sqlite:///{hub.workdir / 'data' / 'hub.db'}")
         with db.begin() as conn:  # installed a week ago: last night's readings are plausible
             conn.execute(update(Node).values(provisioned_at=week_ago))
         _seed_spots(db)
+        add_users(db, USERS, PASSWORD)
         db.dispose()
-        for name, role, district, areas, language in USERS:
-            args = ["user", "add", name, "--role", role, "--language", language,
-                    "--password-stdin"]
-            if district:
-                args += ["--district", district]
-            for area in areas:
-                args += ["--area", area]
-            _roshni_cmd(hub, *args, stdin=PASSWORD + "\n")
         with hub:
             _publish_a_day(broker, LAMPS[0], hub)
             w = World(hub, broker)

@@ -33,7 +33,7 @@ from hub.models import Node
 from hub.registry import provision
 from hub.supervise import HubProcess, Influxd, Mosquitto, Postgres, _roshni
 from tests.hub.conftest import BACKENDS
-from tests.support import Publisher, influx_rows, reading, wait_for
+from tests.support import Publisher, add_users, influx_rows, reading, wait_for
 
 PASSWORD = "lamp-post-42"
 SECRET_KEY = "test-signing-key-that-is-long-enough-0123456789"
@@ -44,15 +44,16 @@ ACCOUNT_LIMIT = 6
 METRICS_TOKEN = "prometheus-scrape-token-0123456789"
 ADDRESS_LIMIT = 12
 
-USERS = {
-    "ayesha": ("admin", []),
-    "tariq": ("technician", []),
-    "kamran": ("crew", ["--district", "korangi"]),
-    "mehwish": ("crew", ["--district", "malir"]),
-    "kiran": ("committee", ["--district", "korangi", "--area", "Korangi 5"]),
-    # areas that exist already need no --district
-    "zara": ("committee", ["--area", "Malir Cantt", "--area", "korangi-5"]),
-}
+USERS = [
+    # name, role, district, areas, language
+    ("ayesha", "admin", None, [], "en"),
+    ("tariq", "technician", None, [], "en"),
+    ("kamran", "crew", "korangi", [], "en"),
+    ("mehwish", "crew", "malir", [], "en"),
+    ("kiran", "committee", "korangi", ["Korangi 5"], "en"),
+    # areas that exist already need no district; by name or by id
+    ("zara", "committee", None, ["Malir Cantt", "korangi-5"], "en"),
+]
 
 NODES = {
     "khi-kor-0001": ("korangi", "Korangi 5", 24.8310, 67.1310, "K5-01"),
@@ -207,9 +208,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         with writing(db) as conn:  # mounted yesterday: today's readings are plausible
             conn.execute(update(Node).values(provisioned_at=time.time() - 86400,
                                              updated_at=time.time()))
-        for name, (role, scope) in USERS.items():
-            done = add_user(hub, name, role, *scope)
-            assert done.returncode == 0, done.stderr
+        add_users(db, USERS, PASSWORD)
         w = World(hub, db, influxd, mosquitto)
         w.tickets["k5"] = w.new_ticket("khi-kor-0001", priority=2)
         w.tickets["k5-urgent"] = w.new_ticket("khi-kor-0003", priority=1)

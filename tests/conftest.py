@@ -12,6 +12,17 @@ import pytest
 
 from hub.supervise import Influxd, Mosquitto, Postgres, RabbitCluster, VictoriaMetrics
 
+# The modules that run longest (minutes each: services stopped for a minute, a Debian
+# chroot, whole simulated nights), collected first: the parallel workers take whole modules
+# in collection order, and a run whose last module is one of these ends with one worker
+# busy and the others idle.
+LONGEST_FIRST = ("tests/system/", "tests/deploy/", "tests/hub/workers/")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has grouped tests by their fixtures' params
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
+
 
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:

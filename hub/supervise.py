@@ -360,11 +360,18 @@ class RabbitCluster:
 
     def start(self, timeout: float = 240.0) -> None:
         self.epmd.start()
-        for node in self.nodes:
+        deadline = time.monotonic() + timeout
+        # The first member forms the cluster and its MQTT client-id registry, then the
+        # others join both. Started all at once, a member now and then never joined the
+        # registry (RabbitMQ 3.10: every MQTT client "Server unavailable" for minutes).
+        first, *others = self.nodes
+        if not first.running:
+            first.spawn()
+        first.ready(deadline)
+        for node in others:
             if not node.running:
                 node.spawn()
-        deadline = time.monotonic() + timeout
-        for node in self.nodes:
+        for node in others:
             node.ready(deadline)
 
     def close(self) -> None:

@@ -84,10 +84,6 @@ class Sites:
         """Active nodes of an area or a feeder (a `Site.groups` subject)."""
         return self._members.get(group, set())
 
-    def areas(self) -> list[str]:
-        """Every area a node has been seen in."""
-        return list(self._districts)
-
     def district_of(self, area: str) -> str | None:
         return self._districts.get(area)
 

@@ -196,7 +196,11 @@ class Service:
         self._log.close()
 
     def __enter__(self) -> Service:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()  # `with` does not call __exit__ when __enter__ raises
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -384,7 +388,11 @@ class RabbitCluster:
         self.epmd.close()
 
     def __enter__(self) -> RabbitCluster:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close()  # or its members outlive the test run (seen: three Erlang VMs)
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -1,13 +1,15 @@
-"""The test harness itself: a port taken between picking it and the child binding it."""
+"""The test harness itself: a port taken between picking it and the child binding it, a
+killed server restarted, a child that never gets ready."""
 
 from __future__ import annotations
 
 import socket
 import urllib.request
 
+import pytest
 from sqlalchemy import create_engine, text
 
-from hub.supervise import Influxd, Postgres
+from hub.supervise import Influxd, Postgres, Service
 
 
 def test_a_service_whose_picked_port_was_taken_meanwhile_starts_on_another(tmp_path):
@@ -57,3 +59,22 @@ def test_postgres_keeps_its_databases_across_a_crash_and_removes_them_when_close
     finally:
         svc.close()
     assert not (svc.datadir / "PG_VERSION").exists()
+
+
+class _NeverReady(Service):
+    """A child that never opens its port."""
+
+    name = "never-ready"
+
+    def command(self) -> list[str]:
+        return ["sleep", "600"]
+
+    def start(self, timeout: float = 1.0) -> None:
+        super().start(timeout)
+
+
+def test_a_service_that_never_gets_ready_is_not_left_running(tmp_path):
+    svc = _NeverReady(tmp_path / "svc")
+    with pytest.raises(TimeoutError), svc:
+        pass
+    assert svc.proc is not None and not svc.running

@@ -116,11 +116,12 @@ class World:
             sensor_v, relay = (0.02 if sensor_v > 0.3 else 2.0), not lamp_on
         if self.unplugged:
             sensor_v, relay = 0.0, None
+        street_lux = 0.0 if self.street_sensor_covered else (
+            daylight + LAMP_LUX_AT_STREET * lamp_share)
         return Moment(
             t=t, sun_elevation=sun, lamp_on=lamp_on, lamp_w=lamp_w, lamp_a=lamp_a,
             power_factor=pf, mains_v=mains_v, frequency_hz=mains.frequency_hz if powered else 0.0,
-            street_lux=0.0 if self.street_sensor_covered else
-            daylight + LAMP_LUX_AT_STREET * lamp_share,
+            street_lux=street_lux,
             lamp_sensor_v=sensor_v, relay_closed=relay,
             tamper_open=_inside(self.tamper_window, t),
             cpu_c=44.0 + 12.0 * max(0.0, math.sin(math.radians(sun))) + 0.8 * math.sin(t / 31),

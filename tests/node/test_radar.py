@@ -14,7 +14,7 @@ from node.profile import load_profile, parse_profile
 from node.selftest.checks import FAIL, PASS
 from node.selftest.sensors import sensor_checks
 from node.sensors import Ld2410, PresenceTally, SensorError, SensorReadError
-from node.sim import load_scenario, open_simulated_hardware
+from node.sim import open_simulated_hardware
 from node.sim.ld2410 import Ld2410Emulator
 from tests.node.nodekit import FakeClock, pty_fds, wait_until
 
@@ -297,8 +297,8 @@ def test_a_covered_street_light_sensor_fails_its_item_by_day_only():
     for scenario, at in (("street-light-sensor-covered", noon), ("default", noon),
                          ("street-light-sensor-covered", T0)):
         clock = SimClock(at, speed=60)
-        with open_simulated_hardware(load_profile("pi4-radar"), load_scenario(scenario),
-                                     clock=clock, lat=24.8607, lon=67.0011) as hw:
+        with open_simulated_hardware(load_profile("pi4-radar"), scenario, clock=clock,
+                                     lat=24.8607, lon=67.0011) as hw:
             checks = sensor_checks(hw, lat=24.8607, lon=67.0011, now=clock.now(),
                                    radar_window_s=2.0)
         found[scenario, at] = next(c for c in checks if c.name == "ambient_light")

@@ -187,7 +187,16 @@ class RulesOwner:
                 self._drop(part, "the partition map changed")
         self._map_version = self.partitions.version
         if claimed:
-            loaded = load(self.db, self.settings, claimed, self.partitions, self.sites)
+            if self.packs is not None:
+                # What ingest files for them while their state loads (a second or two with
+                # a city's partitions) is kept, not read back from its rows and decoded.
+                self.packs.own([*self.engines, *claimed])
+            try:
+                loaded = load(self.db, self.settings, claimed, self.partitions, self.sites)
+            except BaseException:
+                if self.packs is not None:
+                    self.packs.own(self.engines)
+                raise
             for part, epoch in sorted(claimed.items()):
                 self._take(part, epoch, loaded[part])
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from hub import dashboard
+from hub import dashboard, longlived
 from hub.adoption import SessionAdoption
 from hub.api import docs, health
 from hub.api.errors import install_error_handlers
@@ -147,12 +146,13 @@ def create_app(settings: HubSettings, roles: frozenset[str] = ROLES) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        longlived.tune()
         hub.start()
         # The registry and the rules' sites (100 000 nodes in a city) live as long as the
         # process: keep them out of the garbage collector's full passes, which the API's
         # short-lived objects set off and which otherwise walk them all (p99 of a large
         # GeoJSON export: 250 -> 90 ms in bench/api.py).
-        gc.freeze()
+        longlived.settled()
         try:
             yield
         finally:

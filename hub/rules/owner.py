@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy import Connection, Engine, select, update
 
-from hub import alerts, tickets
+from hub import alerts, longlived, tickets
 from hub.core.rules_settings import RulesSettings
 from hub.db import writing
 from hub.membership import hearing, members
@@ -199,6 +199,8 @@ class RulesOwner:
                 raise
             for part, epoch in sorted(claimed.items()):
                 self._take(part, epoch, loaded[part])
+            del loaded
+            longlived.settled()
 
     def _claim(self, conn: Connection, part: int, now: float) -> int | None:
         table = RuleLease.__table__

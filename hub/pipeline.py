@@ -81,6 +81,9 @@ class Stored:
     # Replayed history (DESIGN.md §4), as judged where it arrived (hub/rules/inbox.py);
     # None: the rules judge it by their own clock.
     late: bool | None = None
+    # The JSON the reading was validated from, when it came alone in its message: the
+    # rules' inbox files it as it came instead of serializing the model again.
+    raw: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -315,7 +318,7 @@ class Pipeline:
         except ValidationError as err:
             self._dead(b, rec, node_id, *deadletter.classify(err))
             return
-        self._reading(b, rec, node_id, reading, 0)
+        self._reading(b, rec, node_id, reading, 0, payload)
 
     # Nothing in memory changes until the batch is committed: a batch that fails is
     # processed again from scratch and must find the state as it was.
@@ -341,7 +344,7 @@ class Pipeline:
         return _us(ts, 0)
 
     def _reading(self, b: Batch, rec: Record, node_id: str, reading: Reading,
-                 index: int) -> None:
+                 index: int, raw: bytes | None = None) -> None:
         if reading.node != node_id:
             self._dead(b, rec, node_id, deadletter.NODE_MISMATCH,
                        f"payload says node {reading.node!r} on {node_id!r}'s topic",
@@ -350,7 +353,7 @@ class Pipeline:
         info = self._node(b, node_id, rec.received_at, marked=True)
         ts_us = self._timestamp(b, info, reading.ts, rec.received_at, index)
         b.lines.append(reading_line(info.key("reading"), reading, ts_us))
-        b.stored.append(Stored(info, reading, ts_us / 1e6, rec.received_at))
+        b.stored.append(Stored(info, reading, ts_us / 1e6, rec.received_at, raw=raw))
 
     def _event(self, b: Batch, rec: Record, node_id: str) -> None:
         try:

@@ -204,8 +204,7 @@ def _entries(batch: Batch) -> Iterable[tuple[str, float | None, dict[str, Any],
     status change."""
     for s in batch.stored:
         yield s.node.area, _mark(s), {
-            "k": READING, "n": _node(s.node),
-            "r": s.reading.model_dump(mode="json", exclude_none=True),
+            "k": READING, "n": _node(s.node), "r": _reading(s),
             "ts": s.ts, "at": s.received_at, "late": s.late}, s
     for e in batch.events:
         yield e.node.area, _mark(e), {
@@ -216,6 +215,18 @@ def _entries(batch: Batch) -> Iterable[tuple[str, float | None, dict[str, Any],
         yield c.node.area, None, {
             "k": STATUS, "n": _node(c.node), "state": c.state, "session": c.session,
             "reason": c.reason, "at": c.at}, c
+
+
+def _reading(s: Stored) -> str | dict[str, Any]:
+    """The reading as filed: the JSON text it was validated from (a string, validated
+    again from text when read back, by the same parser that took it), or the model's
+    fields for a reading that came in an array."""
+    if s.raw is not None:
+        try:
+            return s.raw.decode()
+        except UnicodeDecodeError:
+            pass
+    return s.reading.model_dump(mode="json", exclude_none=True)
 
 
 def take(conn: Connection, part: int, limit: int, through: float | None = None,
@@ -278,8 +289,10 @@ def _add(batch: Batch, kind: str, d: dict[str, Any]) -> None:
     n = d["n"]
     node = NodeInfo(n["id"], n["st"], n["d"], n["a"], None, None)
     if kind == READING:
-        batch.stored.append(Stored(node, Reading.model_validate(d["r"]), d["ts"], d["at"],
-                                   d.get("late")))
+        r = d["r"]
+        reading = (Reading.model_validate_json(r) if isinstance(r, str)
+                   else Reading.model_validate(r))
+        batch.stored.append(Stored(node, reading, d["ts"], d["at"], d.get("late")))
     elif kind == EVENT:
         batch.events.append(StoredEvent(node, Event.model_validate(d["e"]), d["ts"],
                                         d["at"], d.get("late")))

@@ -123,3 +123,39 @@ def test_what_this_process_filed_is_taken_as_filed_and_from_the_rows_when_not_he
     assert [s.reading.seq for s in taken.stored] == [4]
     assert taken.stored[0] is not fourth.stored[0]
     db.dispose()
+
+
+def test_a_reading_filed_as_the_node_sent_it_reads_back_as_validated_as_do_older_packs(
+        tmp_path: Path) -> None:
+    """Ingest files a lone reading's JSON as it came (no second serialization); another
+    worker reads it back from its row as the reading ingest validated. A pack filed by
+    the version before, with the reading's fields, is still read after an upgrade."""
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    migrate(url)
+    db = make_engine(url)
+    partitions = Partitions(16)
+    node = NodeInfo("khi-sou-0001", "active", "south", "saddar", None, None)
+    part = partitions.of_area("saddar")
+    older = {"k": "r", "n": {"id": node.id, "st": "active", "d": "south", "a": "saddar"},
+             "r": {"v": 1, "node": node.id, "seq": 7, "ts": NIGHT, "lamp_on": True,
+                   "lamp_w": 71.5},
+             "ts": NIGHT, "at": NIGHT + 1, "late": False}
+    with db.begin() as conn:
+        conn.execute(text("INSERT INTO rule_inbox (part, kind, ts, n, body) "
+                          "VALUES (:p, 'p', :ts, 1, :b)"),
+                     dict(p=part, ts=NIGHT, b=json.dumps([older])))
+    # As a node sends it: its own spacing and key order, a quote in no field.
+    raw = (b'{\n  "seq": 8, "node": "khi-sou-0001", "v": 1,\n  "ts": %r, "lamp_on": false,'
+           b' "lux": 3, "footfall": 2\n}' % (NIGHT + 60))
+    sent = Reading.model_validate_json(raw)
+    batch = Batch()
+    batch.stored.append(Stored(node, sent, NIGHT + 60, NIGHT + 61, raw=raw))
+    _file(db, inbox.RulesInbox(partitions, RulesSettings()), batch)
+
+    with db.begin() as conn:
+        taken, _ = inbox.take(conn, part, limit=100)
+    first, second = (s.reading for s in taken.stored)
+    assert (first.seq, first.lamp_on, first.lamp_w) == (7, True, 71.5)
+    assert second == sent
+    assert (second.lux, type(second.lux), second.footfall) == (3.0, float, 2)
+    db.dispose()

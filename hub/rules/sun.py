@@ -42,20 +42,29 @@ class SunCache:
         self.day_above = day_above_deg
         self.max_entries = max_entries
         self._cache: dict[tuple[float, float, int], SunTimes | None] = {}
+        # By a lamp's exact coordinates, the solar day last asked for: a city's readings
+        # come from the same places day after day, and this spares every one of them the
+        # rounding and the tuple key (two lookups per reading in the rules).
+        self._recent: dict[tuple[float, float], tuple[float, int, SunTimes | None]] = {}
         self.computed = 0  # astral computations, for tests and the benchmark
 
     def times(self, lat: float, lon: float, ts: float) -> SunTimes | None:
         """The sun's crossings on the solar day of `ts`; None where the sun does not cross
         one of the thresholds that day (polar day or night)."""
+        recent = self._recent.get((lat, lon))
+        if recent is not None and solar_day(recent[0], ts) == recent[1]:
+            return recent[2]
         lat_r, lon_r = round(lat, 2), round(lon, 2)
         key = (lat_r, lon_r, solar_day(lon_r, ts))
         try:
-            return self._cache[key]
+            times = self._cache[key]
         except KeyError:
-            pass
-        if len(self._cache) >= self.max_entries:
-            self._cache.clear()
-        times = self._cache[key] = self._compute(lat_r, lon_r, key[2])
+            if len(self._cache) >= self.max_entries:
+                self._cache.clear()
+            times = self._cache[key] = self._compute(lat_r, lon_r, key[2])
+        if len(self._recent) >= self.max_entries:
+            self._recent.clear()
+        self._recent[(lat, lon)] = (lon_r, key[2], times)
         return times
 
     def is_night(self, lat: float, lon: float, ts: float) -> bool:

@@ -19,8 +19,8 @@ import gc
 
 # A young collection per 50 000 objects (not 700), an older one per 20 of those, and a
 # full pass at most once per 10 older ones (and, as always, only once the survivors have
-# grown by a quarter). Measured in bench/city.py (2026-12-06): 0.8 s of GC per drain
-# instead of 3.3, peak RSS unchanged (~750 MB with one worker).
+# grown by a quarter). Measured in bench/city.py (2026-12-06, timed with gc.callbacks):
+# ~0.8-1.0 s of GC per drain instead of ~3.3, peak RSS unchanged (630-760 MB, one worker).
 THRESHOLDS = (50_000, 20, 10)
 
 

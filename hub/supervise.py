@@ -341,7 +341,8 @@ class RabbitNode(Service):
 class RabbitCluster:
     """A RabbitMQ cluster of `size` nodes on 127.0.0.1 (README "A broker that clusters"):
     nodes find each other through their names in every node's config (classic_config) and a
-    port mapper of their own. Started together, they form one cluster in ~20 s here."""
+    port mapper of their own. The first starts alone, the others once it accepts MQTT
+    clients (`start`); the cluster is ready in ~20-25 s here."""
 
     def __init__(self, workdir: Path, size: int = 3, extra_conf: str = "") -> None:
         self.workdir = Path(workdir)
